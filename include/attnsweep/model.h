@@ -88,6 +88,10 @@ struct as_tensor_src {
     size_t numel;          /* number of elements */
     size_t dst;            /* float offset inside the canonical fp32 buffer */
     const float **target;  /* the weight pointer this tensor fills */
+    int kind;              /* which weight (internal enum of src/model), for re-binding */
+    int layer;             /* layer index, or -1 for tok_embeddings / final_norm / lm_head */
+    int ndim;              /* 1 or 2 */
+    int64_t shape[2];      /* expected (and verified) shape, row-major */
 };
 
 struct as_model {
@@ -106,6 +110,7 @@ struct as_model {
     /* storage (from load) */
     float *owned;          /* (weights_floats) owned buffer, or NULL when mapped / external */
     int is_loaded;
+    int zero_copy;         /* 1 when the weights point straight into the read-only mappings */
 };
 
 /* Parses config + headers and validates every tensor (presence, dtype, shape,

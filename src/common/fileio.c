@@ -125,7 +125,7 @@ as_status as_cursor_take(struct as_cursor *c, size_t len, const void **out, cons
 
 #define AS_CURSOR_SCALAR(fn, T)                                                                  \
     as_status fn(struct as_cursor *c, T *v, const char *field, struct as_err *err) {             \
-        const void *p;                                                                           \
+        const void *p = NULL;                                                                    \
         as_status s = as_cursor_take(c, sizeof(T), &p, field, err);                              \
         if (s == AS_OK) memcpy(v, p, sizeof(T));                                                 \
         return s;                                                                                \

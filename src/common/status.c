@@ -1,4 +1,5 @@
 /* status.c - error message recording (see include/attnsweep/status.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "attnsweep/status.h"
 
 #include <stdarg.h>
@@ -18,13 +19,24 @@ as_status as_err_set(struct as_err *e, as_status s, const char *fmt, ...) {
 
 void as_err_prefix(struct as_err *e, const char *fmt, ...) {
     if (!e) return;
-    char head[AS_ERR_MSG_MAX], old[AS_ERR_MSG_MAX];
+    char head[AS_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
-    memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", head, old);
+    const size_t cap = sizeof e->msg, hl = strlen(head);
+    if (hl + 2 >= cap) {
+        memcpy(e->msg, head, cap - 1);
+        e->msg[cap - 1] = '\0';
+        return;
+    }
+    size_t ol = strnlen(e->msg, cap - 1);
+    if (ol > cap - 1 - hl - 2) ol = cap - 1 - hl - 2;
+    memmove(e->msg + hl + 2, e->msg, ol);
+    e->msg[hl + 2 + ol] = '\0';
+    memcpy(e->msg, head, hl);
+    e->msg[hl] = ':';
+    e->msg[hl + 1] = ' ';
 }
 
 void as_err_clear(struct as_err *e) {

@@ -1,0 +1,120 @@
+/* forward.c - the Llama prefill over a packed batch, layer by layer.
+ * Each step names the HF LlamaForCausalLM line it implements. */
+#include <string.h>
+
+#include "attnsweep/forward.h"
+#include "kernels.h"
+
+static as_status check_batch(const struct as_model *m, const struct as_runstate *rs,
+                             const struct as_batch *b, int *total, int *longest,
+                             struct as_err *err) {
+    *total = 0;
+    *longest = 0;
+    if (b->n_seq < 1 || b->n_seq > rs->n_seq_cap)
+        return as_err_set(err, AS_ERR_INVALID, "forward: batch of %d sequences (capacity %d)",
+                          b->n_seq, rs->n_seq_cap);
+    for (int s = 0; s < b->n_seq; s++) {
+        int T = b->lens[s];
+        if (T < 1)
+            return as_err_set(err, AS_ERR_INVALID, "forward: sequence %d is empty", s);
+        if (T > m->cfg.max_position)
+            return as_err_set(err, AS_ERR_INVALID,
+                              "forward: sequence %d has %d tokens, more than the model's "
+                              "max_position_embeddings %d",
+                              s, T, m->cfg.max_position);
+        for (int t = 0; t < T; t++) {
+            int32_t id = b->ids[s][t];
+            if (id < 0 || id >= m->cfg.vocab_size)
+                return as_err_set(err, AS_ERR_INVALID,
+                                  "forward: sequence %d position %d: token id %d is outside the "
+                                  "vocabulary [0, %d)",
+                                  s, t, (int)id, m->cfg.vocab_size);
+        }
+        *total += T;
+        if (T > *longest) *longest = T;
+    }
+    if (*total > rs->max_tokens || *longest > rs->max_seq_len)
+        return as_err_set(err, AS_ERR_INVALID,
+                          "forward: batch has %d tokens (longest %d), runstate capacity is %d "
+                          "(longest %d)",
+                          *total, *longest, rs->max_tokens, rs->max_seq_len);
+    return AS_OK;
+}
+
+as_status as_forward(const struct as_model *m, struct as_runstate *rs, const struct as_batch *b,
+                     const struct as_attn_sink *sink, struct as_forward_out *out,
+                     struct as_err *err) {
+    as_status ret = AS_OK;
+    const struct as_config *c = &m->cfg;
+    const int D = c->dim, F = c->hidden_dim, H = c->n_heads, Hkv = c->n_kv_heads;
+    const int hd = c->head_dim, qd = H * hd, kvd = Hkv * hd;
+    const enum as_kernel kern = rs->kernel;
+    int N, Tmax;
+    AS_TRY(check_batch(m, rs, b, &N, &Tmax, err));
+    AS_ASSERT(H % Hkv == 0 && hd % 2 == 0);
+
+    /* inputs_embeds = embed_tokens(input_ids) */
+    for (int s = 0, row = 0; s < b->n_seq; s++)
+        for (int t = 0; t < b->lens[s]; t++, row++)
+            memcpy(rs->x + (size_t)row * D, m->w.tok_embeddings + (size_t)b->ids[s][t] * D,
+                   (size_t)D * sizeof(float));
+    as_rope_table(rs->rope_cos, rs->rope_sin, Tmax, hd, c->rope_theta);
+
+    for (int l = 0; l < c->n_layers; l++) {
+        const struct as_layer_weights *w = &m->w.layers[l];
+        /* hidden = input_layernorm(x); q, k, v = q_proj(hidden), k_proj(hidden), v_proj(hidden) */
+        as_rmsnorm(rs->xb, rs->x, w->attn_norm, N, D, c->rms_eps);
+        as_linear(rs->q, rs->xb, w->wq, N, D, qd, 0, kern);
+        as_linear(rs->k, rs->xb, w->wk, N, D, kvd, 0, kern);
+        as_linear(rs->v, rs->xb, w->wv, N, D, kvd, 0, kern);
+        /* q, k = apply_rotary_pos_emb(q, k, cos, sin): positions restart at 0 per sequence */
+        for (int s = 0, row = 0; s < b->n_seq; s++)
+            for (int t = 0; t < b->lens[s]; t++, row++) {
+                const float *cp = rs->rope_cos + (size_t)t * (hd / 2);
+                const float *sp = rs->rope_sin + (size_t)t * (hd / 2);
+                as_rope_apply(rs->q + (size_t)row * qd, H, hd, cp, sp, c->rope);
+                as_rope_apply(rs->k + (size_t)row * kvd, Hkv, hd, cp, sp, c->rope);
+            }
+        /* attn_weights = softmax(q k^T / sqrt(hd) + causal_mask); attn_output = attn_weights v */
+        for (int s = 0, row = 0; s < b->n_seq; s++) {
+            const int T = b->lens[s];
+            as_attention(rs->att_out + (size_t)row * qd, rs->probs, rs->q + (size_t)row * qd,
+                         rs->k + (size_t)row * kvd, rs->v + (size_t)row * kvd, T, H, Hkv, hd,
+                         kern);
+            if (sink && sink->fn) {
+                ret = sink->fn(sink->ctx, s, l, rs->probs, T, err);
+                if (ret != AS_OK) goto done;
+            }
+            row += T;
+        }
+        /* x = x + o_proj(attn_output) */
+        as_linear(rs->x, rs->att_out, w->wo, N, qd, D, 1, kern);
+        /* x = x + down_proj(silu(gate_proj(h)) * up_proj(h)),  h = post_attention_layernorm(x) */
+        as_rmsnorm(rs->xb, rs->x, w->ffn_norm, N, D, c->rms_eps);
+        as_linear(rs->hb, rs->xb, w->w_gate, N, D, F, 0, kern);
+        as_linear(rs->hb2, rs->xb, w->w_up, N, D, F, 0, kern);
+        as_swiglu(rs->hb, rs->hb2, (size_t)N * F);
+        as_linear(rs->x, rs->hb, w->w_down, N, F, D, 1, kern);
+    }
+
+    /* hidden_states = norm(x); logits = lm_head(hidden_states[:, -1]) */
+    if (out && out->hidden) as_rmsnorm(out->hidden, rs->x, m->w.final_norm, N, D, c->rms_eps);
+    if (out && out->logits) {
+        for (int s = 0, row = 0; s < b->n_seq; s++) {
+            row += b->lens[s];
+            as_rmsnorm(rs->last + (size_t)s * D, rs->x + (size_t)(row - 1) * D, m->w.final_norm,
+                       1, D, c->rms_eps);
+        }
+        as_linear(out->logits, rs->last, m->w.lm_head, b->n_seq, D, c->vocab_size, 0, kern);
+    }
+done:
+    return ret;
+}
+
+double as_forward_flops(const struct as_config *c, int T) {
+    double D = c->dim, F = c->hidden_dim, hd = c->head_dim, H = c->n_heads, Hkv = c->n_kv_heads;
+    double proj = 2.0 * T * D * (H * hd + 2 * Hkv * hd) + 2.0 * T * H * hd * D; /* qkv + o */
+    double mlp = 2.0 * T * D * F * 3;
+    double att = 2.0 * 2.0 * H * (double)T * T * hd; /* QK^T and PV, full sgemm */
+    return c->n_layers * (proj + mlp + att) + 2.0 * D * c->vocab_size;
+}

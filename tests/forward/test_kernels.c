@@ -1,0 +1,201 @@
+/* test_kernels.c - every fast kernel against its naive reference, the two
+ * RoPE conventions against each other, and batch packing: a packed batch must
+ * give the same attention and logits as its sequences run one by one. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/forward/kernels.h"
+#include "attnsweep/forward.h"
+#include "attnsweep/synthetic.h"
+#include "testutil.h"
+
+static float *randn(size_t n, struct as_rng *r, float std) {
+    float *p = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) p[i] = std * as_rng_normal(r);
+    return p;
+}
+
+static void test_linear(struct as_rng *r) {
+    int shapes[][3] = {{1, 16, 44}, {7, 64, 32}, {33, 128, 512}, {5, 2048, 256}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int n = shapes[s][0], din = shapes[s][1], dout = shapes[s][2];
+        float *x = randn((size_t)n * din, r, 1), *w = randn((size_t)dout * din, r, 0.1f);
+        float *a = randn((size_t)n * dout, r, 1), *b = malloc((size_t)n * dout * sizeof(float));
+        memcpy(b, a, (size_t)n * dout * sizeof(float));
+        char what[64];
+        for (int acc = 0; acc <= 1; acc++) {
+            as_linear(a, x, w, n, din, dout, acc, AS_KERNEL_BLAS);
+            as_linear_naive(b, x, w, n, din, dout, acc);
+            snprintf(what, sizeof what, "linear %dx%d->%d acc=%d", n, din, dout, acc);
+            tu_compare_f32(what, a, b, (size_t)n * dout, 1e-4);
+        }
+        free(x), free(w), free(a), free(b);
+    }
+}
+
+static void test_attention(struct as_rng *r) {
+    int shapes[][4] = {{1, 4, 2, 4}, {7, 4, 2, 4}, {33, 8, 4, 8}, {100, 8, 8, 16}, {64, 32, 4, 64}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int T = shapes[s][0], H = shapes[s][1], Hkv = shapes[s][2], hd = shapes[s][3];
+        float *q = randn((size_t)T * H * hd, r, 1), *k = randn((size_t)T * Hkv * hd, r, 1);
+        float *v = randn((size_t)T * Hkv * hd, r, 1);
+        size_t np = (size_t)H * T * T, no = (size_t)T * H * hd;
+        float *p1 = malloc(np * 4), *p2 = malloc(np * 4), *o1 = malloc(no * 4), *o2 = malloc(no * 4);
+        as_attention(o1, p1, q, k, v, T, H, Hkv, hd, AS_KERNEL_BLAS);
+        as_attention_naive(o2, p2, q, k, v, T, H, Hkv, hd);
+        char what[96];
+        snprintf(what, sizeof what, "attention probs T=%d H=%d Hkv=%d hd=%d", T, H, Hkv, hd);
+        tu_compare_f32(what, p1, p2, np, 1e-5);
+        snprintf(what, sizeof what, "attention out   T=%d H=%d Hkv=%d hd=%d", T, H, Hkv, hd);
+        tu_compare_f32(what, o1, o2, no, 1e-4);
+        size_t upper = 0;
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++)
+                for (int j = i + 1; j < T; j++) upper += p1[((size_t)h * T + i) * T + j] != 0.0f;
+        TU_CHECK(upper == 0, "%zu non-zero probabilities above the diagonal", upper);
+        free(q), free(k), free(v), free(p1), free(p2), free(o1), free(o2);
+    }
+}
+
+/* rotate_half on x equals interleaved RoPE on x permuted so that pair
+ * (i, i + hd/2) sits at (2i, 2i + 1). */
+static void test_rope(struct as_rng *r) {
+    const int hd = 8, H = 3, T = 5;
+    float cs[T * hd / 2], sn[T * hd / 2];
+    as_rope_table(cs, sn, T, hd, 10000.0f);
+    TU_CHECK(cs[0] == 1.0f && sn[0] == 0.0f, "position 0 is the identity");
+    float maxd = 0;
+    for (int p = 0; p < T; p++) {
+        float *x = randn(H * hd, r, 1), y[H * hd];
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < hd / 2; i++) {
+                y[h * hd + 2 * i] = x[h * hd + i];
+                y[h * hd + 2 * i + 1] = x[h * hd + i + hd / 2];
+            }
+        as_rope_apply(x, H, hd, cs + p * hd / 2, sn + p * hd / 2, AS_ROPE_HALF);
+        as_rope_apply(y, H, hd, cs + p * hd / 2, sn + p * hd / 2, AS_ROPE_INTERLEAVED);
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < hd / 2; i++) {
+                maxd = fmaxf(maxd, fabsf(y[h * hd + 2 * i] - x[h * hd + i]));
+                maxd = fmaxf(maxd, fabsf(y[h * hd + 2 * i + 1] - x[h * hd + i + hd / 2]));
+            }
+        free(x);
+    }
+    TU_CHECK(maxd == 0.0f, "rotate_half and interleaved RoPE disagree after permutation: %g",
+             maxd);
+}
+
+struct keep {
+    int L, H, n_seq, *lens;
+    float **att; /* [n_seq] -> (L, H, T, T) */
+};
+
+static as_status keep_sink(void *ctx, int seq, int layer, const float *probs, int T,
+                           struct as_err *err) {
+    struct keep *k = ctx;
+    if (seq >= k->n_seq || T != k->lens[seq])
+        return as_err_set(err, AS_ERR_INTERNAL, "keep: unexpected seq %d T %d", seq, T);
+    memcpy(k->att[seq] + (size_t)layer * k->H * T * T, probs, (size_t)k->H * T * T * 4);
+    return AS_OK;
+}
+
+static void run(const struct as_model *m, int n_seq, const int32_t *const *ids, int *lens,
+                enum as_kernel kern, struct keep *kp, float *logits) {
+    int total = 0, longest = 0;
+    for (int s = 0; s < n_seq; s++) total += lens[s], longest = lens[s] > longest ? lens[s] : longest;
+    struct as_runstate rs;
+    struct as_err err = {0};
+    as_status st = as_runstate_init(&rs, &m->cfg, total, longest, n_seq, kern, &err);
+    TU_CHECK(st == AS_OK, "runstate: %s", err.msg);
+    struct as_batch b = {n_seq, ids, lens};
+    struct as_attn_sink sink = {keep_sink, kp};
+    struct as_forward_out out = {NULL, logits};
+    st = as_forward(m, &rs, &b, &sink, &out, &err);
+    TU_CHECK(st == AS_OK, "forward: %s", err.msg);
+    as_runstate_free(&rs);
+}
+
+static void test_forward_batching(void) {
+    struct as_config c;
+    as_config_tinyllama(&c);
+    c.n_layers = 2, c.dim = 64, c.n_heads = 8, c.n_kv_heads = 2, c.head_dim = 8;
+    c.hidden_dim = 96, c.vocab_size = 300, c.max_position = 64;
+    struct as_model m;
+    struct as_err err = {0};
+    as_status st = as_model_init_synthetic(&m, &c, 42, &err);
+    TU_CHECK(st == AS_OK, "synthetic: %s", err.msg);
+    if (st != AS_OK) return;
+    enum { NS = 3 };
+    int lens[NS] = {5, 17, 1};
+    int32_t *ids[NS];
+    struct as_rng r;
+    as_rng_seed(&r, 7);
+    for (int s = 0; s < NS; s++) {
+        ids[s] = malloc(sizeof(int32_t) * lens[s]);
+        for (int t = 0; t < lens[s]; t++) ids[s][t] = (int32_t)(as_rng_next(&r) % c.vocab_size);
+    }
+    struct keep packed = {c.n_layers, c.n_heads, NS, lens, NULL};
+    float *att_packed[NS], *att_naive[NS], *att_single[NS];
+    for (int s = 0; s < NS; s++) {
+        size_t n = (size_t)c.n_layers * c.n_heads * lens[s] * lens[s];
+        att_packed[s] = malloc(n * 4), att_naive[s] = malloc(n * 4), att_single[s] = malloc(n * 4);
+    }
+    float *lg_packed = malloc(sizeof(float) * NS * c.vocab_size);
+    float *lg_naive = malloc(sizeof(float) * NS * c.vocab_size);
+    float *lg_single = malloc(sizeof(float) * NS * c.vocab_size);
+    packed.att = att_packed;
+    run(&m, NS, (const int32_t *const *)ids, lens, AS_KERNEL_BLAS, &packed, lg_packed);
+    struct keep naive = packed;
+    naive.att = att_naive;
+    run(&m, NS, (const int32_t *const *)ids, lens, AS_KERNEL_NAIVE, &naive, lg_naive);
+    for (int s = 0; s < NS; s++) {
+        struct keep one = {c.n_layers, c.n_heads, 1, &lens[s], &att_single[s]};
+        run(&m, 1, (const int32_t *const *)&ids[s], &lens[s], AS_KERNEL_BLAS, &one,
+            lg_single + (size_t)s * c.vocab_size);
+        size_t n = (size_t)c.n_layers * c.n_heads * lens[s] * lens[s];
+        char what[64];
+        snprintf(what, sizeof what, "packed vs single, seq %d attention", s);
+        tu_compare_f32(what, att_packed[s], att_single[s], n, 1e-5);
+        snprintf(what, sizeof what, "blas vs naive, seq %d attention", s);
+        tu_compare_f32(what, att_packed[s], att_naive[s], n, 1e-5);
+    }
+    tu_compare_f32("packed vs single logits", lg_packed, lg_single, (size_t)NS * c.vocab_size, 1e-4);
+    tu_compare_f32("blas vs naive logits", lg_packed, lg_naive, (size_t)NS * c.vocab_size, 1e-3);
+
+    /* bad input is reported, not crashed on */
+    struct as_runstate rs;
+    as_runstate_init(&rs, &c, 64, 64, 1, AS_KERNEL_BLAS, &err);
+    int32_t bad[3] = {1, 300, 2};
+    int n3 = 3;
+    const int32_t *bp[1] = {bad};
+    struct as_batch b = {1, bp, &n3};
+    st = as_forward(&m, &rs, &b, NULL, NULL, &err);
+    TU_CHECK(st == AS_ERR_INVALID && strstr(err.msg, "position 1") && strstr(err.msg, "300"),
+             "out-of-vocabulary id: status %d, message '%s'", st, err.msg);
+    as_runstate_free(&rs);
+    int32_t *longseq = calloc(65, sizeof(int32_t));
+    int n65 = 65;
+    const int32_t *lp[1] = {longseq};
+    as_runstate_init(&rs, &c, 65, 65, 1, AS_KERNEL_BLAS, &err);
+    struct as_batch b2 = {1, lp, &n65};
+    st = as_forward(&m, &rs, &b2, NULL, NULL, &err);
+    TU_CHECK(st == AS_ERR_INVALID && strstr(err.msg, "max_position_embeddings"),
+             "too long sequence: status %d, message '%s'", st, err.msg);
+    as_runstate_free(&rs);
+    free(longseq);
+
+    for (int s = 0; s < NS; s++) free(ids[s]), free(att_packed[s]), free(att_naive[s]), free(att_single[s]);
+    free(lg_packed), free(lg_naive), free(lg_single);
+    as_model_free(&m);
+}
+
+int main(void) {
+    struct as_rng r;
+    as_rng_seed(&r, 1234);
+    test_linear(&r);
+    test_attention(&r);
+    test_rope(&r);
+    test_forward_batching();
+    return tu_finish("test_kernels");
+}
