@@ -1,0 +1,81 @@
+/* h5internal.h - helpers shared by the src/io/ files (not public API).
+ *
+ * Conventions of this module:
+ *  - every function that opens a handle closes it at its single `done:` label;
+ *  - HDF5 failures are turned into AS_ERR_HDF5 by h5_fail(), which appends
+ *    HDF5's innermost error description (captured with H5Ewalk2) and clears
+ *    the HDF5 error stack;
+ *  - collective entry points end with h5_agree() so that every rank returns
+ *    the same status (the message of the lowest failing rank is broadcast). */
+#ifndef ATTNSWEEP_IO_H5INTERNAL_H
+#define ATTNSWEEP_IO_H5INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attnsweep/h5out.h"
+
+/* Largest raw-data transfer per H5Dwrite/H5Dread call: keeps MPI-IO counts
+ * far below 2 GiB and bounds the f16 conversion buffer. */
+#define H5_IO_CHUNK_BYTES ((size_t)64 << 20)
+
+/* Records AS_ERR_HDF5: "<path>: <fmt...>: HDF5: <innermost error>". */
+as_status h5_fail(struct as_err *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Collective: all ranks of f->comm return the same status. A rank that had
+ * no error receives "rank R: <message of rank R>" from the lowest failing R.
+ * No-op for serial files (comm == MPI_COMM_NULL). */
+as_status h5_agree(const struct as_h5file *f, as_status st, struct as_err *err);
+
+/* Closes any kind of hid_t (file, group, dataset, attribute, type, space,
+ * property list) if valid, and sets it to H5I_INVALID_HID. Returns <0 on failure. */
+int h5_close_id(hid_t *id);
+
+/* Dataset creation list: contiguous, storage allocated at creation, never
+ * filled (unwritten regions are undefined: /sweep/status says what is valid),
+ * no object timestamps (reproducible files). */
+hid_t h5_dcpl_contig(void);
+/* Group creation list tracking and indexing link creation order. */
+hid_t h5_gcpl_ordered(void);
+/* Fixed-length UTF-8 null-padded string type of width bytes (>= 1). */
+hid_t h5_str_fixed(size_t width);
+/* Variable-length UTF-8 string type (for attributes only). */
+hid_t h5_str_vlen(void);
+
+/* Scalar / 1-D attributes (collective when the file is parallel). */
+as_status h5_attr_str(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      const char *value, struct as_err *err);
+as_status h5_attr_i32(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      int32_t value, struct as_err *err);
+as_status h5_attr_i64(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      int64_t value, struct as_err *err);
+as_status h5_attr_f32(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      float value, struct as_err *err);
+as_status h5_attr_f64(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      double value, struct as_err *err);
+as_status h5_attr_i8_array(const struct as_h5file *f, hid_t loc, const char *where,
+                           const char *name, const int8_t *values, size_t n, struct as_err *err);
+
+/* Reads a scalar string attribute (VL or fixed) into a malloc'd string. */
+as_status h5_attr_read_str(const struct as_h5file *f, hid_t loc, const char *where,
+                           const char *name, char **out, struct as_err *err);
+
+/* Packs n strings (NULL array or NULL entries = "") into an n x width
+ * null-padded buffer; *width = max(1, longest). */
+as_status h5_pack_strings(const char *const *strs, size_t n, char **buf, size_t *width,
+                          struct as_err *err);
+
+/* 64-bit FNV-1a, for comparing arguments across ranks. */
+uint64_t h5_hash_bytes(uint64_t h, const void *p, size_t n);
+uint64_t h5_hash_str(uint64_t h, const char *s);
+#define H5_HASH_INIT 1469598103934665603ULL
+
+/* Collective: AS_ERR_INVALID unless `h` is identical on every rank. */
+as_status h5_check_same(const struct as_h5file *f, uint64_t h, const char *what,
+                        struct as_err *err);
+
+/* File-level pieces shared by h5file.c and h5prompt.c. */
+as_status h5_table_load(struct as_h5file *f, struct as_err *err);
+
+#endif

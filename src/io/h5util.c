@@ -1,0 +1,321 @@
+/* h5util.c - HDF5 error capture, cross-rank agreement, property lists,
+ * string types and attribute helpers for the output file (see h5internal.h). */
+#define _POSIX_C_SOURCE 200809L /* strdup, stat */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5internal.h"
+
+/* ------------------------------------------------------------ errors */
+
+struct h5_walk {
+    char text[512];
+    int found;
+};
+
+/* Walking upward, entry 0 is the innermost error: where HDF5 first detected it. */
+static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *data) {
+    struct h5_walk *w = data;
+    (void)n;
+    if (w->found) return 0;
+    char minor[160] = "";
+    if (H5Eget_msg(e->min_num, NULL, minor, sizeof minor) < 0) minor[0] = '\0';
+    snprintf(w->text, sizeof w->text, "%s%s%s%s", e->desc ? e->desc : "", minor[0] ? " (" : "",
+             minor, minor[0] ? ")" : "");
+    w->found = 1;
+    return 0;
+}
+
+as_status h5_fail(struct as_err *err, const char *path, const char *fmt, ...) {
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    struct h5_walk w = {.text = "", .found = 0};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, &w);
+    H5Eclear2(H5E_DEFAULT);
+    if (w.found) return as_err_set(err, AS_ERR_HDF5, "%s: %s: HDF5: %s", path, what, w.text);
+    return as_err_set(err, AS_ERR_HDF5, "%s: %s", path, what);
+}
+
+as_status h5_agree(const struct as_h5file *f, as_status st, struct as_err *err) {
+    if (f->comm == MPI_COMM_NULL || f->size <= 1) return st;
+    int mine = (st != AS_OK) ? f->rank : f->size, first = f->size;
+    if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, f->comm) != MPI_SUCCESS)
+        return as_err_set(err, AS_ERR_MPI, "%s: MPI_Allreduce failed while agreeing on a status",
+                          f->path);
+    if (first == f->size) return AS_OK;
+    struct {
+        int status;
+        char msg[AS_ERR_MSG_MAX];
+    } buf;
+    memset(&buf, 0, sizeof buf);
+    if (f->rank == first) {
+        buf.status = (int)st;
+        if (err) memcpy(buf.msg, err->msg, sizeof buf.msg);
+    }
+    if (MPI_Bcast(&buf, (int)sizeof buf, MPI_BYTE, first, f->comm) != MPI_SUCCESS)
+        return as_err_set(err, AS_ERR_MPI, "%s: MPI_Bcast failed while agreeing on a status",
+                          f->path);
+    buf.msg[AS_ERR_MSG_MAX - 1] = '\0';
+    if (f->rank == first) return st;
+    if (st != AS_OK) return st; /* keep this rank's own message */
+    return as_err_set(err, (as_status)buf.status, "rank %d: %s", first, buf.msg);
+}
+
+int h5_close_id(hid_t *id) {
+    if (*id <= 0) { /* 0 is never a valid hid_t: zero-initialised structs */
+        *id = H5I_INVALID_HID;
+        return 0;
+    }
+    herr_t r = 0;
+    switch (H5Iget_type(*id)) {
+    case H5I_FILE: r = H5Fclose(*id); break;
+    case H5I_GROUP: r = H5Gclose(*id); break;
+    case H5I_DATASET: r = H5Dclose(*id); break;
+    case H5I_ATTR: r = H5Aclose(*id); break;
+    case H5I_DATATYPE: r = H5Tclose(*id); break;
+    case H5I_DATASPACE: r = H5Sclose(*id); break;
+    case H5I_GENPROP_LST: r = H5Pclose(*id); break;
+    default: r = -1; break;
+    }
+    *id = H5I_INVALID_HID;
+    return r < 0 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ property lists and types */
+
+hid_t h5_dcpl_contig(void) {
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+    if (p < 0) return p;
+    if (H5Pset_layout(p, H5D_CONTIGUOUS) < 0 || H5Pset_alloc_time(p, H5D_ALLOC_TIME_EARLY) < 0 ||
+        H5Pset_fill_time(p, H5D_FILL_TIME_NEVER) < 0 || H5Pset_obj_track_times(p, 0) < 0) {
+        H5Pclose(p);
+        return H5I_INVALID_HID;
+    }
+    return p;
+}
+
+hid_t h5_gcpl_ordered(void) {
+    hid_t p = H5Pcreate(H5P_GROUP_CREATE);
+    if (p < 0) return p;
+    if (H5Pset_link_creation_order(p, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0 ||
+        H5Pset_obj_track_times(p, 0) < 0) {
+        H5Pclose(p);
+        return H5I_INVALID_HID;
+    }
+    return p;
+}
+
+hid_t h5_str_fixed(size_t width) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, width ? width : 1) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 ||
+        H5Tset_strpad(t, H5T_STR_NULLPAD) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+hid_t h5_str_vlen(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* ------------------------------------------------------------ attributes */
+
+static as_status h5_attr_write(const struct as_h5file *f, hid_t loc, const char *where,
+                               const char *name, hid_t type, hid_t space, const void *buf,
+                               struct as_err *err) {
+    as_status ret = AS_OK;
+    hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) {
+        ret = h5_fail(err, f->path, "creating attribute '%s' of %s", name, where);
+        goto done;
+    }
+    if (H5Awrite(a, type, buf) < 0) {
+        ret = h5_fail(err, f->path, "writing attribute '%s' of %s", name, where);
+        goto done;
+    }
+done:
+    if (h5_close_id(&a) < 0 && ret == AS_OK)
+        ret = h5_fail(err, f->path, "closing attribute '%s' of %s", name, where);
+    return ret;
+}
+
+static as_status h5_attr_scalar(const struct as_h5file *f, hid_t loc, const char *where,
+                                const char *name, hid_t type, const void *buf, struct as_err *err) {
+    as_status ret = AS_OK;
+    hid_t s = H5Screate(H5S_SCALAR);
+    if (s < 0) {
+        ret = h5_fail(err, f->path, "creating a scalar dataspace for '%s'", name);
+        goto done;
+    }
+    ret = h5_attr_write(f, loc, where, name, type, s, buf, err);
+done:
+    h5_close_id(&s);
+    return ret;
+}
+
+as_status h5_attr_str(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      const char *value, struct as_err *err) {
+    as_status ret = AS_OK;
+    const char *v = value ? value : "";
+    hid_t t = h5_str_vlen();
+    if (t < 0) {
+        ret = h5_fail(err, f->path, "creating a string type for attribute '%s'", name);
+        goto done;
+    }
+    ret = h5_attr_scalar(f, loc, where, name, t, &v, err);
+done:
+    h5_close_id(&t);
+    return ret;
+}
+
+as_status h5_attr_i32(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      int32_t value, struct as_err *err) {
+    return h5_attr_scalar(f, loc, where, name, H5T_NATIVE_INT32, &value, err);
+}
+
+as_status h5_attr_i64(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      int64_t value, struct as_err *err) {
+    return h5_attr_scalar(f, loc, where, name, H5T_NATIVE_INT64, &value, err);
+}
+
+as_status h5_attr_f32(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      float value, struct as_err *err) {
+    return h5_attr_scalar(f, loc, where, name, H5T_NATIVE_FLOAT, &value, err);
+}
+
+as_status h5_attr_f64(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      double value, struct as_err *err) {
+    return h5_attr_scalar(f, loc, where, name, H5T_NATIVE_DOUBLE, &value, err);
+}
+
+as_status h5_attr_i8_array(const struct as_h5file *f, hid_t loc, const char *where,
+                           const char *name, const int8_t *values, size_t n, struct as_err *err) {
+    as_status ret = AS_OK;
+    hsize_t dims[1] = {n};
+    hid_t s = H5Screate_simple(1, dims, NULL);
+    if (s < 0) {
+        ret = h5_fail(err, f->path, "creating a dataspace for attribute '%s'", name);
+        goto done;
+    }
+    ret = h5_attr_write(f, loc, where, name, H5T_NATIVE_INT8, s, values, err);
+done:
+    h5_close_id(&s);
+    return ret;
+}
+
+as_status h5_attr_read_str(const struct as_h5file *f, hid_t loc, const char *where,
+                           const char *name, char **out, struct as_err *err) {
+    as_status ret = AS_OK;
+    hid_t a = H5I_INVALID_HID, ft = H5I_INVALID_HID, mt = H5I_INVALID_HID, s = H5I_INVALID_HID;
+    char *vl = NULL, *fixed = NULL;
+    *out = NULL;
+    htri_t ex = H5Aexists(loc, name);
+    if (ex < 0) {
+        ret = h5_fail(err, f->path, "looking for attribute '%s' of %s", name, where);
+        goto done;
+    }
+    if (ex == 0) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "%s: %s has no attribute '%s' (expected a string)",
+                         f->path, where, name);
+        goto done;
+    }
+    if ((a = H5Aopen(loc, name, H5P_DEFAULT)) < 0 || (ft = H5Aget_type(a)) < 0 ||
+        (s = H5Aget_space(a)) < 0) {
+        ret = h5_fail(err, f->path, "opening attribute '%s' of %s", name, where);
+        goto done;
+    }
+    if (H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(s) != 1) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "%s: attribute '%s' of %s is not a scalar string",
+                         f->path, name, where);
+        goto done;
+    }
+    if (H5Tis_variable_str(ft) > 0) {
+        if ((mt = h5_str_vlen()) < 0 || H5Aread(a, mt, &vl) < 0) {
+            ret = h5_fail(err, f->path, "reading attribute '%s' of %s", name, where);
+            goto done;
+        }
+        *out = strdup(vl ? vl : "");
+    } else {
+        size_t w = H5Tget_size(ft);
+        if (w == 0 || !(fixed = calloc(w + 1, 1))) {
+            ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for attribute '%s'", f->path, name);
+            goto done;
+        }
+        if ((mt = h5_str_fixed(w)) < 0 || H5Aread(a, mt, fixed) < 0) {
+            ret = h5_fail(err, f->path, "reading attribute '%s' of %s", name, where);
+            goto done;
+        }
+        *out = strdup(fixed);
+    }
+    if (!*out)
+        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for attribute '%s'", f->path, name);
+done:
+    if (vl) H5free_memory(vl);
+    free(fixed);
+    h5_close_id(&s);
+    h5_close_id(&mt);
+    h5_close_id(&ft);
+    h5_close_id(&a);
+    return ret;
+}
+
+/* ------------------------------------------------------------ strings and hashing */
+
+as_status h5_pack_strings(const char *const *strs, size_t n, char **buf, size_t *width,
+                          struct as_err *err) {
+    size_t w = 1, bytes = 0;
+    for (size_t i = 0; strs && i < n; i++) {
+        size_t len = strs[i] ? strlen(strs[i]) : 0;
+        if (len > w) w = len;
+    }
+    if (!as_mul_size(n ? n : 1, w, &bytes) || !(*buf = calloc(bytes, 1)))
+        return as_err_set(err, AS_ERR_NOMEM, "no memory to pack %zu strings of %zu bytes", n, w);
+    for (size_t i = 0; strs && i < n; i++)
+        if (strs[i]) memcpy(*buf + i * w, strs[i], strlen(strs[i]));
+    *width = w;
+    return AS_OK;
+}
+
+uint64_t h5_hash_bytes(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+uint64_t h5_hash_str(uint64_t h, const char *s) {
+    if (!s) return h5_hash_bytes(h, "\xff", 1); /* NULL differs from "" */
+    return h5_hash_bytes(h, s, strlen(s) + 1);
+}
+
+as_status h5_check_same(const struct as_h5file *f, uint64_t h, const char *what,
+                        struct as_err *err) {
+    if (f->comm == MPI_COMM_NULL || f->size <= 1) return AS_OK;
+    uint64_t lo = 0, hi = 0;
+    if (MPI_Allreduce(&h, &lo, 1, MPI_UINT64_T, MPI_MIN, f->comm) != MPI_SUCCESS ||
+        MPI_Allreduce(&h, &hi, 1, MPI_UINT64_T, MPI_MAX, f->comm) != MPI_SUCCESS)
+        return as_err_set(err, AS_ERR_MPI, "%s: MPI_Allreduce failed while comparing %s", f->path,
+                          what);
+    if (lo != hi)
+        return as_err_set(err, AS_ERR_INVALID,
+                          "%s: %s differ between ranks (rank %d hash %016llx); parallel HDF5 "
+                          "needs identical arguments on every rank. HINT: build them on rank 0 "
+                          "and broadcast",
+                          f->path, what, f->rank, (unsigned long long)h);
+    return AS_OK;
+}
