@@ -1,0 +1,306 @@
+/* cmd_extract.c - `attnsweep extract`: one prompt, one process, one HDF5 file.
+ * It writes the same per-prompt layout as the sweep pipeline, with the same
+ * writer (MPI-IO over a one-rank communicator). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attnsweep/forward.h"
+#include "attnsweep/h5out.h"
+#include "attnsweep/model.h"
+#include "attnsweep/tokenizer.h"
+#include "attnsweep/version.h"
+#include "cli.h"
+#include "util.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: attnsweep extract --model PATH (--text TEXT | --ids 1,2,3) --out FILE.h5\n"
+            "                         [--tokenizer PATH] [--id NAME] [--no-bos]\n"
+            "                         [--store full|last_row|none] [--dtype float32|float16]\n"
+            "                         [--force] [--naive] [--quiet]\n"
+            "Runs one prompt through the model and writes its attention [layer, head, query, key]\n"
+            "to /prompts/<id>/ of a new HDF5 file (docs/FORMAT.md).\n"
+            "  --model PATH      HF model folder (config.json + safetensors) or llama2.c .bin\n"
+            "  --tokenizer PATH  tokenizer.json / tokenizer.bin / .gguf (default: the HF folder's)\n"
+            "  --text TEXT       prompt text ('-' reads standard input byte for byte)\n"
+            "  --ids LIST        comma-separated token ids instead of text (used as given)\n"
+            "  --id NAME         prompt id, the group name under /prompts (default: prompt)\n"
+            "  --no-bos          do not prepend BOS to --text (default: tokenizer_config.json)\n"
+            "  --store MODE      full [L,H,T,T] (default) | last_row [L,H,T] | none\n"
+            "  --dtype TYPE      float32 (default) | float16\n"
+            "  --force           overwrite FILE.h5 if it exists (never done otherwise)\n"
+            "  --naive           use the naive reference kernels instead of OpenBLAS\n");
+}
+
+/* per-layer sink: streams each layer straight into the HDF5 dataset */
+static as_status h5_sink(void *ctx, int seq, int layer, const float *probs, int T,
+                         struct as_err *err) {
+    struct as_h5prompt *p = ctx;
+    return as_h5prompt_write_attention_layer(p, layer, probs, p->info->n_heads, T, err);
+}
+
+struct extract_opts {
+    const char *model, *tokenizer, *text, *ids, *id, *out;
+    int no_bos, force, naive, quiet;
+    enum as_store store;
+    enum as_out_dtype dtype;
+};
+
+static int parse(int argc, char **argv, struct extract_opts *o) {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"tokenizer", required_argument, 0, 't'},
+        {"text", required_argument, 0, 'x'},  {"ids", required_argument, 0, 'i'},
+        {"id", required_argument, 0, 'n'},    {"out", required_argument, 0, 'o'},
+        {"no-bos", no_argument, 0, 'B'},      {"force", no_argument, 0, 'f'},
+        {"naive", no_argument, 0, 'N'},       {"quiet", no_argument, 0, 'q'},
+        {"store", required_argument, 0, 's'}, {"dtype", required_argument, 0, 'd'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->id = "prompt";
+    int c, v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 't': o->tokenizer = optarg; break;
+        case 'x': o->text = optarg; break;
+        case 'i': o->ids = optarg; break;
+        case 'n': o->id = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'B': o->no_bos = 1; break;
+        case 'f': o->force = 1; break;
+        case 'N': o->naive = 1; break;
+        case 'q': o->quiet = 1; break;
+        case 's':
+            if ((v = as_store_from_name(optarg)) < 0) {
+                fprintf(stderr, "attnsweep extract: --store expects full, last_row or none, got '%s'\n", optarg);
+                return -1;
+            }
+            o->store = (enum as_store)v;
+            break;
+        case 'd':
+            if ((v = as_out_dtype_from_name(optarg)) < 0) {
+                fprintf(stderr, "attnsweep extract: --dtype expects float32 or float16, got '%s'\n", optarg);
+                return -1;
+            }
+            o->dtype = (enum as_out_dtype)v;
+            break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "attnsweep extract: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!o->model || !o->out || (!o->text == !o->ids)) {
+        fprintf(stderr, "attnsweep extract: --model, --out and exactly one of --text / --ids are "
+                        "required\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Finds the tokenizer: --tokenizer, else the model folder (tokenizer.json). */
+static as_status load_tokenizer(const struct extract_opts *o, struct as_tokenizer *tok, int *have,
+                                struct as_err *err) {
+    *have = 0;
+    const char *path = o->tokenizer;
+    if (!path && as_dir_exists(o->model)) path = o->model;
+    if (!path) {
+        if (o->text)
+            return as_err_set(err, AS_ERR_INVALID,
+                              "--text needs a tokenizer, and %s is not an HF folder. HINT: pass "
+                              "--tokenizer PATH (e.g. the llama2.c tokenizer.bin)",
+                              o->model);
+        return AS_OK; /* --ids without a tokenizer: token strings stay empty */
+    }
+    as_status st = as_tokenizer_load(tok, path, err);
+    if (st == AS_OK) *have = 1;
+    else if (!o->text && !o->tokenizer) { /* --ids and no tokenizer in the folder: fine */
+        as_err_clear(err);
+        return AS_OK;
+    }
+    return st;
+}
+
+int as_cmd_extract(int argc, char **argv) {
+    struct extract_opts o;
+    int pr = parse(argc, argv, &o);
+    if (pr != 0) return pr > 0 ? AS_EXIT_OK : AS_EXIT_USAGE;
+
+    int rc = AS_EXIT_FAIL, mpi_inited = 0, have_tok = 0, created = 0;
+    struct as_err err = {0};
+    struct as_model m;
+    struct as_tokenizer tok;
+    struct as_encoding enc;
+    struct as_runstate rs;
+    struct as_h5file f;
+    struct as_h5prompt hp;
+    memset(&m, 0, sizeof m), memset(&tok, 0, sizeof tok), memset(&enc, 0, sizeof enc);
+    memset(&rs, 0, sizeof rs), memset(&f, 0, sizeof f), memset(&hp, 0, sizeof hp);
+    char *text = NULL, *cmdline = as_cli_join_argv(argc, argv, "attnsweep");
+    int32_t *ids = NULL;
+    int T = 0;
+    double t0 = as_cli_now();
+
+    if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
+        fprintf(stderr, "attnsweep extract: error: MPI_Init failed\n");
+        goto done;
+    }
+    mpi_inited = 1;
+    int world;
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    if (world != 1) {
+        fprintf(stderr, "attnsweep extract: error: extract is a single-process command but was "
+                        "started on %d ranks. HINT: run it without mpirun, or use 'attnsweep run' "
+                        "for sweeps\n", world);
+        goto done;
+    }
+    if (as_h5_id_validate(o.id, &err) != AS_OK) goto fail;
+    if (!o.force && access(o.out, F_OK) == 0) {
+        as_err_set(&err, AS_ERR_EXISTS,
+                   "%s already exists; refusing to overwrite it. HINT: pass --force to replace "
+                   "it, or choose another --out",
+                   o.out);
+        goto fail;
+    }
+    if (as_model_init(&m, o.model, &err) != AS_OK) goto fail;
+    if (load_tokenizer(&o, &tok, &have_tok, &err) != AS_OK) goto fail;
+    if (have_tok && tok.n_vocab > m.cfg.vocab_size) {
+        as_err_set(&err, AS_ERR_INVALID,
+                   "tokenizer %s has %d pieces but model %s has vocab_size %d. HINT: pass the "
+                   "model's own tokenizer with --tokenizer",
+                   tok.path, tok.n_vocab, o.model, m.cfg.vocab_size);
+        goto fail;
+    }
+
+    if (o.text) {
+        size_t len;
+        if (strcmp(o.text, "-") == 0) {
+            if (as_cli_read_stream(stdin, &text, &len, &err) != AS_OK) goto fail;
+        } else {
+            len = strlen(o.text);
+            text = strdup(o.text);
+        }
+        int add_bos = o.no_bos ? 0 : as_tokenizer_add_bos_default(&tok);
+        if (as_tokenizer_encode(&tok, text, len, add_bos, &enc, &err) != AS_OK) goto fail;
+        T = enc.n;
+        ids = malloc(sizeof(int32_t) * (T ? T : 1));
+        if (T) memcpy(ids, enc.ids, sizeof(int32_t) * T);
+    } else {
+        if (as_cli_parse_ids(o.ids, &ids, &T, &err) != AS_OK) goto fail;
+        text = strdup("");
+    }
+    if (T < 1) {
+        as_err_set(&err, AS_ERR_INVALID, "the prompt has no tokens. HINT: give a non-empty --text, "
+                                         "or do not pass --no-bos");
+        goto fail;
+    }
+    if (T > m.cfg.max_position) {
+        as_err_set(&err, AS_ERR_INVALID,
+                   "the prompt has %d tokens, more than the model's max_position_embeddings %d",
+                   T, m.cfg.max_position);
+        goto fail;
+    }
+    for (int t = 0; t < T; t++)
+        if (ids[t] < 0 || ids[t] >= m.cfg.vocab_size) {
+            as_err_set(&err, AS_ERR_INVALID, "token %d (position %d) is outside the model's "
+                       "vocabulary [0, %d)", ids[t], t, m.cfg.vocab_size);
+            goto fail;
+        }
+
+    /* token strings: from the encoding, or looked up for --ids */
+    const char **tokstr = NULL;
+    if (have_tok) {
+        tokstr = malloc(sizeof(char *) * T);
+        for (int t = 0; t < T; t++)
+            tokstr[t] = o.text ? enc.tokens[t] : as_tokenizer_token_str(&tok, ids[t]);
+    }
+    if (!o.quiet) {
+        printf("attnsweep extract: model %s (%d layers, %d heads, %d kv heads, %s)\n", o.model,
+               m.cfg.n_layers, m.cfg.n_heads, m.cfg.n_kv_heads,
+               m.cfg.rope == AS_ROPE_HALF ? "rotate_half RoPE" : "interleaved RoPE");
+        printf("attnsweep extract: prompt '%s': %d tokens\n", o.id, T);
+    }
+
+    as_status st = as_h5file_create(&f, o.out, MPI_COMM_WORLD, o.force, &err);
+    if (st != AS_OK) {
+        free(tokstr);
+        goto fail;
+    }
+    created = 1;
+    struct as_h5_provenance prov = {0};
+    prov.version = ATTNSWEEP_VERSION;
+    prov.git_commit = ATTNSWEEP_GIT_COMMIT;
+    prov.model_path = o.model;
+    prov.model_size = -1;
+    prov.model_mtime = -1;
+    prov.command_line = cmdline;
+    prov.n_ranks = 1;
+    struct as_h5_prompt_spec spec = {0};
+    spec.id = o.id;
+    spec.text = text;
+    spec.n_tokens = T;
+    spec.n_layers = m.cfg.n_layers;
+    spec.n_heads = m.cfg.n_heads;
+    spec.store = o.store;
+    spec.dtype = o.dtype;
+    spec.rank = 0;
+    spec.token_ids = ids;
+    spec.tokens = tokstr;
+    spec.offsets = o.text ? enc.offsets : NULL;
+    st = as_h5file_write_provenance(&f, &prov, &err);
+    if (st == AS_OK) st = as_h5file_write_model(&f, &m.cfg, &err);
+    if (st == AS_OK) st = as_h5file_create_prompts(&f, &spec, 1, &err);
+    free(tokstr);
+    if (st != AS_OK) goto fail;
+
+    if (as_h5prompt_open(&f, 0, &hp, &err) != AS_OK) goto fail;
+    if (as_runstate_init(&rs, &m.cfg, T, T, 1, o.naive ? AS_KERNEL_NAIVE : AS_KERNEL_BLAS,
+                         &err) != AS_OK)
+        goto fail;
+    const int32_t *seqs[1] = {ids};
+    struct as_batch b = {1, seqs, &T};
+    struct as_attn_sink sink = {h5_sink, &hp};
+    double tf = as_cli_now();
+    if (as_forward(&m, &rs, &b, &sink, NULL, &err) != AS_OK) goto fail;
+    tf = as_cli_now() - tf;
+    if (as_h5prompt_close(&hp, &err) != AS_OK) goto fail;
+    if (as_h5file_set_status(&f, 0, AS_PROMPT_DONE, &err) != AS_OK) goto fail;
+    if (as_h5file_close(&f, &err) != AS_OK) goto fail;
+    if (!o.quiet)
+        printf("attnsweep extract: wrote %s (/prompts/%s/attention %s %s) in %.2f s "
+               "(forward %.3f s, %.1f tokens/s)\n",
+               o.out, o.id, as_store_name(o.store), as_out_dtype_name(o.dtype),
+               as_cli_now() - t0, tf, T / (tf > 0 ? tf : 1e-9));
+    rc = AS_EXIT_OK;
+    goto done;
+fail:
+    as_cli_error("extract", &err);
+    if (hp.f) as_h5prompt_close(&hp, NULL);
+    if (created) {
+        as_h5file_close(&f, NULL);
+        /* the file is ours and incomplete: do not leave a half-written result behind */
+        if (remove(o.out) == 0)
+            fprintf(stderr, "attnsweep extract: removed the incomplete %s\n", o.out);
+    }
+done:
+    as_runstate_free(&rs);
+    as_encoding_free(&enc);
+    if (have_tok) as_tokenizer_free(&tok);
+    as_model_free(&m);
+    free(ids);
+    free(text);
+    free(cmdline);
+    if (mpi_inited) MPI_Finalize();
+    return rc;
+}

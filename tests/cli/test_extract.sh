@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# test_extract.sh CASE - end-to-end tests of `attnsweep extract` through the CLI.
+# Expected values come from ../shared/data (HF transformers and llama.cpp dumps),
+# never from attnsweep's own earlier output. Exit 77 (skip) when the data is absent.
+#   env: ATTNSWEEP (binary), ATTNSWEEP_DATA_DIR, PY (python with numpy + h5py)
+set -uo pipefail
+CASE=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=${ATTNSWEEP:?}
+DATA=${ATTNSWEEP_DATA_DIR:-}
+PY=${PY:-/usr/bin/python3}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/attnsweep-cli-XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+HF=$DATA/reference/hf-tiny-gqa
+need_data() {
+  if [ ! -e "$DATA/$1" ]; then
+    echo "SKIP: reference data $DATA/$1 not found (configure with -DATTNSWEEP_DATA_DIR=...)"
+    exit 77
+  fi
+}
+fail() { echo "FAIL: $*"; exit 1; }
+ids_of() { "$PY" -c "import numpy,sys; print(','.join(map(str, numpy.load(sys.argv[1]).tolist())))" "$1"; }
+
+case "$CASE" in
+ids_fp32)   # --ids from the reference case, HF model folder (F32, zero-copy)
+  need_data reference/hf-tiny-gqa
+  for c in T033 seed5_fewshot; do
+    "$BIN" extract --model "$HF/model-fp32" --ids "$(ids_of "$HF/outputs/fp32/$c/ids.npy")" \
+      --id "$c" --out "$TMP/$c.h5" || fail "extract $c"
+    "$PY" "$HERE/check_extract.py" "$TMP/$c.h5" --id "$c" --ref "$HF/outputs/fp32/$c" || fail "check $c"
+  done ;;
+text_fp32)  # --text through the folder's tokenizer.json: ids and attention must match HF
+  need_data reference/hf-tiny-gqa
+  "$BIN" extract --model "$HF/model-fp32" --text "What is 15 plus 27?" --id seed1_plain \
+    --out "$TMP/t.h5" || fail "extract"
+  "$PY" "$HERE/check_extract.py" "$TMP/t.h5" --id seed1_plain --ref "$HF/outputs/fp32/seed1_plain" \
+    --text "What is 15 plus 27?" || fail "check"
+  printf 'Q: What is 3 plus 4?\nA: 7\n\nQ: What is 15 plus 27?\nA:' > "$TMP/fewshot.txt"
+  "$BIN" extract --model "$HF/model-fp32" --text - --id fewshot --out "$TMP/f.h5" < "$TMP/fewshot.txt" || fail "extract stdin"
+  "$PY" "$HERE/check_extract.py" "$TMP/f.h5" --id fewshot --ref "$HF/outputs/fp32/seed5_fewshot" \
+    --text "$(cat "$TMP/fewshot.txt")" || fail "check stdin" ;;
+sharded_f16_last_row)  # sharded safetensors, float16 storage of the last query row
+  need_data reference/hf-tiny-gqa
+  c=seed2_cot
+  "$BIN" extract --model "$HF/model-sharded" --ids "$(ids_of "$HF/outputs/fp32/$c/ids.npy")" \
+    --store last_row --dtype float16 --out "$TMP/s.h5" || fail "extract"
+  "$PY" "$HERE/check_extract.py" "$TMP/s.h5" --ref "$HF/outputs/fp32/$c" --last-row --float16 --tol 1e-3 || fail "check" ;;
+bf16)
+  need_data reference/hf-tiny-gqa
+  c=seed4_qa
+  "$BIN" extract --model "$HF/model-bf16" --text $'Question: What is 15 plus 27?\nAnswer:' --out "$TMP/b.h5" || fail "extract"
+  "$PY" "$HERE/check_extract.py" "$TMP/b.h5" --ref "$HF/outputs/bf16/$c" || fail "check" ;;
+llama2c)    # llama2.c checkpoint + tokenizer.bin against llama.cpp's dump
+  need_data reference/llamacpp-stories260K
+  S=$DATA/models/stories260K
+  "$BIN" extract --model "$S/stories260K.bin" --tokenizer "$S/tok512.bin" \
+    --text "Lily had a big red ball. She" --out "$TMP/l.h5" || fail "extract"
+  R=$DATA/reference/llamacpp-stories260K
+  "$PY" "$HERE/check_extract.py" "$TMP/l.h5" --ref-ids "$R/tokens_p2.npy" --ref-att "$R/attn_p2.npy" || fail "check" ;;
+no_overwrite)  # an existing output is never touched without --force
+  need_data reference/hf-tiny-gqa
+  echo "precious" > "$TMP/o.h5"
+  if "$BIN" extract --model "$HF/model-fp32" --ids 1,2,3 --out "$TMP/o.h5" 2> "$TMP/err"; then
+    fail "extract overwrote an existing file"
+  fi
+  grep -q "already exists" "$TMP/err" || fail "message does not say the file exists: $(cat "$TMP/err")"
+  grep -q -- "--force" "$TMP/err" || fail "message gives no hint about --force"
+  [ "$(cat "$TMP/o.h5")" = precious ] || fail "existing file was modified"
+  "$BIN" extract --model "$HF/model-fp32" --ids 1,2,3 --out "$TMP/o.h5" --force || fail "--force did not overwrite"
+  "$PY" -c "import h5py,sys; f=h5py.File(sys.argv[1]); assert f['prompts/prompt/attention'].shape==(3,4,3,3)" "$TMP/o.h5" || fail "forced file not valid" ;;
+bad_input)  # clear errors, exit 1, no file left behind
+  need_data reference/hf-tiny-gqa
+  expect_err() { # expected-substring args...
+    local want=$1; shift
+    if "$@" > "$TMP/out" 2> "$TMP/err"; then fail "succeeded: $*"; fi
+    grep -q -- "$want" "$TMP/err" || fail "'$*': stderr lacks '$want': $(cat "$TMP/err")"
+    [ ! -e "$TMP/x.h5" ] || fail "'$*' left $TMP/x.h5 behind"
+  }
+  expect_err "no such file or directory" "$BIN" extract --model "$TMP/nope" --ids 1,2 --out "$TMP/x.h5"
+  expect_err "outside the model's vocabulary" "$BIN" extract --model "$HF/model-fp32" --ids 1,32000 --out "$TMP/x.h5"
+  expect_err "expected comma-separated" "$BIN" extract --model "$HF/model-fp32" --ids 1,x --out "$TMP/x.h5"
+  expect_err "max_position_embeddings" "$BIN" extract --model "$HF/model-fp32" --ids "$(seq -s, 1 300)" --out "$TMP/x.h5"
+  expect_err "prompt id" "$BIN" extract --model "$HF/model-fp32" --ids 1,2 --id "a/b" --out "$TMP/x.h5"
+  expect_err "needs a tokenizer" "$BIN" extract --model "$DATA/models/stories260K/stories260K.bin" --text hi --out "$TMP/x.h5"
+  expect_err "UTF-8" "$BIN" extract --model "$HF/model-fp32" --text $'bad \xff byte' --out "$TMP/x.h5"
+  rc=0; "$BIN" extract --model "$HF/model-fp32" --out "$TMP/x.h5" 2> "$TMP/err" || rc=$?
+  [ "$rc" = 2 ] || fail "missing --ids/--text: exit code $rc, expected 2 (usage)" ;;
+default_model)  # the built-in default model: deterministic, loads through the HF path, runs
+  "$BIN" make-model --out "$TMP/m1" || fail "make-model"
+  "$BIN" make-model --out "$TMP/m2" || fail "make-model 2"
+  cmp "$TMP/m1/model.safetensors" "$TMP/m2/model.safetensors" || fail "make-model is not deterministic"
+  cmp "$TMP/m1/tokenizer.json" "$TMP/m2/tokenizer.json" || fail "tokenizer.json is not deterministic"
+  if "$BIN" make-model --out "$TMP/m1" 2> "$TMP/err"; then fail "make-model overwrote without --force"; fi
+  "$PY" -c "import json,sys; json.load(open(sys.argv[1]))" "$TMP/m1/tokenizer.json" || fail "tokenizer.json is not JSON"
+  "$BIN" inspect --model "$TMP/m1" | grep -q "LlamaForCausalLM" || fail "inspect"
+  "$BIN" extract --model "$TMP/m1" --text "What is 15 plus 27?" --out "$TMP/d.h5" || fail "extract on default model"
+  "$PY" - "$TMP/d.h5" <<'PYEOF' || fail "default model output"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+g = f["prompts/prompt"]
+a = g["attention"][()]
+toks = [t.decode() if isinstance(t, bytes) else t for t in g["tokens"][()]]
+T = a.shape[-1]
+assert a.shape == (4, 8, T, T), a.shape
+assert np.all(a[..., np.triu(np.ones((T, T), bool), 1)] == 0)
+assert np.abs(a.sum(-1) - 1).max() < 1e-5
+assert toks[0] == "<s>", toks
+assert "".join(toks[1:]).strip() == "What is 15 plus 27?".strip() or "".join(toks[1:]).replace("  ", " ").strip().startswith("What"), toks
+# Llama-style digit splitting: "15" is two tokens
+assert "1" in toks and "5" in toks, toks
+print("default model ok:", T, "tokens", toks)
+PYEOF
+  ;;
+*) echo "unknown case $CASE"; exit 2 ;;
+esac
+echo "test_extract $CASE: passed"
