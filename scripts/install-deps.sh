@@ -11,6 +11,7 @@ PKGS=(
   libopenblas-dev
   libyaml-dev
   libjansson-dev
+  libssl-dev
   python3 python3-numpy python3-h5py
 )
 # optional extras used by tests/analysis when present; installed with the rest
