@@ -65,6 +65,31 @@ static size_t utf8_seq_len(const unsigned char *s) {
     return n;
 }
 
+/* One path component: not empty, not "." / "..", no '/', no control characters, valid UTF-8. */
+static as_status id_part_validate(const char *id, const char *part, size_t len,
+                                  struct as_err *err) {
+    if (len == 0)
+        return as_err_set(err, AS_ERR_INVALID,
+                          "prompt id '%s' has an empty name part; expected 'name' or "
+                          "'group/variant' with non-empty parts",
+                          id);
+    if ((len == 1 && part[0] == '.') || (len == 2 && part[0] == '.' && part[1] == '.'))
+        return as_err_set(err, AS_ERR_INVALID, "prompt id '%s' is not usable as an HDF5 group name",
+                          id);
+    const unsigned char *s = (const unsigned char *)part;
+    for (size_t i = 0; i < len;) {
+        if (s[i] < 0x20 || s[i] == 0x7F)
+            return as_err_set(err, AS_ERR_INVALID,
+                              "prompt id '%s' contains control character 0x%02x", id, s[i]);
+        size_t n = utf8_seq_len(s + i);
+        if (n == 0 || i + n > len)
+            return as_err_set(err, AS_ERR_INVALID, "prompt id contains invalid UTF-8 at byte %zu",
+                              (size_t)(part - id) + i);
+        i += n;
+    }
+    return AS_OK;
+}
+
 as_status as_h5_id_validate(const char *id, struct as_err *err) {
     if (!id || !id[0])
         return as_err_set(err, AS_ERR_INVALID, "prompt id is empty; expected a non-empty name");
@@ -72,27 +97,17 @@ as_status as_h5_id_validate(const char *id, struct as_err *err) {
     if (len >= AS_H5_ID_MAX)
         return as_err_set(err, AS_ERR_INVALID, "prompt id '%.40s...' is %zu bytes; expected < %d",
                           id, len, AS_H5_ID_MAX);
-    if (!strcmp(id, ".") || !strcmp(id, ".."))
-        return as_err_set(err, AS_ERR_INVALID, "prompt id '%s' is not usable as an HDF5 group name",
+    /* "name" or "group/variant": at most one '/', which makes a nested group */
+    const char *slash = strchr(id, '/');
+    if (slash && strchr(slash + 1, '/'))
+        return as_err_set(err, AS_ERR_INVALID,
+                          "prompt id '%s' contains more than one '/'; expected 'name' or "
+                          "'group/variant'. HINT: use '_' or '-' inside names",
                           id);
-    const unsigned char *s = (const unsigned char *)id;
-    for (size_t i = 0; i < len;) {
-        if (s[i] == '/')
-            return as_err_set(err, AS_ERR_INVALID,
-                              "prompt id '%s' contains '/' at byte %zu; expected an HDF5 link name "
-                              "without '/'. HINT: use '_' or '-' instead",
-                              id, i);
-        if (s[i] < 0x20 || s[i] == 0x7F)
-            return as_err_set(err, AS_ERR_INVALID,
-                              "prompt id '%s' contains control character 0x%02x at byte %zu", id,
-                              s[i], i);
-        size_t n = utf8_seq_len(s + i);
-        if (n == 0)
-            return as_err_set(err, AS_ERR_INVALID, "prompt id contains invalid UTF-8 at byte %zu",
-                              i);
-        i += n;
-    }
-    return AS_OK;
+    if (!slash) return id_part_validate(id, id, len, err);
+    as_status st = id_part_validate(id, id, (size_t)(slash - id), err);
+    if (st != AS_OK) return st;
+    return id_part_validate(id, slash + 1, len - (size_t)(slash - id) - 1, err);
 }
 
 /* ------------------------------------------------------------ open / close */

@@ -187,8 +187,23 @@ static as_status prompt_create(struct as_h5file *f, hid_t prompts,
     snprintf(where, sizeof where, "/prompts/%s", s->id);
     const int L = s->n_layers, H = s->n_heads, T = s->n_tokens;
 
-    if ((gcpl = h5_gcpl_ordered()) < 0 ||
-        (g = H5Gcreate2(prompts, s->id, H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
+    if ((gcpl = h5_gcpl_ordered()) < 0) {
+        ret = h5_fail(err, f->path, "creating group %s", where);
+        goto done;
+    }
+    const char *slash = strchr(s->id, '/');
+    if (slash) { /* "group/variant": the sweep group is a parent group, created once */
+        char parent[AS_H5_ID_MAX];
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - s->id), s->id);
+        htri_t ex = H5Lexists(prompts, parent, H5P_DEFAULT);
+        hid_t pg = ex > 0 ? H5I_INVALID_HID : H5Gcreate2(prompts, parent, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+        if (ex < 0 || (ex == 0 && pg < 0)) {
+            ret = h5_fail(err, f->path, "creating group /prompts/%s", parent);
+            goto done;
+        }
+        if (pg >= 0) H5Gclose(pg);
+    }
+    if ((g = H5Gcreate2(prompts, s->id, H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
         ret = h5_fail(err, f->path, "creating group %s", where);
         goto done;
     }

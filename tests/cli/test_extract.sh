@@ -80,7 +80,7 @@ bad_input)  # clear errors, exit 1, no file left behind
   expect_err "outside the model's vocabulary" "$BIN" extract --model "$HF/model-fp32" --ids 1,32000 --out "$TMP/x.h5"
   expect_err "expected comma-separated" "$BIN" extract --model "$HF/model-fp32" --ids 1,x --out "$TMP/x.h5"
   expect_err "max_position_embeddings" "$BIN" extract --model "$HF/model-fp32" --ids "$(seq -s, 1 300)" --out "$TMP/x.h5"
-  expect_err "prompt id" "$BIN" extract --model "$HF/model-fp32" --ids 1,2 --id "a/b" --out "$TMP/x.h5"
+  expect_err "prompt id" "$BIN" extract --model "$HF/model-fp32" --ids 1,2 --id "a/b/c" --out "$TMP/x.h5"
   expect_err "needs a tokenizer" "$BIN" extract --model "$DATA/models/stories260K/stories260K.bin" --text hi --out "$TMP/x.h5"
   expect_err "UTF-8" "$BIN" extract --model "$HF/model-fp32" --text $'bad \xff byte' --out "$TMP/x.h5"
   rc=0; "$BIN" extract --model "$HF/model-fp32" --out "$TMP/x.h5" 2> "$TMP/err" || rc=$?

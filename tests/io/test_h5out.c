@@ -154,7 +154,7 @@ static void test_invalid_specs(const char *dir, const struct h5t_set *s) {
     TU_CHECK(st == AS_OK, "create: %s", err.msg);
     if (st != AS_OK) return;
     struct as_h5_prompt_spec sp[2];
-    const char *bad[] = {"a/b", ".", "", "..", "tab\there", "bad\xff"};
+    const char *bad[] = {"a/b/c", "a/", "/b", "a/..", ".", "", "..", "tab\there", "bad\xff"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         sp[0] = s->specs[0];
         sp[0].id = bad[i];
