@@ -133,6 +133,8 @@ struct as_h5_prompt_spec {
     const int32_t *token_ids;  /* (T) or NULL (then write later with as_h5prompt_write_tokens) */
     const char *const *tokens; /* (T) decoded token strings, or NULL (stored as "") */
     const int32_t *offsets;    /* (T, 2) byte span [start, end) in text, or NULL */
+    const int *layer_index;    /* (n_layers) model layer of each stored layer, NULL = 0..L-1 */
+    const int *head_index;     /* (n_heads) model head of each stored head, NULL = 0..H-1 */
 };
 
 /* ---- collective ---------------------------------------------------------- */
@@ -170,6 +172,18 @@ int64_t as_h5file_find_prompt(const struct as_h5file *f, const char *id);
 /* Marks prompt `index` in /sweep/status (write it after the prompt's data). */
 as_status as_h5file_set_status(struct as_h5file *f, int64_t index, enum as_prompt_status s,
                                struct as_err *err);
+#define AS_H5_MESSAGE_MAX 256 /* bytes of /sweep/message per prompt (longer ones are cut) */
+
+/* Writes prompt `index`'s row of /sweep/message (e.g. why it failed); "" clears it. */
+as_status as_h5file_set_message(struct as_h5file *f, int64_t index, const char *msg,
+                                struct as_err *err);
+/* Reads prompt `index`'s /sweep/message into out (AS_H5_MESSAGE_MAX + 1 bytes). */
+as_status as_h5file_read_message(struct as_h5file *f, int64_t index, char *out,
+                                 struct as_err *err);
+/* Rewrites /sweep/rank for n prompts (a resumed run may plan differently). Any one rank. */
+as_status as_h5file_write_ranks(struct as_h5file *f, const int32_t *rank /* (n_prompts) */,
+                                struct as_err *err);
+
 /* Reads the whole status vector into out (n_prompts). */
 as_status as_h5file_read_status(struct as_h5file *f, int8_t *out /* (n_prompts) */,
                                 struct as_err *err);

@@ -122,6 +122,9 @@ as_status as_model_load(struct as_model *m, struct as_err *err);
 as_status as_model_load_into(struct as_model *m, float *buf, struct as_err *err);
 /* Points the weights into buf, which as_model_load_into() already filled (other process). */
 as_status as_model_attach(struct as_model *m, const float *buf, struct as_err *err);
+/* 1 when as_model_load would be zero-copy (every tensor F32 and 4-byte aligned in
+ * its mapping). Ranks of a node then share the page cache and need no window. */
+int as_model_can_map(const struct as_model *m);
 /* open + load in one call. */
 as_status as_model_init(struct as_model *m, const char *path, struct as_err *err);
 void as_model_free(struct as_model *m);

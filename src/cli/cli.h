@@ -7,6 +7,7 @@
 #include "attnsweep/status.h"
 
 int as_cmd_extract(int argc, char **argv);
+int as_cmd_run(int argc, char **argv);
 int as_cmd_tokenize(int argc, char **argv);
 int as_cmd_make_model(int argc, char **argv);
 int as_cmd_inspect(int argc, char **argv);
@@ -19,6 +20,8 @@ enum {
     AS_EXIT_OK = 0,
     AS_EXIT_FAIL = 1,     /* a runtime error (bad input, I/O, ...) */
     AS_EXIT_USAGE = 2,    /* bad command line */
+    AS_EXIT_PROMPTS_FAILED = 3, /* run: the sweep finished but some prompts failed */
+    AS_EXIT_STOPPED = 75, /* run: stopped on request (SIGUSR1/SIGTERM); resumable (EX_TEMPFAIL) */
 };
 
 #endif

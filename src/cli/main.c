@@ -10,6 +10,7 @@ static const struct {
     int (*fn)(int, char **);
     const char *help;
 } commands[] = {
+    {"run", as_cmd_run, "run a YAML sweep over MPI ranks into one HDF5 file"},
     {"extract", as_cmd_extract, "run one prompt and write its attention to an HDF5 file"},
     {"tokenize", as_cmd_tokenize, "show how a text is tokenized (ids, pieces, strings, offsets)"},
     {"make-model", as_cmd_make_model, "write the built-in default model (HF format) to a folder"},

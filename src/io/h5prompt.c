@@ -114,6 +114,8 @@ static uint64_t specs_hash(const struct as_h5_prompt_spec *specs, int64_t n) {
         if (s->offsets) h = h5_hash_bytes(h, s->offsets, 2 * T * sizeof *s->offsets);
         for (size_t t = 0; s->tokens && t < T; t++)
             h = h5_hash_str(h, s->tokens[t]);
+        if (s->layer_index) h = h5_hash_bytes(h, s->layer_index, (size_t)s->n_layers * sizeof(int));
+        if (s->head_index) h = h5_hash_bytes(h, s->head_index, (size_t)s->n_heads * sizeof(int));
     }
     return h;
 }
@@ -142,14 +144,14 @@ done:
     return ret;
 }
 
-/* A 1-D int32 coordinate 0..n-1 marked as dimension scale `name`. */
+/* A 1-D int32 coordinate (values, or 0..n-1 when NULL) marked as dimension scale `name`. */
 static as_status scale_make(struct as_h5file *f, hid_t loc, const char *where, const char *name,
-                            int n, hid_t *out, struct as_err *err) {
+                            int n, const int *values, hid_t *out, struct as_err *err) {
     as_status ret = AS_OK;
     int32_t *v = malloc((size_t)n * sizeof *v);
     if (!v) return as_err_set(err, AS_ERR_NOMEM, "%s: no memory for %s/%s", f->path, where, name);
     for (int i = 0; i < n; i++)
-        v[i] = i;
+        v[i] = values ? values[i] : i;
     hsize_t dims[1] = {(hsize_t)n};
     AS_TRY(dset_make(f, loc, where, name, H5T_STD_I32LE, 1, dims, H5T_NATIVE_INT32, v, out, err));
     if (H5DSset_scale(*out, name) < 0) {
@@ -216,8 +218,9 @@ static as_status prompt_create(struct as_h5file *f, hid_t prompts,
     AS_TRY(h5_attr_str(f, g, where, "dtype", as_out_dtype_name(s->dtype), err));
 
     const int sizes[SC_N] = {L, H, T, T, 2};
+    const int *values[SC_N] = {s->layer_index, s->head_index, NULL, NULL, NULL};
     for (int i = 0; i < SC_N; i++)
-        AS_TRY(scale_make(f, g, where, scale_names[i], sizes[i], &sc[i], err));
+        AS_TRY(scale_make(f, g, where, scale_names[i], sizes[i], values[i], &sc[i], err));
 
     if (s->store != AS_STORE_NONE) {
         hsize_t dims[4] = {(hsize_t)L, (hsize_t)H, (hsize_t)T, (hsize_t)T};
@@ -344,6 +347,23 @@ static as_status sweep_create(struct as_h5file *f, const struct as_h5_prompt_spe
             ret = h5_fail(err, f->path, "closing /sweep/%s", names[c]);
             goto done;
         }
+    }
+    /* message: why a prompt failed (fixed-length, written independently by its worker) */
+    {
+        hid_t mt = h5_str_fixed(AS_H5_MESSAGE_MAX);
+        if (mt < 0) {
+            ret = h5_fail(err, f->path, "creating a string type for /sweep/message");
+            goto done;
+        }
+        as_status ms = dset_make(f, g, "/sweep", "message", mt, 1, dims, mt, NULL, &col, err);
+        H5Tclose(mt);
+        AS_TRY(ms);
+        AS_TRY(h5_attr_str(f, col, "/sweep/message", "_Encoding", "utf-8", err));
+        if (H5DSattach_scale(col, pid, 0) < 0) {
+            ret = h5_fail(err, f->path, "attaching scale /sweep/prompt to /sweep/message");
+            goto done;
+        }
+        h5_close_id(&col);
     }
 done:
     free(idv);

@@ -57,7 +57,7 @@ done:
 }
 
 /* Zero-copy needs every tensor stored as F32 at a 4-byte aligned address. */
-static int can_map(const struct as_model *m) {
+int as_model_can_map(const struct as_model *m) {
     for (int i = 0; i < m->n_tensors; i++) {
         const struct as_tensor_src *t = &m->tensors[i];
         const uint8_t *p = m->files[t->file].data + t->offset;
@@ -119,7 +119,7 @@ as_status as_model_load(struct as_model *m, struct as_err *err) {
     as_status ret = AS_OK;
     float *buf = NULL;
     AS_TRY(check_opened(m, "as_model_load", err));
-    if (can_map(m)) {
+    if (as_model_can_map(m)) {
         as_model_slots_bind(m, NULL);
         m->is_loaded = 1;
         m->zero_copy = 1;

@@ -1,0 +1,69 @@
+/* run.h - `attnsweep run`: the sweep pipeline over MPI.
+ *
+ *   rank 0   loads and validates the sweep, tokenizes every prompt, checks
+ *            lengths, reads the status of an existing file (--resume) and
+ *            plans which rank computes which prompt; the whole job (sweep,
+ *            tokens, plan) is broadcast as one buffer, so no other rank
+ *            reads the YAML or the tokenizer;
+ *   all      load the weights once per node (MPI-3 shared window, or the
+ *            shared page cache for zero-copy F32 files), create the HDF5
+ *            file and every dataset collectively (or reopen it to resume),
+ *            then compute their prompts one at a time, streaming each layer
+ *            into the file and marking the prompt done after its data are on
+ *            disk;
+ *   rank 0   meanwhile collects one small message per prompt and prints
+ *            progress; at the end every rank agrees on the outcome.
+ * Every rank agrees on an error before each collective step, so a failure
+ * on one rank never leaves another waiting. A prompt that fails on a worker
+ * is marked failed (with its message in /sweep/message) and the sweep goes
+ * on. Each prompt is its own forward call, so its tensors do not depend on
+ * which rank computed it or how many ranks there are. */
+#ifndef ATTNSWEEP_RUN_H
+#define ATTNSWEEP_RUN_H
+
+#include <mpi.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "attnsweep/forward.h"
+#include "attnsweep/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct as_run_opts {
+    const char *sweep_path;
+    const char *model_path;     /* --model override, or NULL */
+    const char *tokenizer_path; /* --tokenizer override, or NULL */
+    const char *output_path;    /* --output override, or NULL */
+    int resume;                 /* reopen an existing output and compute unfinished prompts */
+    int force;                  /* replace an existing output */
+    int dry_run;                /* stop after printing the plan */
+    int quiet;                  /* no progress lines */
+    double progress_interval;   /* seconds between progress lines (default 10) */
+    enum as_kernel kernel;
+    const char *command_line;   /* stored as provenance */
+    /* set asynchronously (e.g. by a SIGUSR1 handler) to stop gracefully: ranks
+     * finish the prompt they are on, flush, agree, and return AS_ERR_INTERRUPTED */
+    volatile sig_atomic_t *stop_flag;
+};
+
+struct as_run_result {
+    int64_t n_prompts;  /* in the sweep */
+    int64_t n_done;     /* done at the end (including earlier runs) */
+    int64_t n_failed;   /* failed at the end */
+    int64_t n_computed; /* computed by this run */
+    int64_t n_skipped;  /* already done before this run (--resume) */
+    int stopped;        /* a graceful stop was requested and honoured */
+};
+
+/* Collective over comm. Returns AS_OK when the run completed (check n_failed),
+ * AS_ERR_INTERRUPTED after a graceful stop, or an error (same on every rank). */
+as_status as_run(MPI_Comm comm, const struct as_run_opts *o, struct as_run_result *r,
+                 struct as_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,379 @@
+/* job.c - rank 0 prepares the job (sweep, tokens, checks, plan) and
+ * broadcasts it as one buffer; the other ranks unpack it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attnsweep/fileio.h"
+#include "attnsweep/plan.h"
+#include "attnsweep/tokenizer.h"
+#include "run_internal.h"
+
+void as_job_free(struct as_job *j) {
+    as_sweep_free(&j->sweep);
+    free(j->tok_start);
+    free(j->n_tokens);
+    free(j->ids);
+    free(j->offsets);
+    free(j->strings);
+    free(j->tok);
+    free(j->rank);
+    free(j->status0);
+    memset(j, 0, sizeof *j);
+}
+
+static as_status job_alloc(struct as_job *j, struct as_err *err) {
+    size_t n = (size_t)j->n, t = (size_t)j->n_tok;
+    j->tok_start = calloc(n + 1, sizeof *j->tok_start);
+    j->n_tokens = calloc(n ? n : 1, sizeof *j->n_tokens);
+    j->ids = calloc(t ? t : 1, sizeof *j->ids);
+    j->offsets = calloc(2 * (t ? t : 1), sizeof *j->offsets);
+    j->tok = calloc(t ? t : 1, sizeof *j->tok);
+    j->rank = calloc(n ? n : 1, sizeof *j->rank);
+    j->status0 = calloc(n ? n : 1, sizeof *j->status0);
+    if (!j->tok_start || !j->n_tokens || !j->ids || !j->offsets || !j->tok || !j->rank ||
+        !j->status0)
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for %lld prompts / %lld tokens",
+                          (long long)j->n, (long long)j->n_tok);
+    return AS_OK;
+}
+
+static void job_point_strings(struct as_job *j) {
+    const char *p = j->strings;
+    for (int64_t t = 0; t < j->n_tok; t++) {
+        j->tok[t] = p;
+        p += strlen(p) + 1;
+    }
+}
+
+/* Tokenizes every prompt of the sweep into j. */
+static as_status tokenize_all(struct as_job *j, const struct as_tokenizer *tok,
+                              struct as_err *err) {
+    as_status ret = AS_OK;
+    const struct as_sweep *s = &j->sweep;
+    struct as_encoding *enc = calloc((size_t)s->n_prompts + 1, sizeof *enc);
+    if (!enc) return as_err_set(err, AS_ERR_NOMEM, "out of memory tokenizing the sweep");
+    int add_bos = as_tokenizer_add_bos_default(tok);
+    int64_t total = 0, sbytes = 0;
+    for (int64_t i = 0; i < s->n_prompts; i++) {
+        const struct as_sweep_prompt *p = &s->prompts[i];
+        if (as_tokenizer_encode(tok, p->text, p->text_len, add_bos, &enc[i], err) != AS_OK) {
+            char where[512];
+            as_sweep_prompt_where(s, i, where, sizeof where);
+            as_err_prefix(err, "%s: prompt '%s'", where, p->id);
+            ret = err ? err->status : AS_ERR_INVALID;
+            goto done;
+        }
+        total += enc[i].n;
+        for (int t = 0; t < enc[i].n; t++) sbytes += (int64_t)strlen(enc[i].tokens[t]) + 1;
+    }
+    j->n = s->n_prompts;
+    j->n_tok = total;
+    AS_TRY(job_alloc(j, err));
+    j->strings = malloc((size_t)sbytes + 1);
+    if (!j->strings) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for token strings");
+        goto done;
+    }
+    j->strings_len = sbytes;
+    int64_t pos = 0;
+    char *sp = j->strings;
+    for (int64_t i = 0; i < j->n; i++) {
+        j->tok_start[i] = pos;
+        j->n_tokens[i] = enc[i].n;
+        for (int t = 0; t < enc[i].n; t++, pos++) {
+            j->ids[pos] = enc[i].ids[t];
+            j->offsets[2 * pos] = enc[i].offsets[2 * t];
+            j->offsets[2 * pos + 1] = enc[i].offsets[2 * t + 1];
+            size_t l = strlen(enc[i].tokens[t]);
+            memcpy(sp, enc[i].tokens[t], l + 1);
+            sp += l + 1;
+        }
+    }
+    j->tok_start[j->n] = pos;
+    job_point_strings(j);
+done:
+    for (int64_t i = 0; i < s->n_prompts; i++) as_encoding_free(&enc[i]);
+    free(enc);
+    return ret;
+}
+
+/* --resume: read the existing file's status; refuse a file of another sweep. */
+static as_status read_existing(struct as_job *j, const char *path, struct as_err *err) {
+    as_status ret = AS_OK;
+    struct as_h5file f;
+    memset(&f, 0, sizeof f);
+    AS_TRY(as_h5file_open_read(&f, path, MPI_COMM_NULL, err));
+    char *sha = NULL;
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    if (H5Aexists(f.file, "config_sha256") > 0 &&
+        (a = H5Aopen(f.file, "config_sha256", H5P_DEFAULT)) >= 0 && (t = H5Aget_type(a)) >= 0 &&
+        H5Tis_variable_str(t) > 0)
+        H5Aread(a, t, &sha);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    if (!sha || strcmp(sha, j->sweep.sha256) != 0) {
+        ret = as_err_set(err, AS_ERR_INVALID,
+                         "--resume: %s was written by a different sweep (config_sha256 %.12s..., "
+                         "this sweep %.12s...); expected the same YAML, byte for byte. HINT: "
+                         "resume with the original YAML, or pass --force to start over",
+                         path, sha ? sha : "(none)", j->sweep.sha256);
+        goto done;
+    }
+    if (f.n_prompts != j->n) {
+        ret = as_err_set(err, AS_ERR_INVALID, "--resume: %s has %lld prompts, the sweep %lld",
+                         path, (long long)f.n_prompts, (long long)j->n);
+        goto done;
+    }
+    for (int64_t i = 0; i < j->n; i++)
+        if (strcmp(f.prompts[i].id, j->sweep.prompts[i].id) != 0 ||
+            f.prompts[i].n_tokens != j->n_tokens[i]) {
+            ret = as_err_set(err, AS_ERR_INVALID,
+                             "--resume: prompt %lld of %s is '%s' with %d tokens, the sweep has "
+                             "'%s' with %d tokens (different model or tokenizer?)",
+                             (long long)i, path, f.prompts[i].id, f.prompts[i].n_tokens,
+                             j->sweep.prompts[i].id, j->n_tokens[i]);
+            goto done;
+        }
+    AS_TRY(as_h5file_read_status(&f, j->status0, err));
+done:
+    if (sha) H5free_memory(sha);
+    as_h5file_close(&f, NULL);
+    return ret;
+}
+
+/* Plans the prompts that still need computing; rank[i] = -1 for done ones. */
+static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err) {
+    as_status ret = AS_OK;
+    struct as_plan plan;
+    memset(&plan, 0, sizeof plan);
+    int64_t m = 0;
+    int *ntok = malloc(sizeof(int) * (size_t)(j->n + 1));
+    int *expl = malloc(sizeof(int) * (size_t)(j->n + 1));
+    int64_t *map = malloc(sizeof(int64_t) * (size_t)(j->n + 1));
+    if (!ntok || !expl || !map) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory planning");
+        goto done;
+    }
+    for (int64_t i = 0; i < j->n; i++) {
+        j->rank[i] = -1;
+        if (j->status0[i] == AS_PROMPT_DONE) continue;
+        ntok[m] = j->n_tokens[i];
+        expl[m] = j->sweep.prompts[i].explicit_rank;
+        map[m++] = i;
+    }
+    struct as_plan_request rq = {0};
+    rq.n_prompts = m;
+    rq.n_tokens = ntok;
+    rq.cfg = &j->cfg;
+    rq.n_ranks = j->n_ranks;
+    rq.assign = j->sweep.assign;
+    rq.explicit_rank = expl;
+    rq.store = j->sweep.store;
+    rq.dtype = j->sweep.dtype;
+    rq.n_out_layers = j->sweep.n_layers;
+    rq.n_out_heads = j->sweep.n_heads;
+    AS_TRY(as_plan_build(&plan, &rq, err));
+    for (int64_t k = 0; k < m; k++) j->rank[map[k]] = plan.rank[k];
+    if (!quiet) as_plan_print(&plan, &j->sweep, stdout);
+done:
+    as_plan_free(&plan);
+    free(ntok);
+    free(expl);
+    free(map);
+    return ret;
+}
+
+as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ranks,
+                         struct as_err *err) {
+    as_status ret = AS_OK;
+    struct as_model m;
+    struct as_tokenizer tok;
+    int have_tok = 0;
+    memset(j, 0, sizeof *j);
+    memset(&m, 0, sizeof m);
+    memset(&tok, 0, sizeof tok);
+    j->n_ranks = n_ranks;
+    struct as_sweep_overrides ov = {o->model_path, o->tokenizer_path, o->output_path};
+    AS_TRY(as_sweep_load(&j->sweep, o->sweep_path, &ov, err));
+    struct as_sweep *s = &j->sweep;
+    if (!o->quiet) as_sweep_print(s, stdout);
+
+    AS_TRY(as_model_open(&m, s->model_path, err));
+    j->cfg = m.cfg;
+    AS_TRY(as_sweep_check_model(s, &j->cfg, err));
+    AS_TRY(as_sweep_check_ranks(s, n_ranks, err));
+    const char *tpath = s->tokenizer_path[0] ? s->tokenizer_path : s->model_path;
+    if (!s->tokenizer_path[0] && !as_dir_exists(s->model_path)) {
+        ret = as_err_set(err, AS_ERR_INVALID,
+                         "%s: model %s is not an HF folder, so the sweep needs model.tokenizer "
+                         "(e.g. the llama2.c tokenizer.bin) or --tokenizer",
+                         s->path, s->model_path);
+        goto done;
+    }
+    AS_TRY(as_tokenizer_load(&tok, tpath, err));
+    have_tok = 1;
+    if (tok.n_vocab > j->cfg.vocab_size) {
+        ret = as_err_set(err, AS_ERR_INVALID,
+                         "tokenizer %s has %d pieces but model %s has vocab_size %d. HINT: use "
+                         "the model's own tokenizer",
+                         tok.path, tok.n_vocab, s->model_path, j->cfg.vocab_size);
+        goto done;
+    }
+    AS_TRY(tokenize_all(j, &tok, err));
+    AS_TRY(as_plan_check_lengths(s, j->n_tokens, j->cfg.max_position, err));
+
+    int exists = access(s->output_path, F_OK) == 0;
+    if (exists && o->resume && !o->force) {
+        j->mode = AS_JOB_RESUME;
+        AS_TRY(read_existing(j, s->output_path, err));
+    } else if (exists && !o->force && !o->dry_run) {
+        ret = as_err_set(err, AS_ERR_EXISTS,
+                         "%s already exists; refusing to overwrite it. HINT: pass --resume to "
+                         "finish its unfinished prompts, --force to replace it, or --output to "
+                         "write elsewhere",
+                         s->output_path);
+        goto done;
+    } else {
+        j->mode = AS_JOB_CREATE;
+        if (o->resume && !o->quiet)
+            printf("attnsweep run: --resume: %s does not exist yet; starting a new file\n",
+                   s->output_path);
+    }
+    AS_TRY(plan_remaining(j, o->quiet && !o->dry_run, err));
+done:
+    if (have_tok) as_tokenizer_free(&tok);
+    as_model_free(&m);
+    return ret;
+}
+
+/* ---- broadcast ------------------------------------------------------------ */
+
+struct wbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+};
+
+static void put(struct wbuf *b, const void *d, size_t n) {
+    if (b->oom) return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n) cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+
+static as_status job_pack(const struct as_job *j, struct wbuf *b, struct as_err *err) {
+    void *sb = NULL;
+    size_t sl = 0;
+    as_status st = as_sweep_pack(&j->sweep, &sb, &sl, err);
+    if (st != AS_OK) return st;
+    uint64_t sl64 = sl;
+    put(b, &sl64, 8);
+    put(b, sb, sl);
+    free(sb);
+    put(b, &j->cfg, sizeof j->cfg);
+    int32_t hdr[2] = {j->mode, j->n_ranks};
+    put(b, hdr, sizeof hdr);
+    int64_t sizes[3] = {j->n, j->n_tok, j->strings_len};
+    put(b, sizes, sizeof sizes);
+    put(b, j->tok_start, sizeof(int64_t) * (size_t)(j->n + 1));
+    put(b, j->n_tokens, sizeof(int32_t) * (size_t)j->n);
+    put(b, j->ids, sizeof(int32_t) * (size_t)j->n_tok);
+    put(b, j->offsets, 2 * sizeof(int32_t) * (size_t)j->n_tok);
+    put(b, j->strings, (size_t)j->strings_len);
+    put(b, j->rank, sizeof(int32_t) * (size_t)j->n);
+    put(b, j->status0, (size_t)j->n);
+    if (b->oom) return as_err_set(err, AS_ERR_NOMEM, "out of memory packing the job");
+    return AS_OK;
+}
+
+static as_status take(struct as_cursor *c, void *dst, size_t n, const char *what,
+                      struct as_err *err) {
+    const void *p;
+    as_status st = as_cursor_take(c, n, &p, what, err);
+    if (st == AS_OK && n) memcpy(dst, p, n);
+    return st;
+}
+
+static as_status job_unpack(struct as_job *j, const char *buf, size_t len, struct as_err *err) {
+    as_status ret = AS_OK;
+    struct as_cursor c;
+    as_cursor_init(&c, buf, len, "job broadcast");
+    uint64_t sl;
+    const void *sp;
+    AS_TRY(take(&c, &sl, 8, "sweep size", err));
+    AS_TRY(as_cursor_take(&c, (size_t)sl, &sp, "sweep", err));
+    AS_TRY(as_sweep_unpack(&j->sweep, sp, (size_t)sl, err));
+    AS_TRY(take(&c, &j->cfg, sizeof j->cfg, "config", err));
+    int32_t hdr[2];
+    AS_TRY(take(&c, hdr, sizeof hdr, "header", err));
+    j->mode = hdr[0];
+    j->n_ranks = hdr[1];
+    int64_t sizes[3];
+    AS_TRY(take(&c, sizes, sizeof sizes, "sizes", err));
+    j->n = sizes[0];
+    j->n_tok = sizes[1];
+    j->strings_len = sizes[2];
+    if (j->n < 0 || j->n_tok < 0 || j->strings_len < 0 || (size_t)j->n_tok > len ||
+        (size_t)j->n > len || (size_t)j->strings_len > len) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "job broadcast: corrupt sizes");
+        goto done;
+    }
+    AS_TRY(job_alloc(j, err));
+    j->strings = malloc((size_t)j->strings_len + 1);
+    if (!j->strings) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for token strings");
+        goto done;
+    }
+    AS_TRY(take(&c, j->tok_start, sizeof(int64_t) * (size_t)(j->n + 1), "tok_start", err));
+    AS_TRY(take(&c, j->n_tokens, sizeof(int32_t) * (size_t)j->n, "n_tokens", err));
+    AS_TRY(take(&c, j->ids, sizeof(int32_t) * (size_t)j->n_tok, "ids", err));
+    AS_TRY(take(&c, j->offsets, 2 * sizeof(int32_t) * (size_t)j->n_tok, "offsets", err));
+    AS_TRY(take(&c, j->strings, (size_t)j->strings_len, "strings", err));
+    AS_TRY(take(&c, j->rank, sizeof(int32_t) * (size_t)j->n, "rank", err));
+    AS_TRY(take(&c, j->status0, (size_t)j->n, "status", err));
+    j->strings[j->strings_len] = '\0';
+    job_point_strings(j);
+done:
+    return ret;
+}
+
+as_status as_job_bcast(struct as_job *j, MPI_Comm comm, struct as_err *err) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    struct wbuf b = {0};
+    as_status st = AS_OK;
+    if (rank == 0) st = job_pack(j, &b, err);
+    st = as_mpi_agree(comm, st, err);
+    if (st != AS_OK) {
+        free(b.p);
+        return st;
+    }
+    uint64_t n = b.n;
+    MPI_Bcast(&n, 1, MPI_UINT64_T, 0, comm);
+    if (rank != 0) {
+        b.p = malloc(n ? n : 1);
+        st = b.p ? AS_OK : as_err_set(err, AS_ERR_NOMEM, "out of memory for the job broadcast");
+    }
+    st = as_mpi_agree(comm, st, err);
+    /* MPI counts are int: broadcast in chunks of at most 1 GiB */
+    for (uint64_t off = 0; st == AS_OK && off < n; off += (1u << 30)) {
+        uint64_t k = n - off < (1u << 30) ? n - off : (1u << 30);
+        if (MPI_Bcast(b.p + off, (int)k, MPI_BYTE, 0, comm) != MPI_SUCCESS)
+            st = as_err_set(err, AS_ERR_MPI, "MPI_Bcast of the job failed");
+    }
+    if (st == AS_OK && rank != 0) st = job_unpack(j, b.p, (size_t)n, err);
+    free(b.p);
+    return as_mpi_agree(comm, st, err);
+}

@@ -1,0 +1,199 @@
+/* run.c - `attnsweep run` orchestration (see attnsweep/run.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnsweep/version.h"
+#include "memstat.h"
+#include "run_internal.h"
+
+static as_status make_specs(const struct as_job *j, struct as_h5_prompt_spec **out,
+                            struct as_err *err) {
+    const struct as_sweep *s = &j->sweep;
+    struct as_h5_prompt_spec *sp = calloc((size_t)j->n + 1, sizeof *sp);
+    if (!sp) return as_err_set(err, AS_ERR_NOMEM, "out of memory for %lld prompt specs",
+                               (long long)j->n);
+    for (int64_t i = 0; i < j->n; i++) {
+        const struct as_sweep_prompt *p = &s->prompts[i];
+        struct as_h5_prompt_spec *x = &sp[i];
+        x->id = p->id;
+        x->text = p->text;
+        x->group = p->group;
+        x->variant = p->variant;
+        x->n_tokens = j->n_tokens[i];
+        x->n_layers = s->n_layers ? s->n_layers : j->cfg.n_layers;
+        x->n_heads = s->n_heads ? s->n_heads : j->cfg.n_heads;
+        x->store = (enum as_store)s->store;
+        x->dtype = (enum as_out_dtype)s->dtype;
+        x->rank = j->rank[i];
+        x->token_ids = j->ids + j->tok_start[i];
+        x->tokens = j->tok + j->tok_start[i];
+        x->offsets = j->offsets + 2 * j->tok_start[i];
+        x->layer_index = s->n_layers ? s->layers : NULL;
+        x->head_index = s->n_heads ? s->heads : NULL;
+    }
+    *out = sp;
+    return AS_OK;
+}
+
+/* Creates the file and all of its metadata (collective), or reopens it. */
+static as_status open_output(const struct as_job *j, const struct as_run_opts *o, MPI_Comm comm,
+                             struct as_h5file *f, struct as_err *err) {
+    as_status ret = AS_OK;
+    struct as_h5_prompt_spec *specs = NULL;
+    const struct as_sweep *s = &j->sweep;
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    if (j->mode == AS_JOB_RESUME) {
+        AS_TRY(as_h5file_open_rw(f, s->output_path, comm, err));
+        as_status st = AS_OK;
+        if (rank == 0) st = as_h5file_write_ranks(f, j->rank, err);
+        ret = as_mpi_agree(comm, st, err);
+        goto done;
+    }
+    as_status st = make_specs(j, &specs, err);
+    AS_TRY(as_mpi_agree(comm, st, err));
+    AS_TRY(as_h5file_create(f, s->output_path, comm, o->force, err));
+    struct as_h5_provenance prov = {0};
+    prov.version = ATTNSWEEP_VERSION;
+    prov.git_commit = ATTNSWEEP_GIT_COMMIT;
+    prov.model_path = s->model_path;
+    prov.model_size = -1;
+    prov.model_mtime = -1;
+    prov.command_line = o->command_line;
+    prov.config_sha256 = s->sha256;
+    prov.config_text = s->yaml;
+    prov.n_ranks = size;
+    AS_TRY(as_h5file_write_provenance(f, &prov, err));
+    AS_TRY(as_h5file_write_model(f, &j->cfg, err));
+    AS_TRY(as_h5file_create_prompts(f, specs, j->n, err)); /* flushes */
+done:
+    free(specs);
+    return ret;
+}
+
+static void report_memory(MPI_Comm comm, int quiet) {
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    struct as_memstat me = as_memstat_now();
+    double mine[3] = {me.peak_rss_mb, me.rss_mb, me.pss_mb};
+    double *all = rank == 0 ? malloc(sizeof(double) * 3 * (size_t)size) : NULL;
+    MPI_Gather(mine, 3, MPI_DOUBLE, all, 3, MPI_DOUBLE, 0, comm);
+    if (rank == 0 && all && !quiet) {
+        double pss = 0;
+        printf("memory per rank (MiB):  rank   peak_rss        rss        pss\n");
+        for (int r = 0; r < size; r++) {
+            printf("                        %4d %10.1f %10.1f %10.1f\n", r, all[3 * r],
+                   all[3 * r + 1], all[3 * r + 2]);
+            pss += all[3 * r + 2];
+        }
+        printf("                        total Pss %.1f MiB (shared weights are counted once)\n",
+               pss);
+    }
+    free(all);
+}
+
+as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_result *r,
+                 struct as_err *err) {
+    as_status ret = AS_OK, st = AS_OK;
+    MPI_Comm comm = MPI_COMM_NULL;
+    struct as_job job;
+    struct as_shared_model sm;
+    struct as_h5file f;
+    memset(&job, 0, sizeof job);
+    memset(&sm, 0, sizeof sm);
+    sm.win = MPI_WIN_NULL;
+    sm.node = MPI_COMM_NULL;
+    memset(&f, 0, sizeof f);
+    memset(r, 0, sizeof *r);
+    int file_open = 0;
+    double t0 = MPI_Wtime();
+
+    MPI_Comm_dup(comm_in, &comm);
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+
+    /* 1. rank 0: sweep, tokens, checks, plan; then everyone gets the job */
+    if (rank == 0) st = as_job_prepare(&job, o, size, err);
+    AS_TRY(as_mpi_agree(comm, st, err));
+    AS_TRY(as_job_bcast(&job, comm, err));
+    r->n_prompts = job.n;
+    for (int64_t i = 0; i < job.n; i++) r->n_skipped += job.status0[i] == AS_PROMPT_DONE;
+    if (o->dry_run) goto done;
+
+    /* 2. weights once per node; BLAS threads per rank */
+    double tl = MPI_Wtime();
+    AS_TRY(as_shared_model_init(&sm, comm, job.sweep.model_path, err));
+    int threads = as_run_set_threads(sm.node, sm.node_rank, sm.node_size);
+    if (rank == 0 && !o->quiet)
+        printf("attnsweep run: weights of %s ready in %.1f s (%s), %d ranks, %d BLAS thread%s "
+               "per rank\n",
+               job.sweep.model_path, MPI_Wtime() - tl,
+               sm.win == MPI_WIN_NULL ? "mapped read-only, one page-cache copy per node"
+                                      : "one shared-memory copy per node",
+               size, threads, threads == 1 ? "" : "s");
+
+    /* 3. the file: all metadata first (collective), or reopen to resume */
+    AS_TRY(open_output(&job, o, comm, &f, err));
+    file_open = 1;
+    if (rank == 0 && !o->quiet)
+        printf("attnsweep run: %s %s: %lld prompts, %lld to compute, %lld already done\n",
+               job.mode == AS_JOB_RESUME ? "resuming" : "created", job.sweep.output_path,
+               (long long)job.n, (long long)(job.n - r->n_skipped), (long long)r->n_skipped);
+
+    /* 4. compute; rank 0 also collects progress */
+    struct as_progress pr;
+    as_progress_init(&pr, comm, &job, o->quiet, o->progress_interval);
+    struct as_worker_stats ws;
+    st = as_worker_run(&job, &sm.m, &f, &pr, o, &ws, err);
+    as_progress_finish(&pr);
+    as_progress_wait(&pr);
+    AS_TRY(as_mpi_agree(comm, st, err));
+    int64_t mine[2] = {ws.computed, ws.failed}, sum[2];
+    MPI_Allreduce(mine, sum, 2, MPI_INT64_T, MPI_SUM, comm);
+    r->n_computed = sum[0];
+    int stop = o->stop_flag && *o->stop_flag, any_stop;
+    MPI_Allreduce(&stop, &any_stop, 1, MPI_INT, MPI_MAX, comm);
+    r->stopped = any_stop;
+
+    /* 5. everyone's data on disk, then the final status */
+    AS_TRY(as_h5file_flush(&f, err));
+    int64_t counts[2] = {0, 0};
+    if (rank == 0) {
+        int8_t *status = malloc((size_t)job.n + 1);
+        st = status ? as_h5file_read_status(&f, status, err)
+                    : as_err_set(err, AS_ERR_NOMEM, "out of memory");
+        for (int64_t i = 0; st == AS_OK && i < job.n; i++) {
+            counts[0] += status[i] == AS_PROMPT_DONE;
+            counts[1] += status[i] == AS_PROMPT_FAILED;
+        }
+        free(status);
+    }
+    AS_TRY(as_mpi_agree(comm, st, err));
+    MPI_Bcast(counts, 2, MPI_INT64_T, 0, comm);
+    r->n_done = counts[0];
+    r->n_failed = counts[1];
+    report_memory(comm, o->quiet);
+    if (rank == 0 && !o->quiet)
+        printf("attnsweep run: %lld/%lld prompts done, %lld failed, %lld computed now, in %.1f s\n",
+               (long long)r->n_done, (long long)r->n_prompts, (long long)r->n_failed,
+               (long long)r->n_computed, MPI_Wtime() - t0);
+    if (r->stopped)
+        ret = as_err_set(err, AS_ERR_INTERRUPTED,
+                         "stopped on request with %lld of %lld prompts done; rerun with --resume "
+                         "to finish",
+                         (long long)r->n_done, (long long)r->n_prompts);
+done:
+    if (file_open) {
+        as_status cs = as_h5file_close(&f, ret == AS_OK ? err : NULL);
+        if (ret == AS_OK) ret = cs;
+    }
+    as_shared_model_free(&sm);
+    as_job_free(&job);
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+    return ret;
+}

@@ -1,0 +1,93 @@
+/* run_internal.h - the pieces of `attnsweep run` (see attnsweep/run.h). */
+#ifndef ATTNSWEEP_RUN_INTERNAL_H
+#define ATTNSWEEP_RUN_INTERNAL_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "attnsweep/h5out.h"
+#include "attnsweep/model.h"
+#include "attnsweep/run.h"
+#include "attnsweep/sweep.h"
+
+enum as_job_mode { AS_JOB_CREATE = 0, AS_JOB_RESUME = 1 };
+
+/* Everything rank 0 decides before compute; identical on every rank after
+ * as_job_bcast. Token arrays are packed: prompt i owns tokens
+ * [tok_start[i], tok_start[i+1]). */
+struct as_job {
+    struct as_sweep sweep;
+    struct as_config cfg;  /* the model's configuration (rank 0 opened it) */
+    int mode;              /* enum as_job_mode */
+    int n_ranks;
+    int64_t n;             /* prompts */
+    int64_t n_tok;         /* tokens of all prompts */
+    int64_t *tok_start;    /* (n + 1) */
+    int32_t *n_tokens;     /* (n) */
+    int32_t *ids;          /* (n_tok) */
+    int32_t *offsets;      /* (n_tok, 2) */
+    char *strings;         /* (strings_len) decoded token strings, NUL-terminated, back to back */
+    int64_t strings_len;
+    const char **tok;      /* (n_tok) pointers into strings (rebuilt locally) */
+    int32_t *rank;         /* (n) rank that computes prompt i in this run, -1 = nothing to do */
+    int8_t *status0;       /* (n) /sweep/status at the start (all pending when created) */
+};
+
+void as_job_free(struct as_job *j);
+/* Rank 0 builds the job (sweep, tokenization, checks, plan); prints the plan. */
+as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ranks,
+                         struct as_err *err);
+/* Broadcasts rank 0's job to every rank (collective; others receive into j). */
+as_status as_job_bcast(struct as_job *j, MPI_Comm comm, struct as_err *err);
+
+/* Agreement: every rank learns the worst status and rank-lowest failing
+ * message. Returns the agreed status (collective). */
+as_status as_mpi_agree(MPI_Comm comm, as_status local, struct as_err *err);
+
+/* Weights loaded once per node (see shared_model.c). */
+struct as_shared_model {
+    struct as_model m;
+    MPI_Comm node;   /* ranks sharing this node's memory */
+    MPI_Win win;     /* the shared window, MPI_WIN_NULL when the model is mapped */
+    int node_rank, node_size;
+};
+as_status as_shared_model_init(struct as_shared_model *sm, MPI_Comm comm, const char *path,
+                               struct as_err *err);
+void as_shared_model_free(struct as_shared_model *sm);
+
+/* OpenBLAS threads for this rank: $OPENBLAS_NUM_THREADS if set, else the CPUs
+ * this process may run on divided by the ranks of the node sharing them. */
+int as_run_set_threads(MPI_Comm node, int node_rank, int node_size);
+
+/* Progress messages from workers to rank 0 (progress.c). */
+struct as_progress {
+    MPI_Comm comm;
+    int rank, size;
+    int quiet;
+    double interval, t0, last_print;
+    int64_t total;      /* prompts to compute in this run */
+    int64_t done, failed;
+    int64_t tokens;     /* tokens of finished prompts */
+    int finished_ranks; /* ranks that sent their final message */
+    const struct as_job *job;
+};
+void as_progress_init(struct as_progress *p, MPI_Comm comm, const struct as_job *j, int quiet,
+                      double interval);
+/* Workers: report one finished prompt (status done/failed, message if failed). */
+void as_progress_report(struct as_progress *p, int64_t index, int status, const char *msg);
+/* Workers: report that this rank has no more prompts. */
+void as_progress_finish(struct as_progress *p);
+/* Rank 0: drain pending messages and print a line when due (non-blocking). */
+void as_progress_poll(struct as_progress *p);
+/* Rank 0: wait for every rank's final message, printing progress meanwhile. */
+void as_progress_wait(struct as_progress *p);
+
+/* Worker: computes this rank's prompts (worker.c). */
+struct as_worker_stats {
+    int64_t computed, failed;
+};
+as_status as_worker_run(const struct as_job *j, const struct as_model *m, struct as_h5file *f,
+                        struct as_progress *pr, const struct as_run_opts *o,
+                        struct as_worker_stats *st, struct as_err *err);
+
+#endif
