@@ -27,9 +27,13 @@ extern "C" {
 /* The default model's config (vocab_size matches the built-in tokenizer). */
 void as_default_config(struct as_config *c);
 
-/* Writes the complete model directory `dir` (created if missing). Refuses to
- * overwrite existing files unless force. */
-as_status as_default_model_write(const char *dir, uint64_t seed, int force, struct as_err *err);
+#define AS_DEFAULT_TOKENIZER_VOCAB 512
+
+/* Writes the complete model directory `dir` (created if missing) for config c
+ * (NULL = as_default_config); c->vocab_size must be >= AS_DEFAULT_TOKENIZER_VOCAB.
+ * Refuses to overwrite existing files unless force. */
+as_status as_default_model_write(const char *dir, const struct as_config *c, uint64_t seed,
+                                 int force, struct as_err *err);
 
 /* Writes m's weights as an HF model directory (config.json + model.safetensors, F32). */
 as_status as_hf_write(const struct as_model *m, const char *dir, struct as_err *err);

@@ -76,6 +76,8 @@ as_status as_worker_run(const struct as_job *j, const struct as_model *m, struct
     /* a plain descriptor of the output file, used only to make data durable
      * (fdatasync) before a prompt is marked done */
     fd = open(f->path, O_RDONLY);
+    /* fault injection for the failure-path tests (docs/ARCHITECTURE.md) */
+    const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");
 
     for (int64_t i = 0; i < j->n; i++) {
         if (j->rank[i] != me) continue;
@@ -89,6 +91,9 @@ as_status as_worker_run(const struct as_job *j, const struct as_model *m, struct
         struct as_attn_sink sink = {sink_fn, &ctx};
         struct as_batch b = {1, &ids, &T};
         as_status st = as_h5prompt_open(f, i, &hp, &perr);
+        if (st == AS_OK && fault && strcmp(fault, s->prompts[i].id) == 0)
+            st = as_err_set(&perr, AS_ERR_INTERNAL,
+                            "fault injected by ATTNSWEEP_FAULT_PROMPT (testing hook)");
         if (st == AS_OK) st = as_forward(m, &rs, &b, &sink, NULL, &perr);
         if (hp.f) {
             as_status cs = as_h5prompt_close(&hp, st == AS_OK ? &perr : NULL);

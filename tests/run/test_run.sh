@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# test_run.sh CASE - end-to-end tests of `attnsweep run` (MPI) through the CLI.
+# Expected values come from ../shared/data (HF transformers) or from comparing
+# runs that must be identical (1/2/3 ranks, killed+resumed vs clean, extract vs run).
+#   env: ATTNSWEEP, MPIEXEC, ATTNSWEEP_DATA_DIR, PY, SRC (repository root)
+set -uo pipefail
+CASE=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=${ATTNSWEEP:?}
+MPIEXEC=${MPIEXEC:-mpiexec}
+DATA=${ATTNSWEEP_DATA_DIR:-}
+PY=${PY:-/usr/bin/python3}
+SRC=${SRC:-$(cd "$HERE/../.." && pwd)}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
+export OPENBLAS_NUM_THREADS=1 HDF5_USE_FILE_LOCKING=FALSE
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/attnsweep-run-XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP"
+fail() { echo "FAIL: $*"; exit 1; }
+need_data() { [ -e "$DATA/$1" ] || { echo "SKIP: reference data $DATA/$1 not found"; exit 77; }; }
+mpirun_n() { local n=$1; shift; "$MPIEXEC" --oversubscribe -n "$n" "$@"; }
+default_model() { [ -d models/default ] || "$BIN" make-model --out models/default > /dev/null || fail "make-model"; }
+HF=$DATA/reference/hf-tiny-gqa
+
+case "$CASE" in
+ranks_123)  # results do not depend on the number of ranks
+  default_model; mkdir -p results
+  for n in 1 2 3; do
+    mpirun_n $n "$BIN" run "$SRC/jobs/smoke.yaml" --output results/r$n.h5 --quiet || fail "run on $n ranks"
+  done
+  "$PY" "$HERE/compare_h5.py" results/r1.h5 results/r2.h5 results/r3.h5 --status || fail "files differ"
+  "$PY" - results/r2.h5 <<'PY' || fail "rank column"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+assert f.attrs["n_ranks"] == 2, f.attrs["n_ranks"]
+r = f["sweep/rank"][()]
+assert set(r.tolist()) == {0, 1}, r
+assert (f["sweep/status"][()] == 1).all()
+assert f["config"][()].decode().startswith("# smoke.yaml"), "config text"
+print("rank column", r.tolist())
+PY
+  ;;
+extract_vs_run)  # extract and run give the same tensors for the same prompt
+  default_model; mkdir -p results
+  mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --output results/s.h5 --quiet || fail "run"
+  "$BIN" extract --model models/default --text $'Let\'s think step by step.\n\nWhat is 15 plus 27?' \
+    --id arithmetic/cot --out results/e.h5 --quiet || fail "extract"
+  "$PY" "$HERE/compare_h5.py" results/s.h5 results/e.h5 --prompts arithmetic/cot || fail "extract != run" ;;
+hf_reference)  # the seed sweep on the HF fixture model matches HF transformers within 1e-4
+  need_data reference/hf-tiny-gqa
+  mkdir -p results
+  mpirun_n 2 "$BIN" run "$SRC/jobs/exp8.yaml" --model "$HF/model-fp32" --output results/exp8.h5 --quiet || fail "run"
+  "$PY" - results/exp8.h5 "$HF/outputs/fp32" <<'PY' || fail "HF comparison"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r"); ref = sys.argv[2]
+cases = {"instructions/plain": "seed1_plain", "instructions/cot": "seed2_cot",
+         "instructions/expert": "seed3_persona", "instructions/structured": "seed4_qa",
+         "fewshot/0-shot": "seed1_plain", "fewshot/1-shot": "seed5_fewshot"}
+bad = 0
+for pid, case in cases.items():
+    g = f["prompts/" + pid]
+    ids = np.load(f"{ref}/{case}/ids.npy"); att = np.load(f"{ref}/{case}/attentions.npy")
+    ok_ids = np.array_equal(g["token_ids"][()], ids)
+    d = float(np.abs(g["attention"][()] - att).max()) if g["attention"].shape == att.shape else 1.0
+    print(f"{pid:26s} vs {case:14s} ids {'ok' if ok_ids else 'DIFFER'}  max|diff| {d:.2g}")
+    bad += (not ok_ids) or not (d <= 1e-4)
+assert (f["sweep/status"][()] == 1).all()
+sys.exit(1 if bad else 0)
+PY
+  ;;
+last_row_f16)  # store: last_row + dtype: float16 read back in h5py within 1e-3 of HF
+  need_data reference/hf-tiny-gqa
+  mkdir -p results
+  sed -e 's/store: full/store: last_row/' -e 's/dtype: float32/dtype: float16/' "$SRC/jobs/exp8.yaml" > exp8_lr.yaml
+  grep -q "store: last_row" exp8_lr.yaml && grep -q "dtype: float16" exp8_lr.yaml || fail "could not derive the YAML"
+  mpirun_n 2 "$BIN" run exp8_lr.yaml --model "$HF/model-fp32" --output results/lr.h5 --quiet || fail "run"
+  "$PY" - results/lr.h5 "$HF/outputs/fp32/seed2_cot" <<'PY' || fail "last_row/float16"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+a = f["prompts/instructions/cot/attention"]
+ref = np.load(sys.argv[2] + "/attentions.npy")[:, :, -1, :]
+assert a.dtype == np.float16, a.dtype
+assert a.shape == ref.shape, (a.shape, ref.shape)
+d = float(np.abs(a[()].astype(np.float32) - ref).max())
+print("last_row float16 max|diff|", d)
+assert d <= 1e-3
+PY
+  ;;
+xarray)  # named dimensions through xarray + h5netcdf, or the scales through h5py
+  default_model; mkdir -p results
+  "$BIN" run "$SRC/jobs/smoke.yaml" --output results/x.h5 --quiet || fail "run"
+  "$PY" - results/x.h5 <<'PY' || fail "dimension scales"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+a = f["prompts/arithmetic/cot/attention"]
+names = [a.dims[i][0].name.rsplit("/", 1)[-1] for i in range(4)]
+assert names == ["layer", "head", "query", "key"], names
+try:
+    import xarray as xr
+except ImportError:
+    print("xarray not installed: checked the scales with h5py only"); sys.exit(0)
+ds = xr.open_dataset(sys.argv[1], engine="h5netcdf", group="prompts/arithmetic/cot")
+assert ds["attention"].dims == ("layer", "head", "query", "key"), ds["attention"].dims
+sw = xr.open_dataset(sys.argv[1], engine="h5netcdf", group="sweep")
+assert "prompt" in sw.dims
+print("xarray:", dict(ds.sizes), list(sw.data_vars))
+PY
+  ;;
+kill_resume)  # SIGKILL partway (and during the first writes), --resume, compare with a clean run
+  "$BIN" make-model --out slow --layers 6 --dim 384 --heads 6 --kv-heads 2 --ffn 1024 > /dev/null || fail "make-model"
+  cat > kill.yaml <<'YAML'
+model: {path: slow}
+output: {path: out.h5}
+ranks: {assign: balanced}
+groups:
+  - name: grid
+    template: "Q: What is {a} plus {b}? Let's think step by step about the numbers {a} and {b}, then write the answer on its own line. A:"
+    product: {a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], b: [10, 20, 30, 40, 50]}
+YAML
+  mpirun_n 2 "$BIN" run kill.yaml --output clean.h5 --quiet || fail "clean run"
+  for when in partway first_writes; do
+    rm -f out.h5 log
+    if [ $when = partway ]; then want=8; else want=0; fi
+    "$MPIEXEC" --oversubscribe -n 2 "$BIN" run kill.yaml --progress 0.05 > log 2>&1 &
+    pid=$!
+    # SIGKILL the ranks themselves (Open MPI puts them in their own process groups), then mpirun
+    killall9() { pkill -KILL -P "$pid"; kill -KILL "$pid"; }
+    killed=0
+    for _ in $(seq 1 600); do
+      if [ $when = first_writes ]; then
+        grep -q "^attnsweep run: created" log && { killall9; killed=1; break; }
+      else
+        k=$(grep -o '^\[progress\] [0-9]*' log | tail -1 | awk '{print $2}')
+        [ -n "$k" ] && [ "$k" -ge $want ] && { killall9; killed=1; break; }
+      fi
+      sleep 0.02
+    done
+    wait $pid 2>/dev/null
+    for _ in $(seq 1 100); do pgrep -f "attnsweep run kill.yaml" > /dev/null || break; sleep 0.05; done
+    [ $killed = 1 ] || fail "$when: the run finished before it could be killed: $(tail -3 log)"
+    done_before=$("$PY" -c "import h5py,sys; print(int((h5py.File(sys.argv[1],'r')['sweep/status'][()]==1).sum()))" out.h5) \
+      || fail "$when: the killed file does not open"
+    echo "$when: killed with $done_before/50 prompts done"
+    [ "$done_before" -lt 50 ] || fail "$when: nothing left to resume"
+    mpirun_n 2 "$BIN" run kill.yaml --resume > log2 2>&1 || { cat log2; fail "$when: resume"; }
+    grep -q "50 prompts, $((50 - done_before)) to compute, $done_before already done" log2 || { cat log2; fail "$when: resume planned the wrong prompts"; }
+    grep -q "50/50 prompts done, 0 failed, $((50 - done_before)) computed now" log2 || { cat log2; fail "$when: a prompt was computed twice or not at all"; }
+    "$PY" "$HERE/compare_h5.py" clean.h5 out.h5 --status || fail "$when: resumed file differs from the clean run"
+  done ;;
+failed_prompt)  # one failing prompt is recorded, the sweep goes on, exit 3; --resume finishes it
+  default_model; mkdir -p results
+  rc=0; ATTNSWEEP_FAULT_PROMPT=arithmetic/cot mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --output results/f.h5 --quiet 2> err || rc=$?
+  [ $rc = 3 ] || { cat err; fail "exit code $rc, expected 3"; }
+  grep -q "prompt 'arithmetic/cot' failed" err || { cat err; fail "no failure message"; }
+  "$PY" - results/f.h5 <<'PY' || fail "status/message"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+ids = [x.decode() for x in f["sweep/prompt"][()]]
+st = dict(zip(ids, f["sweep/status"][()].tolist()))
+assert st["arithmetic/cot"] == 2 and all(v == 1 for k, v in st.items() if k != "arithmetic/cot"), st
+msg = f["sweep/message"][ids.index("arithmetic/cot")].decode()
+assert "fault injected" in msg, msg
+PY
+  mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --output results/f.h5 --resume --quiet || fail "resume after failure"
+  "$PY" -c "import h5py,sys; assert (h5py.File(sys.argv[1],'r')['sweep/status'][()]==1).all()" results/f.h5 || fail "not all done after resume" ;;
+no_overwrite)  # an existing output is refused without --resume/--force, and left untouched
+  default_model; mkdir -p results
+  echo precious > results/o.h5
+  rc=0; "$BIN" run "$SRC/jobs/smoke.yaml" --output results/o.h5 2> err || rc=$?
+  [ $rc = 1 ] || fail "exit code $rc"
+  grep -q "already exists" err && grep -q -- "--resume" err || { cat err; fail "message"; }
+  [ "$(cat results/o.h5)" = precious ] || fail "existing file modified"
+  "$BIN" run "$SRC/jobs/smoke.yaml" --output results/o.h5 --force --quiet || fail "--force"
+  rc=0; "$BIN" run "$SRC/jobs/large.yaml" --output results/o.h5 --resume 2> err || rc=$?
+  [ $rc = 1 ] && grep -q "different sweep" err || { cat err; fail "resume of another sweep accepted"; } ;;
+dry_run)
+  default_model; mkdir -p results
+  mpirun_n 2 "$BIN" run "$SRC/jobs/large.yaml" --dry-run > out || fail "dry run"
+  grep -q "1280 prompts on 2 ranks" out || { cat out; fail "plan summary"; }
+  grep -q "output size" out || fail "no size estimate"
+  [ ! -e results/large.h5 ] || fail "dry run created the output" ;;
+pmi_check)  # srun without PMIx starts singletons: refuse clearly
+  default_model
+  rc=0; SLURM_NTASKS=2 SLURM_STEP_ID=0 SLURM_PROCID=0 "$BIN" run "$SRC/jobs/smoke.yaml" --output x.h5 2> err || rc=$?
+  [ $rc = 1 ] && grep -q "srun --mpi=pmix" err || { cat err; fail "no PMI message (rc $rc)"; }
+  [ ! -e x.h5 ] || fail "output created" ;;
+*) echo "unknown case $CASE"; exit 2 ;;
+esac
+echo "test_run $CASE: passed"
