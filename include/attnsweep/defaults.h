@@ -30,13 +30,15 @@ void as_default_config(struct as_config *c);
 #define AS_DEFAULT_TOKENIZER_VOCAB 512
 
 /* Writes the complete model directory `dir` (created if missing) for config c
- * (NULL = as_default_config); c->vocab_size must be >= AS_DEFAULT_TOKENIZER_VOCAB.
+ * (NULL = as_default_config) with weights stored as dtype (AS_DTYPE_F32 or
+ * AS_DTYPE_BF16); c->vocab_size must be >= AS_DEFAULT_TOKENIZER_VOCAB.
  * Refuses to overwrite existing files unless force. */
 as_status as_default_model_write(const char *dir, const struct as_config *c, uint64_t seed,
-                                 int force, struct as_err *err);
+                                 int dtype, int force, struct as_err *err);
 
-/* Writes m's weights as an HF model directory (config.json + model.safetensors, F32). */
-as_status as_hf_write(const struct as_model *m, const char *dir, struct as_err *err);
+/* Writes m's weights as an HF model directory (config.json + model.safetensors) with
+ * tensors stored as F32 or BF16 (dtype: AS_DTYPE_F32 / AS_DTYPE_BF16, round to nearest even). */
+as_status as_hf_write(const struct as_model *m, const char *dir, int dtype, struct as_err *err);
 
 /* Trains a byte-fallback BPE tokenizer of vocab_size pieces on text and writes
  * tokenizer.json + tokenizer_config.json into dir. */

@@ -33,7 +33,6 @@ int as_cmd_inspect(int argc, char **argv) {
     }
     printf("model: %s\n", path);
     as_config_print(&m.cfg, stdout);
-    printf("  %-24s %zu\n", "parameters", as_config_n_params(&m.cfg));
     printf("  %-24s %d\n", "tensors", m.n_tensors);
     as_model_free(&m);
     return AS_EXIT_OK;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attnsweep/defaults.h"
+#include "attnsweep/dtype.h"
 #include "attnsweep/synthetic.h"
 #include "cli.h"
 
@@ -13,7 +14,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: attnsweep make-model --out DIR [--preset default|tinyllama] [--layers N]\n"
             "                            [--dim D] [--heads H] [--kv-heads K] [--ffn F]\n"
-            "                            [--seed N] [--force]\n"
+            "                            [--dtype f32|bf16] [--seed N] [--force]\n"
             "Writes a seeded random-weight Llama in HF format (config.json, model.safetensors,\n"
             "tokenizer.json, tokenizer_config.json) with the built-in %d-piece tokenizer.\n"
             "  --out DIR        output folder (created if missing)\n"
@@ -21,6 +22,7 @@ static void usage(FILE *f) {
             "                   default model) or tinyllama (TinyLlama-1.1B shapes, 4.4 GB F32)\n"
             "  --layers --dim --heads --kv-heads --ffn   override the preset's sizes\n"
             "                   (head_dim = dim / heads)\n"
+            "  --dtype T        stored weight type: f32 (default) or bf16 (as TinyLlama ships)\n"
             "  --seed N         weight seed (default %u); same seed, same bytes\n"
             "  --force          overwrite existing files in DIR\n",
             AS_DEFAULT_TOKENIZER_VOCAB, AS_DEFAULT_MODEL_SEED);
@@ -43,11 +45,12 @@ int as_cmd_make_model(int argc, char **argv) {
         {"force", no_argument, 0, 'f'},        {"preset", required_argument, 0, 'p'},
         {"layers", required_argument, 0, 'L'}, {"dim", required_argument, 0, 'D'},
         {"heads", required_argument, 0, 'H'},  {"kv-heads", required_argument, 0, 'K'},
-        {"ffn", required_argument, 0, 'F'},    {"help", no_argument, 0, 'h'},
+        {"ffn", required_argument, 0, 'F'},    {"dtype", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *out = NULL;
     unsigned long long seed = AS_DEFAULT_MODEL_SEED;
-    int force = 0, c, layers = 0, dim = 0, heads = 0, kv = 0, ffn = 0;
+    int force = 0, c, layers = 0, dim = 0, heads = 0, kv = 0, ffn = 0, dtype = AS_DTYPE_F32;
     struct as_config cfg;
     as_default_config(&cfg);
     optind = 1;
@@ -79,6 +82,15 @@ int as_cmd_make_model(int argc, char **argv) {
         case 'H': if (parse_pos("--heads", optarg, &heads)) return AS_EXIT_USAGE; break;
         case 'K': if (parse_pos("--kv-heads", optarg, &kv)) return AS_EXIT_USAGE; break;
         case 'F': if (parse_pos("--ffn", optarg, &ffn)) return AS_EXIT_USAGE; break;
+        case 'T':
+            if (!strcmp(optarg, "f32") || !strcmp(optarg, "float32")) dtype = AS_DTYPE_F32;
+            else if (!strcmp(optarg, "bf16") || !strcmp(optarg, "bfloat16")) dtype = AS_DTYPE_BF16;
+            else {
+                fprintf(stderr, "attnsweep make-model: --dtype expects f32 or bf16, got '%s'\n",
+                        optarg);
+                return AS_EXIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return AS_EXIT_OK;
         default: usage(stderr); return AS_EXIT_USAGE;
         }
@@ -100,7 +112,7 @@ int as_cmd_make_model(int argc, char **argv) {
         return AS_EXIT_USAGE;
     }
     if (as_config_validate(&cfg, "make-model", &err) != AS_OK ||
-        as_default_model_write(out, &cfg, seed, force, &err) != AS_OK) {
+        as_default_model_write(out, &cfg, seed, dtype, force, &err) != AS_OK) {
         as_cli_error("make-model", &err);
         return AS_EXIT_FAIL;
     }

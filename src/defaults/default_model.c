@@ -22,7 +22,7 @@ void as_default_config(struct as_config *c) {
 }
 
 as_status as_default_model_write(const char *dir, const struct as_config *cfg, uint64_t seed,
-                                 int force, struct as_err *err) {
+                                 int dtype, int force, struct as_err *err) {
     as_status ret = AS_OK;
     struct as_model m;
     memset(&m, 0, sizeof m);
@@ -62,7 +62,7 @@ as_status as_default_model_write(const char *dir, const struct as_config *cfg, u
                           c.vocab_size, AS_DEFAULT_TOKENIZER_VOCAB);
     AS_TRY(as_bpe_train_write(as_default_corpus, AS_DEFAULT_TOKENIZER_VOCAB, dir, err));
     AS_TRY(as_model_init_synthetic(&m, &c, seed, err));
-    AS_TRY(as_hf_write(&m, dir, err));
+    AS_TRY(as_hf_write(&m, dir, dtype, err));
 done:
     as_model_free(&m);
     return ret;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "attnsweep/defaults.h"
+#include "attnsweep/dtype.h"
 #include "attnsweep/fileio.h"
 
 struct st_entry {
@@ -52,7 +53,7 @@ static int list_tensors(const struct as_model *m, struct st_entry *e, int cap) {
     return n;
 }
 
-static json_t *config_json(const struct as_config *c) {
+static json_t *config_json(const struct as_config *c, int bf16) {
     return json_pack("{s:[s], s:b, s:f, s:i, s:i, s:s, s:i, s:f, s:i, s:i, s:s, s:i, s:i, s:i, "
                      "s:i, s:f, s:n, s:f, s:b, s:s, s:b, s:i}",
                      "architectures", "LlamaForCausalLM", "attention_bias", 0, "attention_dropout",
@@ -63,16 +64,38 @@ static json_t *config_json(const struct as_config *c) {
                      "num_hidden_layers", c->n_layers, "num_key_value_heads", c->n_kv_heads,
                      "head_dim", c->head_dim, "rms_norm_eps", (double)c->rms_eps, "rope_scaling",
                      "rope_theta", (double)c->rope_theta, "tie_word_embeddings",
-                     c->tied_embeddings, "torch_dtype", "float32", "use_cache", 1, "vocab_size",
+                     c->tied_embeddings, "torch_dtype", bf16 ? "bfloat16" : "float32", "use_cache", 1, "vocab_size",
                      c->vocab_size);
 }
 
-as_status as_hf_write(const struct as_model *m, const char *dir, struct as_err *err) {
+static uint16_t f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* Writes n floats as F32 or BF16. */
+static int write_tensor(FILE *fp, const float *x, size_t n, int bf16) {
+    if (!bf16) return fwrite(x, 4, n, fp) == n;
+    uint16_t buf[4096];
+    for (size_t i = 0; i < n;) {
+        size_t k = n - i < 4096 ? n - i : 4096;
+        for (size_t j = 0; j < k; j++) buf[j] = f32_to_bf16(x[i + j]);
+        if (fwrite(buf, 2, k, fp) != k) return 0;
+        i += k;
+    }
+    return 1;
+}
+
+as_status as_hf_write(const struct as_model *m, const char *dir, int dtype, struct as_err *err) {
     as_status ret = AS_OK;
     char path[4096];
     FILE *fp = NULL;
     char *hdr = NULL;
-    json_t *cfg = config_json(&m->cfg), *h = json_object();
+    const int bf16 = dtype == AS_DTYPE_BF16;
+    const size_t esize = bf16 ? 2 : 4;
+    json_t *cfg = config_json(&m->cfg, bf16), *h = json_object();
     int n = list_tensors(m, NULL, 0);
     struct st_entry *e = calloc(n, sizeof *e);
     if (!e || !cfg || !h) {
@@ -92,10 +115,10 @@ as_status as_hf_write(const struct as_model *m, const char *dir, struct as_err *
         json_t *shape = e[i].cols ? json_pack("[I, I]", (json_int_t)e[i].rows, (json_int_t)e[i].cols)
                                   : json_pack("[I]", (json_int_t)e[i].rows);
         json_object_set_new(h, e[i].name,
-                            json_pack("{s:s, s:o, s:[I, I]}", "dtype", "F32", "shape", shape,
-                                      "data_offsets", (json_int_t)off,
-                                      (json_int_t)(off + numel * 4)));
-        off += numel * 4;
+                            json_pack("{s:s, s:o, s:[I, I]}", "dtype", bf16 ? "BF16" : "F32",
+                                      "shape", shape, "data_offsets", (json_int_t)off,
+                                      (json_int_t)(off + numel * esize)));
+        off += numel * esize;
     }
     hdr = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!hdr) {
@@ -114,7 +137,7 @@ as_status as_hf_write(const struct as_model *m, const char *dir, struct as_err *
     for (size_t i = hl; i < padded && ok; i++) ok = fputc(' ', fp) != EOF;
     for (int i = 0; i < n && ok; i++) {
         size_t numel = e[i].rows * (e[i].cols ? e[i].cols : 1);
-        ok = fwrite(e[i].data, 4, numel, fp) == numel;
+        ok = write_tensor(fp, e[i].data, numel, bf16);
     }
     if (fclose(fp) != 0) ok = 0;
     fp = NULL;

@@ -184,6 +184,40 @@ pmi_check)  # srun without PMIx starts singletons: refuse clearly
   rc=0; SLURM_NTASKS=2 SLURM_STEP_ID=0 SLURM_PROCID=0 "$BIN" run "$SRC/jobs/smoke.yaml" --output x.h5 2> err || rc=$?
   [ $rc = 1 ] && grep -q "srun --mpi=pmix" err || { cat err; fail "no PMI message (rc $rc)"; }
   [ ! -e x.h5 ] || fail "output created" ;;
+validation)  # every validation error through the CLI: exit 1, file:line:col, what was expected
+  default_model; mkdir -p results
+  check() { # name, expected substring(s)..., with the YAML on stdin
+    local name=$1; shift
+    cat > "$name.yaml"
+    rc=0; "$BIN" run "$name.yaml" --dry-run > out 2> err || rc=$?
+    [ $rc = 1 ] || { cat out err; fail "$name: exit code $rc, expected 1"; }
+    for want in "$@"; do grep -qF -- "$want" err || { cat err; fail "$name: message lacks '$want'"; }; done
+    echo "ok $name: $(head -c 160 err)"
+  }
+  head='model: {path: models/default}'
+  printf '%s\ngroups:\n  - name: g\n    promts: {a: "x"}\n' "$head" | check unknown_key "unknown_key.yaml:4:5" "unknown key 'promts'" "expected one of"
+  printf '%s\ngroups:\n  - name: g\n    prompts: [x, y]\n' "$head" | check wrong_type "wrong_type.yaml:4:14" "prompts"
+  printf '%s\noutput: {path: results/o.h5}\nranks: {assign: explicit, explicit: {zero: [g/a]}}\ngroups:\n  - name: g\n    prompts: {a: "x"}\n' "$head" | check wrong_rank_type "wrong_rank_type.yaml:3" "zero"
+  printf '%s\ngroups:\n  - name: g\n    prompts: {a: "x"}\n  - name: g\n    prompts: {b: "y"}\n' "$head" | check duplicate_group "duplicate_group.yaml:5" "'g'"
+  printf '%s\ngroups:\n  - name: g\n    prompts: {a: "x", a: "y"}\n' "$head" | check duplicate_id "duplicate_id.yaml:4" "duplicate"
+  printf '%s\ngroups:\n  - name: g\n    vars: {q: ""}\n    prompts: {a: "{q}"}\n' "$head" | check empty_prompt "empty_prompt.yaml:5" "empty"
+  printf '%s\ngroups:\n  - name: g\n    vars: {question: "x"}\n    prompts: {a: "{qestion}"}\n' "$head" | check unknown_var "unknown_var.yaml:5" "qestion" "question"
+  printf '%s\nranks: {assign: explicit, explicit: {0: [g/a, g/zz]}}\ngroups:\n  - name: g\n    prompts: {a: "x", b: "y"}\n' "$head" | check explicit_missing "explicit_missing.yaml:2" "g/zz"
+  printf '%s\nranks: {assign: explicit, explicit: {0: [g/a]}}\ngroups:\n  - name: g\n    prompts: {a: "x", b: "y"}\n' "$head" | check explicit_unassigned "g/b" "not assigned"
+  printf '%s\nranks: {assign: explicit, explicit: {0: [g/a], 5: [g/b]}}\ngroups:\n  - name: g\n    prompts: {a: "x", b: "y"}\n' "$head" | check explicit_rank "explicit_rank.yaml:2" "rank 5"
+  printf '%s\noutput: {path: no/such/dir/o.h5}\ngroups:\n  - name: g\n    prompts: {a: "x"}\n' "$head" | check output_dir "output_dir.yaml:2" "no/such/dir"
+  long=$(printf 'word %.0s' $(seq 1 600))
+  printf '%s\ngroups:\n  - name: g\n    prompts: {short: "x", long1: "%s", long2: "%s"}\n' "$head" "$long" "$long" | check too_long "g/long1" "g/long2" "max_position_embeddings" "512"
+  printf '%s\ngroups:\n  - name: g\n    prompts: {a: "x"\n' "$head" | check yaml_syntax "yaml_syntax.yaml:"
+  ;;
+shared_window)  # BF16 weights are converted once per node into an MPI-3 shared window
+  mkdir -p results
+  "$BIN" make-model --out bf16 --dtype bf16 > /dev/null || fail "make-model"
+  "$BIN" run "$SRC/jobs/smoke.yaml" --model bf16 --output results/b1.h5 > log1 || fail "1 rank"
+  mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --model bf16 --output results/b2.h5 > log2 || fail "2 ranks"
+  grep -q "one shared-memory copy per node" log2 || { cat log2; fail "no shared window used"; }
+  "$PY" "$HERE/compare_h5.py" results/b1.h5 results/b2.h5 --status || fail "shared-window run differs"
+  ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "test_run $CASE: passed"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench_sweep.sh - sweep throughput on a TinyLlama-shaped model, 1 and 2 ranks.
+#
+# Generates (not committed) a TinyLlama-1.1B-shaped random model with BF16 weights, as
+# TinyLlama ships, and runs a sweep of N_PROMPTS prompts on 1 and 2 ranks. Prints
+# prompts/s, tokens/s, the HDF5 output rate beside this disk's raw write rate (dd, measured
+# in the same run), and peak memory per rank (from attnsweep's own report).
+#   usage: bench/bench_sweep.sh [BUILD_DIR] [WORK_DIR]      env: N_PROMPTS (default 16)
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+WORK=${2:-$(mktemp -d "${TMPDIR:-/tmp}/attnsweep-bench-XXXXXX")}
+N=${N_PROMPTS:-16}
+BIN=$BUILD/attnsweep
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
+cd "$WORK"
+if [ ! -f tl/model.safetensors ]; then
+  t0=$(date +%s.%N)
+  "$BIN" make-model --out tl --preset tinyllama --dtype bf16 > /dev/null
+  echo "# generated a TinyLlama-shaped BF16 model in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
+fi
+b=$(( (N + 3) / 4 ))
+cat > sweep.yaml <<YAML
+model: {path: tl}
+output: {path: out.h5, store: full, dtype: float32}
+ranks: {assign: balanced}
+groups:
+  - name: g
+    template: "{prefix} Question number {a}: what is {b} plus {b}? Let's think step by step about it, and answer briefly. Answer:"
+    product: {prefix: ["Please answer.", "You are an expert mathematician who explains every step with care and precision."], a: [1, 2], b: [$(seq -s, 1 $b)]}
+YAML
+# raw disk write rate of this folder, same run
+dd_out=$(dd if=/dev/zero of=dd.tmp bs=1M count=1024 conv=fdatasync 2>&1 | tail -1)
+rm -f dd.tmp
+disk=$(echo "$dd_out" | grep -o '[0-9.]* [GM]B/s')
+echo "# raw disk write (dd 1 GiB, fdatasync): $disk"
+printf "%6s %8s %8s %10s %10s %12s %12s %s\n" ranks prompts tokens run_s prompts/s tokens/s out_MiB/s "peak_rss_MiB(per rank)"
+for n in 1 2; do
+  rm -f out.h5
+  "${MPIEXEC:-mpirun}" -n $n "$BIN" run sweep.yaml --progress 1000 > log.txt 2>&1
+  prompts=$(grep -o '^attnsweep run: [0-9]*/[0-9]* prompts done' log.txt | grep -o '[0-9]*/' | tr -d /)
+  tokens=$(awk '/^ +total/ {print $3; exit}' log.txt)
+  run_s=$(grep -o 'computed now, in [0-9.]* s' log.txt | grep -o '[0-9.]*')
+  bytes=$(stat -c %s out.h5)
+  peaks=$(awk '/^ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$/ {printf "%s ", $2}' log.txt)
+  awk -v n=$n -v p="$prompts" -v t="$tokens" -v s="$run_s" -v b="$bytes" -v pk="$peaks" \
+    'BEGIN{printf "%6d %8d %8d %10.1f %10.2f %12.1f %12.1f %s\n", n, p, t, s, p/s, t/s, b/1048576/s, pk}'
+  grep -E "weights of|total Pss" log.txt | sed 's/^/#   /'
+done
+echo "# output file: $(stat -c %s out.h5) bytes; work dir $WORK"
