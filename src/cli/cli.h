@@ -7,6 +7,7 @@
 #include "attnsweep/status.h"
 
 int as_cmd_extract(int argc, char **argv);
+int as_cmd_reduce(int argc, char **argv);
 int as_cmd_run(int argc, char **argv);
 int as_cmd_tokenize(int argc, char **argv);
 int as_cmd_make_model(int argc, char **argv);

@@ -11,6 +11,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"run", as_cmd_run, "run a YAML sweep over MPI ranks into one HDF5 file"},
+    {"reduce", as_cmd_reduce, "recompute per-prompt metrics and the sweep summary of an output file"},
     {"extract", as_cmd_extract, "run one prompt and write its attention to an HDF5 file"},
     {"tokenize", as_cmd_tokenize, "show how a text is tokenized (ids, pieces, strings, offsets)"},
     {"make-model", as_cmd_make_model, "write the built-in default model (HF format) to a folder"},

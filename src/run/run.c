@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnsweep/reduce.h"
 #include "attnsweep/version.h"
 #include "memstat.h"
 #include "run_internal.h"
@@ -37,8 +38,9 @@ static as_status make_specs(const struct as_job *j, struct as_h5_prompt_spec **o
 }
 
 /* Creates the file and all of its metadata (collective), or reopens it. */
-static as_status open_output(const struct as_job *j, const struct as_run_opts *o, MPI_Comm comm,
-                             struct as_h5file *f, struct as_err *err) {
+static as_status open_output(const struct as_job *j, const struct as_job_metrics *jm,
+                             const struct as_run_opts *o, MPI_Comm comm, struct as_h5file *f,
+                             struct as_err *err) {
     as_status ret = AS_OK;
     struct as_h5_prompt_spec *specs = NULL;
     const struct as_sweep *s = &j->sweep;
@@ -68,6 +70,8 @@ static as_status open_output(const struct as_job *j, const struct as_run_opts *o
     AS_TRY(as_h5file_write_provenance(f, &prov, err));
     AS_TRY(as_h5file_write_model(f, &j->cfg, err));
     AS_TRY(as_h5file_create_prompts(f, specs, j->n, err)); /* flushes */
+    AS_TRY(as_job_metrics_create(jm, j, f, err));
+    AS_TRY(as_h5file_flush(f, err));
 done:
     free(specs);
     return ret;
@@ -102,6 +106,8 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     struct as_job job;
     struct as_shared_model sm;
     struct as_h5file f;
+    struct as_job_metrics jm;
+    memset(&jm, 0, sizeof jm);
     memset(&job, 0, sizeof job);
     memset(&sm, 0, sizeof sm);
     sm.win = MPI_WIN_NULL;
@@ -138,7 +144,9 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
                size, threads, threads == 1 ? "" : "s");
 
     /* 3. the file: all metadata first (collective), or reopen to resume */
-    AS_TRY(open_output(&job, o, comm, &f, err));
+    st = as_job_metrics_init(&jm, &job, err);
+    AS_TRY(as_mpi_agree(comm, st, err));
+    AS_TRY(open_output(&job, &jm, o, comm, &f, err));
     file_open = 1;
     if (rank == 0 && !o->quiet)
         printf("attnsweep run: %s %s: %lld prompts, %lld to compute, %lld already done\n",
@@ -149,7 +157,7 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     struct as_progress pr;
     as_progress_init(&pr, comm, &job, o->quiet, o->progress_interval);
     struct as_worker_stats ws;
-    st = as_worker_run(&job, &sm.m, &f, &pr, o, &ws, err);
+    st = as_worker_run(&job, &jm, &sm.m, &f, &pr, o, &ws, err);
     as_progress_finish(&pr);
     as_progress_wait(&pr);
     AS_TRY(as_mpi_agree(comm, st, err));
@@ -177,6 +185,13 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     MPI_Bcast(counts, 2, MPI_INT64_T, 0, comm);
     r->n_done = counts[0];
     r->n_failed = counts[1];
+    /* 6. the sweep-level reduce, from the per-prompt metrics of every done prompt */
+    if (!r->stopped) {
+        double tr = MPI_Wtime();
+        AS_TRY(as_reduce_summary(&f, &job.sweep, NULL, err));
+        if (rank == 0 && !o->quiet)
+            printf("attnsweep run: reduce: /summary written in %.2f s\n", MPI_Wtime() - tr);
+    }
     report_memory(comm, o->quiet);
     if (rank == 0 && !o->quiet)
         printf("attnsweep run: %lld/%lld prompts done, %lld failed, %lld computed now, in %.1f s\n",
@@ -193,6 +208,7 @@ done:
         if (ret == AS_OK) ret = cs;
     }
     as_shared_model_free(&sm);
+    as_job_metrics_free(&jm);
     as_job_free(&job);
     if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
     return ret;

@@ -82,11 +82,28 @@ void as_progress_poll(struct as_progress *p);
 /* Rank 0: wait for every rank's final message, printing progress meanwhile. */
 void as_progress_wait(struct as_progress *p);
 
+/* The reduce stage's per-prompt contexts (job_metrics.c). */
+struct as_metrics_ctx;
+struct as_job_metrics {
+    size_t *prefix;                            /* (n) variant-specific prefix length */
+    struct as_metrics_span_def **group_spans;  /* (n_groups) -> the group's declared spans */
+    int n_groups;
+};
+as_status as_job_metrics_init(struct as_job_metrics *jm, const struct as_job *j,
+                              struct as_err *err);
+void as_job_metrics_free(struct as_job_metrics *jm);
+void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j, int64_t i,
+                        struct as_metrics_ctx *ctx);
+/* Collective: creates /prompts/<id>/metrics for every prompt. */
+as_status as_job_metrics_create(const struct as_job_metrics *jm, const struct as_job *j,
+                                struct as_h5file *f, struct as_err *err);
+
 /* Worker: computes this rank's prompts (worker.c). */
 struct as_worker_stats {
     int64_t computed, failed;
 };
-as_status as_worker_run(const struct as_job *j, const struct as_model *m, struct as_h5file *f,
+as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
+                        const struct as_model *m, struct as_h5file *f,
                         struct as_progress *pr, const struct as_run_opts *o,
                         struct as_worker_stats *st, struct as_err *err);
 

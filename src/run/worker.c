@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attnsweep/metrics.h"
+#include "attnsweep/reduce.h"
 #include "run_internal.h"
 
 /* per-prompt state seen by the attention sink */
@@ -17,6 +19,7 @@ struct sink_ctx {
     const int *heads;      /* (n_heads) head subset, NULL = all */
     int n_heads;           /* heads stored */
     float *gather;         /* (n_heads, T, T) when a head subset is stored */
+    struct as_metrics *metrics; /* per-prompt metrics, accumulated from the same layers */
 };
 
 static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int T,
@@ -34,11 +37,13 @@ static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int
         }
         st = as_h5prompt_write_attention_layer(c->hp, slot, src, c->n_heads, T, err);
     }
+    if (st == AS_OK) st = as_metrics_add_layer(c->metrics, layer, probs, err);
     as_progress_poll(c->pr); /* rank 0 only: keeps progress lines flowing during long prompts */
     return st;
 }
 
-as_status as_worker_run(const struct as_job *j, const struct as_model *m, struct as_h5file *f,
+as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
+                        const struct as_model *m, struct as_h5file *f,
                         struct as_progress *pr, const struct as_run_opts *o,
                         struct as_worker_stats *stats, struct as_err *err) {
     as_status ret = AS_OK;
@@ -87,10 +92,15 @@ as_status as_worker_run(const struct as_job *j, const struct as_model *m, struct
         struct as_err perr = {0};
         struct as_h5prompt hp;
         memset(&hp, 0, sizeof hp);
-        struct sink_ctx ctx = {&hp, pr, slot, s->n_heads ? s->heads : NULL, n_heads, gather};
+        struct as_metrics met;
+        memset(&met, 0, sizeof met);
+        struct sink_ctx ctx = {&hp, pr, slot, s->n_heads ? s->heads : NULL, n_heads, gather, &met};
         struct as_attn_sink sink = {sink_fn, &ctx};
         struct as_batch b = {1, &ids, &T};
+        struct as_metrics_ctx mctx;
+        as_job_metrics_ctx(jm, j, i, &mctx);
         as_status st = as_h5prompt_open(f, i, &hp, &perr);
+        if (st == AS_OK) st = as_metrics_init(&met, &mctx, AS_METRICS_FULL, &perr);
         if (st == AS_OK && fault && strcmp(fault, s->prompts[i].id) == 0)
             st = as_err_set(&perr, AS_ERR_INTERNAL,
                             "fault injected by ATTNSWEEP_FAULT_PROMPT (testing hook)");
@@ -99,6 +109,9 @@ as_status as_worker_run(const struct as_job *j, const struct as_model *m, struct
             as_status cs = as_h5prompt_close(&hp, st == AS_OK ? &perr : NULL);
             if (st == AS_OK) st = cs;
         }
+        if (st == AS_OK) st = as_metrics_finish(&met, &perr);
+        if (st == AS_OK) st = as_metrics_h5_write(f, i, &met, &perr);
+        as_metrics_free(&met);
         if (st == AS_OK && fd >= 0 && fdatasync(fd) != 0)
             st = as_err_set(&perr, AS_ERR_IO, "%s: fdatasync failed", f->path);
         if (st == AS_OK) st = as_h5file_set_status(f, i, AS_PROMPT_DONE, &perr);

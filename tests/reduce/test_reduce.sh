@@ -1,0 +1,87 @@
+#!/bin/bash
+# End-to-end tests of the reduce stage (driven by CTest, see CMakeLists.txt).
+#   test_reduce.sh run      attnsweep run jobs/exp8.yaml on 2 ranks (metrics streamed from the forward pass) ->
+#                           $WORK/run.h5; the notebook transcription checks every prompt
+#   test_reduce.sh ranks    `attnsweep reduce` on copies of run.h5 with 1, 2 and 3 ranks: metrics
+#                           and /summary identical to each other and to run's; JSON checked too
+#   test_reduce.sh extract  `attnsweep extract` files (multi-digit numbers, repeated keywords,
+#                           non-ASCII text; full and last_row) + `attnsweep reduce --keywords`
+# Env: ATTNSWEEP, PY, ATTNSWEEP_DATA_DIR, SRC (source dir), WORK (scratch dir),
+#      MPIEXEC, NPFLAG, MPIPRE (preflags). Exit 77 when the fixture model is absent.
+set -u
+MODEL="$ATTNSWEEP_DATA_DIR/reference/hf-tiny-gqa/model-fp32"
+if [ ! -f "$MODEL/tokenizer.json" ]; then
+  echo "SKIP: $MODEL not found"; exit 77
+fi
+mkdir -p "$WORK"
+REF="$PY $SRC/tests/reduce/notebook_reference.py"
+CHK="$PY $SRC/tests/reduce/check_reduce.py"
+fail() { echo "FAIL: $*"; exit 1; }
+mpi() { n=$1; shift; extra=""; [ "$n" -gt 2 ] && extra="--oversubscribe"
+  $MPIEXEC $NPFLAG "$n" $MPIPRE $extra "$@"; }
+
+case "$1" in
+run)
+  rm -f "$WORK/run.h5"
+  mpi 2 "$ATTNSWEEP" run "$SRC/jobs/exp8.yaml" --model "$MODEL" --output "$WORK/run.h5" --quiet || fail "attnsweep run"
+  $REF "$WORK/run.h5" || fail "notebook reference on run.h5"
+  ;;
+ranks)
+  [ -f "$WORK/run.h5" ] || fail "run.h5 missing (fixture reduce_run)"
+  for n in 1 2 3; do
+    cp "$WORK/run.h5" "$WORK/reduce$n.h5"
+    mpi $n "$ATTNSWEEP" reduce "$WORK/reduce$n.h5" --json "$WORK/reduce$n.json" \
+      --csv "$WORK/csv$n" -q || fail "reduce on $n ranks"
+  done
+  $CHK same "$WORK/run.h5" "$WORK/reduce1.h5" "$WORK/reduce2.h5" "$WORK/reduce3.h5" || fail "rank independence"
+  cmp "$WORK/reduce1.json" "$WORK/reduce2.json" && cmp "$WORK/reduce1.json" "$WORK/reduce3.json" || fail "JSON differs"
+  cmp "$WORK/csv1/summary.csv" "$WORK/csv3/summary.csv" || fail "CSV differs"
+  $REF "$WORK/reduce2.h5" --json "$WORK/reduce2.json" || fail "notebook reference on reduce2.h5"
+  $CHK spans "$WORK/reduce1.h5" || fail "span mapping"
+  $PY - "$WORK/reduce1.json" "$WORK/csv1/metrics.csv" <<'PYEOF' || fail "JSON/CSV content"
+import json, sys, csv
+j = json.load(open(sys.argv[1]))
+assert set(j["layer_entropies"]) >= {"instructions/plain", "instructions/cot", "fewshot/2-shot"}, j.keys()
+hs = j["head_specialization_summary"]
+assert len(hs["most_focused"]) == 5 and {"layer", "head", "entropy", "focus_token"} <= set(hs["most_focused"][0])
+assert len(hs["most_distributed"]) == 5
+g = j["groups"]["fewshot"]
+assert "example_top_heads" in g and len(g["js_divergence"]) == 3
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert rows[0].keys() == {"prompt", "layer", "head", "metric", "value"}
+assert any(r["metric"] == "induction" for r in rows)
+print("json/csv ok:", len(rows), "rows")
+PYEOF
+  ;;
+extract)
+  T1='Q: What is 15 plus 27? A: 42. Then 15 plus 15 is 30; Café, naïve 15€ über alles. 1234 plus 5678.'
+  rm -f "$WORK"/ex_*.h5
+  "$ATTNSWEEP" extract --model "$MODEL" --text "$T1" --out "$WORK/ex_full.h5" --id mixed --quiet || fail "extract full"
+  "$ATTNSWEEP" extract --model "$MODEL" --text "$T1" --out "$WORK/ex_last.h5" --id mixed --store last_row --quiet || fail "extract last_row"
+  KW="15,plus,über,naïve,Caf,1234,A:"
+  "$ATTNSWEEP" reduce "$WORK/ex_full.h5" --keywords "$KW" --json "$WORK/ex_full.json" || fail "reduce full"
+  out=$("$ATTNSWEEP" reduce "$WORK/ex_last.h5" --keywords "$KW") || fail "reduce last_row"
+  echo "$out"
+  echo "$out" | grep -q "need full maps" || fail "no message about last_row metrics"
+  $REF "$WORK/ex_full.h5" --json "$WORK/ex_full.json" || fail "notebook reference (full)"
+  $REF "$WORK/ex_last.h5" || fail "notebook reference (last_row)"
+  $CHK spans "$WORK/ex_full.h5" || fail "span mapping (full)"
+  $PY - "$WORK/ex_full.h5" "$WORK/ex_last.h5" <<'PYEOF' || fail "last_row vs full"
+import h5py, numpy as np, sys
+a = h5py.File(sys.argv[1])["prompts/mixed/metrics"]; b = h5py.File(sys.argv[2])["prompts/mixed/metrics"]
+assert b.attrs["input"] == "last_row" and "induction" in b.attrs["unavailable"]
+assert "induction" not in b and "aggregate_mean" not in b and "induction" in a
+for k in b:
+    x, y = a[k][()], b[k][()]
+    assert x.shape == y.shape and (np.array_equal(x, y) or np.array_equal(x, y, equal_nan=True)), k
+# "15" occurs 4 times (as "1" "5" tokens), the notebook's token rule never finds it
+kw = [k.decode() for k in a["keywords"][()]]
+occ = a["keyword_occ_keyword"][()]
+assert (occ == kw.index("15")).sum() == 4, occ
+assert kw.index("15") not in a["keyword_substr_keyword"][()].tolist()
+print("last_row == full on", len(b), "datasets; keyword '15':", (occ == kw.index("15")).sum(), "occurrences")
+PYEOF
+  ;;
+*) echo "unknown case $1"; exit 2 ;;
+esac
+echo "PASS: $1"
