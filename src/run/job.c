@@ -163,6 +163,10 @@ static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err)
         expl[m] = j->sweep.prompts[i].explicit_rank;
         map[m++] = i;
     }
+    if (m == 0) { /* --resume of a finished file: nothing to plan */
+        if (!quiet) printf("plan: every prompt of %s is already done\n", j->sweep.output_path);
+        goto done;
+    }
     struct as_plan_request rq = {0};
     rq.n_prompts = m;
     rq.n_tokens = ntok;
