@@ -76,6 +76,12 @@ as_status h5_check_same(const struct as_h5file *f, uint64_t h, const char *what,
                         struct as_err *err);
 
 /* File-level pieces shared by h5file.c and h5prompt.c. */
+/* Reads the whole fixed-length string dataset d (any rank, row-major), which
+ * must hold n elements, into one allocation: *out = n pointers to NUL-terminated strings
+ * (free(*out) releases everything). what names the dataset in messages. */
+as_status h5_read_fixed_strings(const struct as_h5file *f, hid_t d, size_t n, const char *what,
+                                char ***out, struct as_err *err);
+
 as_status h5_table_load(struct as_h5file *f, struct as_err *err);
 
 #endif

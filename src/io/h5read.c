@@ -77,46 +77,13 @@ done:
 
 as_status as_h5prompt_read_tokens(struct as_h5prompt *p, char ***out, struct as_err *err) {
     as_status ret = AS_OK;
-    hid_t d = H5I_INVALID_HID, ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
-    char *raw = NULL, **res = NULL;
+    hid_t d = H5I_INVALID_HID;
+    char what[AS_H5_ID_MAX + 32];
     *out = NULL;
+    snprintf(what, sizeof what, "/prompts/%s/tokens", p->info->id);
     AS_TRY(token_dset_open(p, "tokens", 0, &d, err));
-    if ((ft = H5Dget_type(d)) < 0) {
-        ret = h5_fail(err, p->f->path, "reading the type of /prompts/%s/tokens", p->info->id);
-        goto done;
-    }
-    size_t w = H5Tget_size(ft), T = (size_t)p->info->n_tokens, bytes = 0, ptrs = 0, all = 0;
-    if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) != 0 || w == 0) {
-        ret = as_err_set(err, AS_ERR_FORMAT,
-                         "%s: /prompts/%s/tokens is not a fixed-length string dataset", p->f->path,
-                         p->info->id);
-        goto done;
-    }
-    /* one block: T pointers, then T strings of at most w bytes + NUL */
-    if (!as_mul_size(T, w, &bytes) || !as_mul_size(T, sizeof(char *), &ptrs) ||
-        !as_mul_size(T, w + 1, &all) || all > SIZE_MAX - ptrs || !(raw = malloc(bytes)) ||
-        !(res = malloc(ptrs + all))) {
-        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for %zu tokens of %zu bytes", p->f->path,
-                         T, w);
-        goto done;
-    }
-    if ((mt = h5_str_fixed(w)) < 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, p->f->dxpl_ind, raw) < 0) {
-        ret = h5_fail(err, p->f->path, "reading /prompts/%s/tokens", p->info->id);
-        goto done;
-    }
-    char *str = (char *)(res + T);
-    for (size_t t = 0; t < T; t++) {
-        res[t] = str + t * (w + 1);
-        memcpy(res[t], raw + t * w, w);
-        res[t][w] = '\0';
-    }
-    *out = res;
-    res = NULL;
+    AS_TRY(h5_read_fixed_strings(p->f, d, (size_t)p->info->n_tokens, what, out, err));
 done:
-    free(raw);
-    free(res);
-    h5_close_id(&mt);
-    h5_close_id(&ft);
     h5_close_id(&d);
     return ret;
 }

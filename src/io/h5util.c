@@ -319,3 +319,52 @@ as_status h5_check_same(const struct as_h5file *f, uint64_t h, const char *what,
                           f->path, what, f->rank, (unsigned long long)h);
     return AS_OK;
 }
+
+as_status h5_read_fixed_strings(const struct as_h5file *f, hid_t d, size_t n, const char *what,
+                                char ***out, struct as_err *err) {
+    as_status ret = AS_OK;
+    hid_t ft = H5I_INVALID_HID, mt = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    char *raw = NULL, **res = NULL;
+    *out = NULL;
+    if ((ft = H5Dget_type(d)) < 0 || (sp = H5Dget_space(d)) < 0) {
+        ret = h5_fail(err, f->path, "reading the type of %s", what);
+        goto done;
+    }
+    size_t w = H5Tget_size(ft), bytes = 0, ptrs = 0, all = 0;
+    hssize_t npoints = H5Sget_simple_extent_npoints(sp);
+    if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) != 0 || w == 0 ||
+        npoints != (hssize_t)n) {
+        ret = as_err_set(err, AS_ERR_FORMAT,
+                         "%s: %s is not a fixed-length string dataset of %zu elements", f->path,
+                         what, n);
+        goto done;
+    }
+    /* one block: n pointers, then n strings of at most w bytes + NUL */
+    if (!as_mul_size(n, w, &bytes) || !as_mul_size(n + 1, sizeof(char *), &ptrs) ||
+        !as_mul_size(n, w + 1, &all) || all > SIZE_MAX - ptrs || !(raw = malloc(bytes + 1)) ||
+        !(res = calloc(1, ptrs + all + 1))) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for %zu strings of %zu bytes (%s)",
+                         f->path, n, w, what);
+        goto done;
+    }
+    if (n && ((mt = h5_str_fixed(w)) < 0 ||
+              H5Dread(d, mt, H5S_ALL, H5S_ALL, f->dxpl_ind, raw) < 0)) {
+        ret = h5_fail(err, f->path, "reading %s", what);
+        goto done;
+    }
+    char *str = (char *)(res + n + 1);
+    for (size_t i = 0; i < n; i++) {
+        res[i] = str + i * (w + 1);
+        memcpy(res[i], raw + i * w, w);
+        res[i][w] = '\0';
+    }
+    *out = res;
+    res = NULL;
+done:
+    free(raw);
+    free(res);
+    h5_close_id(&sp);
+    h5_close_id(&mt);
+    h5_close_id(&ft);
+    return ret;
+}

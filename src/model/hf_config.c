@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnsweep/json.h"
 #include "attnsweep/fileio.h"
 #include "model_internal.h"
 
@@ -195,10 +196,7 @@ static as_status check_architecture(const char *path, json_t *root, struct as_co
 
 as_status as_hf_config_read(const char *path, struct as_config *c, struct as_err *err) {
     as_status ret = AS_OK;
-    char *text = NULL;
-    size_t len = 0;
     json_t *root = NULL;
-    json_error_t jerr;
 
     memset(c, 0, sizeof *c);
     if (!as_file_exists(path)) {
@@ -208,17 +206,7 @@ as_status as_hf_config_read(const char *path, struct as_config *c, struct as_err
                          path);
         goto done;
     }
-    AS_TRY(as_file_read_all(path, &text, &len, err));
-    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        ret = as_err_set(err, AS_ERR_FORMAT, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
-                         jerr.column, jerr.text);
-        goto done;
-    }
-    if (!json_is_object(root)) {
-        ret = as_err_set(err, AS_ERR_FORMAT, "%s: top level is not a JSON object", path);
-        goto done;
-    }
+    AS_TRY(as_json_load_object(path, &root, err));
 
     AS_TRY(check_architecture(path, root, c, err));
     AS_TRY(check_rope_scaling(path, root, err));
@@ -262,6 +250,5 @@ as_status as_hf_config_read(const char *path, struct as_config *c, struct as_err
     /* source_dtype is set from the weights, not from torch_dtype */
 done:
     json_decref(root);
-    free(text);
     return ret;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnsweep/json.h"
 #include "attnsweep/dtype.h"
 #include "attnsweep/fileio.h"
 #include "model_internal.h"
@@ -257,20 +258,11 @@ static int cmp_str(const void *a, const void *b) {
 as_status as_st_index_read(const char *path, const char *dir, struct as_st_index *ix,
                            struct as_err *err) {
     as_status ret = AS_OK;
-    char *text = NULL;
-    size_t len = 0;
     json_t *root = NULL;
-    json_error_t jerr;
     char shard_path[4096];
 
     memset(ix, 0, sizeof *ix);
-    AS_TRY(as_file_read_all(path, &text, &len, err));
-    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        ret = as_err_set(err, AS_ERR_FORMAT, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
-                         jerr.column, jerr.text);
-        goto done;
-    }
+    AS_TRY(as_json_load_object(path, &root, err));
     json_t *wm = json_object_get(root, "weight_map");
     if (!json_is_object(wm) || json_object_size(wm) == 0) {
         ret = as_err_set(err, AS_ERR_FORMAT,
@@ -342,7 +334,6 @@ as_status as_st_index_read(const char *path, const char *dir, struct as_st_index
     }
 done:
     json_decref(root);
-    free(text);
     if (ret != AS_OK) as_st_index_free(ix);
     return ret;
 }

@@ -327,43 +327,16 @@ done:
 static as_status rd_str(struct as_h5file *f, hid_t g, const char *where, const char *name,
                         size_t n, char ***out, struct as_err *err) {
     as_status ret = AS_OK;
-    hid_t d = H5I_INVALID_HID, ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
-    char *raw = NULL, **res = NULL;
+    hid_t d = H5I_INVALID_HID;
+    char what[512];
     *out = NULL;
-    if ((d = H5Dopen2(g, name, f->dapl_ind)) < 0 || (ft = H5Dget_type(d)) < 0) {
-        ret = h5_fail(err, f->path, "opening %s/%s", where, name);
+    snprintf(what, sizeof what, "%s/%s", where, name);
+    if ((d = H5Dopen2(g, name, f->dapl_ind)) < 0) {
+        ret = h5_fail(err, f->path, "opening %s", what);
         goto done;
     }
-    size_t w = H5Tget_size(ft);
-    if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) != 0 || w == 0) {
-        ret = as_err_set(err, AS_ERR_FORMAT, "%s: %s/%s is not a fixed-length string dataset",
-                         f->path, where, name);
-        goto done;
-    }
-    size_t all = 0;
-    if (!as_mul_size(n + 1, w + 1 + sizeof(char *), &all) || !(raw = calloc(n * w + 1, 1)) ||
-        !(res = calloc(1, all))) {
-        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for %s/%s", f->path, where, name);
-        goto done;
-    }
-    if ((mt = h5_str_fixed(w)) < 0) {
-        ret = h5_fail(err, f->path, "string type for %s/%s", where, name);
-        goto done;
-    }
-    h5_close_id(&d);
-    AS_TRY(rd(f, g, where, name, mt, raw, n, err));
-    char *str = (char *)(res + n + 1);
-    for (size_t i = 0; i < n; i++) {
-        res[i] = str + i * (w + 1);
-        memcpy(res[i], raw + i * w, w);
-    }
-    *out = res;
-    res = NULL;
+    AS_TRY(h5_read_fixed_strings(f, d, n, what, out, err));
 done:
-    free(raw);
-    free(res);
-    h5_close_id(&mt);
-    h5_close_id(&ft);
     h5_close_id(&d);
     return ret;
 }

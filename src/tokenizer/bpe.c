@@ -42,19 +42,6 @@ as_status as_tok_out_push(struct as_tok_out *o, int32_t id, int32_t start, int32
     return AS_OK;
 }
 
-static as_status grow(void **p, size_t *cap, size_t need, size_t elem, struct as_err *err) {
-    if (need <= *cap) return AS_OK;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need)
-        nc *= 2;
-    size_t bytes;
-    void *q = NULL;
-    if (as_mul_size(nc, elem, &bytes)) q = realloc(*p, bytes);
-    if (!q) return as_err_set(err, AS_ERR_NOMEM, "tokenizer: cannot allocate %zu work items", nc);
-    *p = q;
-    *cap = nc;
-    return AS_OK;
-}
 
 /* ---------------------------------------------------------------- heap */
 struct heap {
@@ -114,7 +101,7 @@ static void try_pair(const struct as_tokenizer *t, struct heap *h, const struct 
 /* ---------------------------------------------------------------- symbols */
 static as_status add_sym(struct as_tok_work *w, size_t *ns, int32_t id, int32_t start, int32_t end,
                          struct as_err *err) {
-    as_status ret = grow((void **)&w->sym, &w->cap_sym, *ns + 1, sizeof *w->sym, err);
+    as_status ret = as_tok_grow((void **)&w->sym, &w->cap_sym, *ns + 1, sizeof *w->sym, err);
     if (ret != AS_OK) return ret;
     struct as_tok_sym *s = &w->sym[*ns];
     s->id = id;
@@ -136,7 +123,7 @@ static as_status merge_chunk(const struct as_tokenizer *t, struct as_tok_work *w
     }
     if (ns > 1) {
         /* at most ns - 1 initial pairs, and each merge pops one entry and pushes two */
-        AS_TRY(grow((void **)&w->heap, &w->cap_heap, 2 * ns, sizeof *w->heap, err));
+        AS_TRY(as_tok_grow((void **)&w->heap, &w->cap_heap, 2 * ns, sizeof *w->heap, err));
         struct heap h = {w->heap, 0};
         for (size_t i = 0; i + 1 < ns; i++)
             try_pair(t, &h, sym, (int32_t)i, 0);
@@ -168,7 +155,7 @@ done:
 static as_status whole_word_id(const struct as_tokenizer *t, struct as_tok_work *w, size_t a,
                                size_t b, int32_t *id, struct as_err *err) {
     *id = -1;
-    as_status ret = grow((void **)&w->word, &w->cap_word, 4 * (b - a) + 1, 1, err);
+    as_status ret = as_tok_grow((void **)&w->word, &w->cap_word, 4 * (b - a) + 1, 1, err);
     if (ret != AS_OK) return ret;
     size_t n = 0;
     for (size_t i = a; i < b; i++)

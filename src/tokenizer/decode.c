@@ -54,25 +54,6 @@ static void decoder_input(const struct as_tokenizer *t, int32_t id, const char *
     }
 }
 
-static int byte_token(const char *p, size_t n) {
-    /* HF ByteFallback: len 6, "<0x" .. ">", two hex digits (either case) */
-    if (n != 6 || memcmp(p, "<0x", 3) != 0 || p[5] != '>') return -1;
-    int v = 0;
-    for (int k = 3; k < 5; k++) {
-        char c = p[k];
-        int d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
 
 static int utf8_ok(const unsigned char *b, size_t n) {
     return as_tok_utf8_validate((const char *)b, n, "", NULL) == AS_OK;
@@ -115,7 +96,7 @@ static int step_byte_fallback(struct dlist *l) {
     size_t nrun = 0;
     if (!run) return 0;
     for (size_t i = 0; i <= l->n; i++) {
-        int b = i < l->n ? byte_token(l->v[i].p, l->v[i].n) : -1;
+        int b = i < l->n ? as_tok_parse_byte_piece(l->v[i].p, l->v[i].n, 1) : -1;
         if (b >= 0) {
             run[nrun++] = (unsigned char)b;
             continue;

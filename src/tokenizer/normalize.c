@@ -21,19 +21,6 @@ void as_tok_work_free(struct as_tok_work *w) {
     memset(w, 0, sizeof *w);
 }
 
-static as_status grow(void **p, size_t *cap, size_t need, size_t elem, struct as_err *err) {
-    if (need <= *cap) return AS_OK;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need)
-        nc *= 2;
-    size_t bytes;
-    void *q = NULL;
-    if (as_mul_size(nc, elem, &bytes)) q = realloc(*p, bytes);
-    if (!q) return as_err_set(err, AS_ERR_NOMEM, "tokenizer: cannot allocate %zu work items", nc);
-    *p = q;
-    *cap = nc;
-    return AS_OK;
-}
 
 static void swap_buffers(struct as_tok_work *w) {
     struct as_tok_nchar *p = w->nc;
@@ -48,7 +35,7 @@ static void swap_buffers(struct as_tok_work *w) {
 static as_status do_prepend(struct as_tok_work *w, size_t *n, const uint32_t *content,
                             int n_content, int32_t seg_start, struct as_err *err) {
     as_status ret =
-        grow((void **)&w->nc2, &w->cap_nc2, *n + (size_t)n_content, sizeof *w->nc2, err);
+        as_tok_grow((void **)&w->nc2, &w->cap_nc2, *n + (size_t)n_content, sizeof *w->nc2, err);
     if (ret != AS_OK) return ret;
     for (int k = 0; k < n_content; k++) {
         w->nc2[k].cp = content[k];
@@ -76,7 +63,7 @@ static as_status do_replace(struct as_tok_work *w, size_t *n, const uint32_t *pa
             return as_err_set(err, AS_ERR_NOMEM, "tokenizer: normalized text too large");
         worst += extra;
     }
-    as_status ret = grow((void **)&w->nc2, &w->cap_nc2, worst, sizeof *w->nc2, err);
+    as_status ret = as_tok_grow((void **)&w->nc2, &w->cap_nc2, worst, sizeof *w->nc2, err);
     if (ret != AS_OK) return ret;
     size_t o = 0;
     for (size_t i = 0; i < *n;) {
@@ -112,7 +99,7 @@ int as_tok_can_window(const struct as_tokenizer *t) {
 
 as_status as_tok_normalize(const struct as_tokenizer *t, const char *text, int32_t seg, int32_t a,
                            int32_t b, struct as_tok_work *w, size_t *n, struct as_err *err) {
-    as_status ret = grow((void **)&w->nc, &w->cap_nc, (size_t)(b - a) + 1, sizeof *w->nc, err);
+    as_status ret = as_tok_grow((void **)&w->nc, &w->cap_nc, (size_t)(b - a) + 1, sizeof *w->nc, err);
     if (ret != AS_OK) return ret;
     size_t k = 0;
     const unsigned char *p = (const unsigned char *)text;

@@ -19,6 +19,12 @@
 /* ---------------------------------------------------------------- utf8.c */
 /* Checks that s[0, n) is UTF-8 (no overlongs, surrogates or code points above
  * U+10FFFF). On failure: AS_ERR_INVALID "<what>: invalid UTF-8 at byte offset N: ...". */
+/* Grows *p (capacity *cap elements of elem bytes) to hold need elements, doubling. */
+as_status as_tok_grow(void **p, size_t *cap, size_t need, size_t elem, struct as_err *err);
+/* "<0xXX>" -> XX (0..255), else -1. HF and sentencepiece write upper-case hex;
+ * lower_ok also accepts lower case (HF's ByteFallback decoder does). */
+int as_tok_parse_byte_piece(const char *s, size_t n, int lower_ok);
+
 as_status as_tok_utf8_validate(const char *s, size_t n, const char *what, struct as_err *err);
 /* Decodes the code point at s (valid UTF-8 assumed); returns its byte length. */
 static inline int as_tok_utf8_next(const unsigned char *s, uint32_t *cp) {

@@ -23,8 +23,21 @@ uint64_t as_tok_hash_bytes(const void *p, size_t n) {
     return h;
 }
 
-static int parse_byte_piece(const char *s, size_t n) {
-    /* "<0xXX>" with upper-case hex, as HF (format!("<{:#04X}>")) and sentencepiece write it */
+as_status as_tok_grow(void **p, size_t *cap, size_t need, size_t elem, struct as_err *err) {
+    if (need <= *cap) return AS_OK;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < need)
+        nc *= 2;
+    size_t bytes;
+    void *q = NULL;
+    if (as_mul_size(nc, elem, &bytes)) q = realloc(*p, bytes);
+    if (!q) return as_err_set(err, AS_ERR_NOMEM, "tokenizer: cannot allocate %zu work items", nc);
+    *p = q;
+    *cap = nc;
+    return AS_OK;
+}
+
+int as_tok_parse_byte_piece(const char *s, size_t n, int lower_ok) {
     if (n != 6 || memcmp(s, "<0x", 3) != 0 || s[5] != '>') return -1;
     int v = 0;
     for (int k = 3; k < 5; k++) {
@@ -34,6 +47,8 @@ static int parse_byte_piece(const char *s, size_t n) {
             d = c - '0';
         else if (c >= 'A' && c <= 'F')
             d = c - 'A' + 10;
+        else if (lower_ok && c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
         else
             return -1;
         v = v * 16 + d;
@@ -114,7 +129,7 @@ as_status as_tok_vocab_build(struct as_tokenizer *t, int32_t n, const char *cons
         if (isnan(sc))
             return as_err_set(err, AS_ERR_FORMAT, "%s: piece %d has a NaN score", what, (int)i);
         t->score[i] = sc;
-        int b = parse_byte_piece(p, len[i]);
+        int b = as_tok_parse_byte_piece(p, len[i], 0);
         uint8_t ty = types ? types[i] : (b >= 0 ? AS_TOK_TYPE_BYTE : AS_TOK_TYPE_NORMAL);
         if (ty < AS_TOK_TYPE_NORMAL || ty > AS_TOK_TYPE_BYTE)
             return as_err_set(err, AS_ERR_FORMAT, "%s: piece %d has token type %d, expected 1..6",

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnsweep/json.h"
 #include "attnsweep/fileio.h"
 #include "tok_internal.h"
 
@@ -309,16 +310,9 @@ static void config_token(const json_t *j, char *out, size_t cap) {
 static as_status read_config(const char *path, struct hf_config *c, struct as_err *err) {
     memset(c, 0, sizeof *c);
     if (!path || !as_file_exists(path)) return AS_OK;
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root)
-        return as_err_set(err, AS_ERR_FORMAT, "%s:%d:%d: invalid JSON: %s", path, je.line,
-                          je.column, je.text);
-    as_status ret = AS_OK;
-    if (!json_is_object(root)) {
-        ret = bad_type(path, "(top level)", root, "an object", err);
-        goto done;
-    }
+    json_t *root = NULL;
+    as_status ret = as_json_load_object(path, &root, err);
+    if (ret != AS_OK) return ret;
     const json_t *ab = json_object_get(root, "add_bos_token");
     if (ab && !json_is_null(ab)) {
         if (!json_is_boolean(ab)) {
@@ -442,17 +436,7 @@ as_status as_tok_load_hf(struct as_tokenizer *t, const char *json_path, const ch
     snprintf(t->path, sizeof t->path, "%s", json_path);
     AS_TRY(read_config(config_path, &cfg, err));
 
-    json_error_t je;
-    root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        ret = as_err_set(err, AS_ERR_FORMAT, "%s:%d:%d: invalid JSON: %s", path, je.line, je.column,
-                         je.text);
-        goto done;
-    }
-    if (!json_is_object(root)) {
-        ret = bad_type(path, "(top level)", root, "an object", err);
-        goto done;
-    }
+    AS_TRY(as_json_load_object(path, &root, err));
     const json_t *model = json_object_get(root, "model");
     if (!json_is_object(model)) {
         ret = bad_type(path, "model", model, "an object", err);

@@ -77,7 +77,7 @@ int main(void) {
 
     /* ---- tokenizer.json */
     const char *p = write_tmp("notjson.json", "{ not json", 10);
-    expect_load_error("not JSON", p, AS_ERR_FORMAT, "notjson.json", "invalid JSON");
+    expect_load_error("not JSON", p, AS_ERR_FORMAT, "notjson.json", "not valid JSON");
     p = write_tmp("nomodel.json", "{\"added_tokens\": []}", 20);
     expect_load_error("no model", p, AS_ERR_FORMAT, "nomodel.json", "key model");
     const char *s = "{\"model\": {\"type\": \"BPE\", \"vocab\": [1, 2], \"merges\": []}}";
@@ -127,7 +127,7 @@ int main(void) {
         snprintf(name, sizeof name, "trunc%zu.json", k);
         snprintf(what, sizeof what, "tokenizer.json cut at %zu", cuts[k]);
         expect_load_error(what, write_tmp(name, real, cuts[k]), AS_ERR_FORMAT, name,
-                          "invalid JSON");
+                          "not valid JSON");
     }
     free(real);
 
