@@ -38,8 +38,10 @@ static as_status copy_sink(void *ctx, int seq, int layer, const float *probs, in
 static double sgemm_gflops(int M, int N, int K) {
     float *a = malloc(sizeof(float) * M * K), *b = malloc(sizeof(float) * N * K);
     float *c = malloc(sizeof(float) * M * N);
-    for (size_t i = 0; i < (size_t)M * K; i++) a[i] = (float)(i % 7) * 0.1f;
-    for (size_t i = 0; i < (size_t)N * K; i++) b[i] = (float)(i % 5) * 0.1f;
+    for (size_t i = 0; i < (size_t)M * K; i++)
+        a[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < (size_t)N * K; i++)
+        b[i] = (float)(i % 5) * 0.1f;
     double best = 1e30, flops = 2.0 * M * N * K;
     int reps = flops < 1e9 ? 20 : 3;
     for (int r = 0; r < reps; r++) {
@@ -54,7 +56,8 @@ static double sgemm_gflops(int M, int N, int K) {
 
 int main(int argc, char **argv) {
     int Ts[16], nT = 0;
-    for (int i = 1; i < argc && nT < 16; i++) Ts[nT++] = atoi(argv[i]);
+    for (int i = 1; i < argc && nT < 16; i++)
+        Ts[nT++] = atoi(argv[i]);
     if (nT == 0) {
         int def[] = {16, 64, 256, 1024};
         memcpy(Ts, def, sizeof def);
@@ -80,7 +83,8 @@ int main(int argc, char **argv) {
         int T = Ts[i];
         if (T < 1 || T > c.max_position) continue;
         int32_t *ids = malloc(sizeof(int32_t) * T);
-        for (int t = 0; t < T; t++) ids[t] = (int32_t)((t * 7919 + 1) % c.vocab_size);
+        for (int t = 0; t < T; t++)
+            ids[t] = (int32_t)((t * 7919 + 1) % c.vocab_size);
         struct as_runstate rs;
         if (as_runstate_init(&rs, &c, T, T, 1, AS_KERNEL_BLAS, &err) != AS_OK) {
             fprintf(stderr, "bench_forward: %s\n", err.msg);

@@ -42,8 +42,7 @@ as_status as_hf_write(const struct as_model *m, const char *dir, int dtype, stru
 
 /* Trains a byte-fallback BPE tokenizer of vocab_size pieces on text and writes
  * tokenizer.json + tokenizer_config.json into dir. */
-as_status as_bpe_train_write(const char *text, int vocab_size, const char *dir,
-                             struct as_err *err);
+as_status as_bpe_train_write(const char *text, int vocab_size, const char *dir, struct as_err *err);
 
 /* The built-in training corpus (plain English, NUL-terminated). */
 extern const char as_default_corpus[];

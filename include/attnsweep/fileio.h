@@ -33,7 +33,8 @@ int as_file_exists(const char *path);
 int as_dir_exists(const char *path);
 
 /* path_join(dir, name) into out (size cap); returns AS_ERR_INVALID if too long. */
-as_status as_path_join(char *out, size_t cap, const char *dir, const char *name, struct as_err *err);
+as_status as_path_join(char *out, size_t cap, const char *dir, const char *name,
+                       struct as_err *err);
 
 /* A cursor over [p, p+n) that never reads out of bounds. `what` names the
  * source (usually the file path) for error messages. */

@@ -56,22 +56,22 @@ struct as_forward_out {
 };
 
 struct as_runstate {
-    int max_tokens;   /* capacity: sum of T over a batch */
-    int max_seq_len;  /* capacity: longest T in a batch */
+    int max_tokens;  /* capacity: sum of T over a batch */
+    int max_seq_len; /* capacity: longest T in a batch */
     enum as_kernel kernel;
     /* scratch, carved from one allocation (`mem`) */
-    float *x;       /* (max_tokens, D) residual stream */
-    float *xb;      /* (max_tokens, D) normed input */
-    float *q;       /* (max_tokens, H*hd) */
-    float *k;       /* (max_tokens, Hkv*hd) */
-    float *v;       /* (max_tokens, Hkv*hd) */
-    float *att_out; /* (max_tokens, H*hd) concatenated head outputs */
-    float *hb;      /* (max_tokens, F) gate */
-    float *hb2;     /* (max_tokens, F) up */
-    float *probs;   /* (H, max_seq_len, max_seq_len) one layer of one sequence */
+    float *x;        /* (max_tokens, D) residual stream */
+    float *xb;       /* (max_tokens, D) normed input */
+    float *q;        /* (max_tokens, H*hd) */
+    float *k;        /* (max_tokens, Hkv*hd) */
+    float *v;        /* (max_tokens, Hkv*hd) */
+    float *att_out;  /* (max_tokens, H*hd) concatenated head outputs */
+    float *hb;       /* (max_tokens, F) gate */
+    float *hb2;      /* (max_tokens, F) up */
+    float *probs;    /* (H, max_seq_len, max_seq_len) one layer of one sequence */
     float *rope_cos; /* (max_seq_len, hd/2) */
     float *rope_sin; /* (max_seq_len, hd/2) */
-    float *last;    /* (n_seq_cap, D) last-position hidden, for logits */
+    float *last;     /* (n_seq_cap, D) last-position hidden, for logits */
     int n_seq_cap;
     float *mem;
     size_t mem_floats;

@@ -178,8 +178,7 @@ as_status as_h5file_set_status(struct as_h5file *f, int64_t index, enum as_promp
 as_status as_h5file_set_message(struct as_h5file *f, int64_t index, const char *msg,
                                 struct as_err *err);
 /* Reads prompt `index`'s /sweep/message into out (AS_H5_MESSAGE_MAX + 1 bytes). */
-as_status as_h5file_read_message(struct as_h5file *f, int64_t index, char *out,
-                                 struct as_err *err);
+as_status as_h5file_read_message(struct as_h5file *f, int64_t index, char *out, struct as_err *err);
 /* Rewrites /sweep/rank for n prompts (a resumed run may plan differently). Any one rank. */
 as_status as_h5file_write_ranks(struct as_h5file *f, const int32_t *rank /* (n_prompts) */,
                                 struct as_err *err);

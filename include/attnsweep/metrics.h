@@ -53,11 +53,11 @@ struct as_metrics_span_def {
 
 /* Everything the metrics need to know about one prompt besides its attention. */
 struct as_metrics_ctx {
-    int L, H, T;                /* layers, heads, tokens (BOS included) */
-    const int32_t *token_ids;   /* (T) or NULL (duplicate/induction scores then use no pattern) */
-    const char *const *tokens;  /* (T) decoded token strings, or NULL ("" each) */
-    const int32_t *offsets;     /* (T, 2) byte span [start, end) of each token, or NULL */
-    const char *text;           /* (text_len) UTF-8 prompt text, may be NULL when text_len == 0 */
+    int L, H, T;               /* layers, heads, tokens (BOS included) */
+    const int32_t *token_ids;  /* (T) or NULL (duplicate/induction scores then use no pattern) */
+    const char *const *tokens; /* (T) decoded token strings, or NULL ("" each) */
+    const int32_t *offsets;    /* (T, 2) byte span [start, end) of each token, or NULL */
+    const char *text;          /* (text_len) UTF-8 prompt text, may be NULL when text_len == 0 */
     size_t text_len;
     const char *const *keywords; /* (n_keywords) NUL-terminated, non-empty */
     int n_keywords;
@@ -73,11 +73,11 @@ struct as_metrics_ctx {
  * so every rank computes the same layout. */
 struct as_metrics_layout {
     int L, H, T;
-    int input;      /* enum as_metrics_input */
-    int n_keywords; /* K */
-    int n_occ;      /* keyword occurrences in the text (text rule) */
-    int n_nb;       /* (token, keyword) matches of the notebook's token-substring rule */
-    int n_spans;    /* S: declared + derived */
+    int input;            /* enum as_metrics_input */
+    int n_keywords;       /* K */
+    int n_occ;            /* keyword occurrences in the text (text rule) */
+    int n_nb;             /* (token, keyword) matches of the notebook's token-substring rule */
+    int n_spans;          /* S: declared + derived */
     size_t keyword_width; /* widths of the fixed-length string datasets (>= 1) */
     size_t span_width;
     size_t token_width;
@@ -85,9 +85,9 @@ struct as_metrics_layout {
 
 /* One keyword occurrence in the text, mapped to tokens. */
 struct as_metrics_occ {
-    int32_t keyword;        /* index into keywords */
-    int32_t bytes[2];       /* [begin, end) in the text */
-    int32_t tokens[2];      /* [first, last + 1) tokens covering it; [-1, -1] when none */
+    int32_t keyword;   /* index into keywords */
+    int32_t bytes[2];  /* [begin, end) in the text */
+    int32_t tokens[2]; /* [first, last + 1) tokens covering it; [-1, -1] when none */
 };
 
 /* One span of this prompt. */
@@ -104,24 +104,24 @@ struct as_metrics {
     int finished;
 
     /* static tables, known at init */
-    char **keywords;              /* (K) copies */
-    char **tokens;                /* (T) copies */
-    int32_t *token_ids;           /* (T) copy, or -1 each */
-    struct as_metrics_occ *occ;   /* (n_occ) */
-    int32_t *nb_keyword;          /* (n_nb) notebook rule: keyword index */
-    int32_t *nb_position;         /* (n_nb) notebook rule: token position */
+    char **keywords;               /* (K) copies */
+    char **tokens;                 /* (T) copies */
+    int32_t *token_ids;            /* (T) copy, or -1 each */
+    struct as_metrics_occ *occ;    /* (n_occ) */
+    int32_t *nb_keyword;           /* (n_nb) notebook rule: keyword index */
+    int32_t *nb_position;          /* (n_nb) notebook rule: token position */
     struct as_metrics_span *spans; /* (S) */
 
     /* seed-exact metrics */
-    double *layer_entropy;  /* (L) */
-    double *head_entropy;   /* (L, H) */
-    double *head_max;       /* (L, H) */
-    int32_t *head_focus;    /* (L, H) argmax key of the last row (first maximum) */
-    double *agg_mean;       /* (T, T) FULL only: mean over layers and heads */
-    double *agg_max;        /* (T, T) FULL only: max over layers and heads */
-    double *agg_last;       /* (T, T) FULL only: last layer, mean over heads */
+    double *layer_entropy; /* (L) */
+    double *head_entropy;  /* (L, H) */
+    double *head_max;      /* (L, H) */
+    int32_t *head_focus;   /* (L, H) argmax key of the last row (first maximum) */
+    double *agg_mean;      /* (T, T) FULL only: mean over layers and heads */
+    double *agg_max;       /* (T, T) FULL only: max over layers and heads */
+    double *agg_last;      /* (T, T) FULL only: last layer, mean over heads */
     /* last row, head mean */
-    double *last_row_mean;  /* (L, T) */
+    double *last_row_mean; /* (L, T) */
     /* keyword attention */
     double *occ_mass;       /* (n_occ) last layer */
     double *occ_mass_layer; /* (n_occ, L) */
@@ -137,9 +137,9 @@ struct as_metrics {
     double *span_mass; /* (S, L, H) last-row mass on the span's tokens */
     double *span_lift; /* (S, L, H) mass / (span tokens / T); NaN when the span has no token */
 
-    void *mem;       /* one allocation for every double/int array above */
-    uint8_t *dup;    /* (T, T) FULL only: duplicate-token pattern, lower triangle (scratch) */
-    void *strings;   /* owned copies of strings */
+    void *mem;     /* one allocation for every double/int array above */
+    uint8_t *dup;  /* (T, T) FULL only: duplicate-token pattern, lower triangle (scratch) */
+    void *strings; /* owned copies of strings */
 };
 
 /* ---- pure helpers -------------------------------------------------------- */

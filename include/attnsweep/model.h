@@ -41,19 +41,19 @@ enum as_rope_style { AS_ROPE_HALF = 0, AS_ROPE_INTERLEAVED = 1 };
 enum as_model_format { AS_MODEL_FORMAT_HF = 0, AS_MODEL_FORMAT_LLAMA2C = 1 };
 
 struct as_config {
-    int n_layers;      /* L  (num_hidden_layers) */
-    int n_heads;       /* H  (num_attention_heads) */
-    int n_kv_heads;    /* Hkv (num_key_value_heads), H % Hkv == 0 */
-    int head_dim;      /* hd (head_dim, default hidden/heads) */
-    int dim;           /* D  (hidden_size) */
-    int hidden_dim;    /* F  (intermediate_size) */
-    int vocab_size;    /* V */
-    int max_position;  /* max_position_embeddings (llama2.c: seq_len) */
-    float rope_theta;  /* 10000 by default */
-    float rms_eps;     /* rms_norm_eps */
+    int n_layers;     /* L  (num_hidden_layers) */
+    int n_heads;      /* H  (num_attention_heads) */
+    int n_kv_heads;   /* Hkv (num_key_value_heads), H % Hkv == 0 */
+    int head_dim;     /* hd (head_dim, default hidden/heads) */
+    int dim;          /* D  (hidden_size) */
+    int hidden_dim;   /* F  (intermediate_size) */
+    int vocab_size;   /* V */
+    int max_position; /* max_position_embeddings (llama2.c: seq_len) */
+    float rope_theta; /* 10000 by default */
+    float rms_eps;    /* rms_norm_eps */
     enum as_rope_style rope;
-    int tied_embeddings; /* lm_head shares token embeddings */
-    int bos_id, eos_id;  /* -1 when unknown */
+    int tied_embeddings;  /* lm_head shares token embeddings */
+    int bos_id, eos_id;   /* -1 when unknown */
     char source_dtype[8]; /* "F32", "F16", "BF16" (of the weights as stored) */
     char architecture[64];
 };
@@ -80,25 +80,25 @@ struct as_weights {
 
 /* Where one logical tensor lives in the source files (filled by as_model_open). */
 struct as_tensor_src {
-    char name[128];        /* source name, e.g. "model.layers.0.self_attn.q_proj.weight" */
-    int file;              /* index into as_model.files */
-    size_t offset;         /* byte offset of the data inside that file */
-    size_t nbytes;         /* bytes of data in the file */
-    int dtype;             /* enum as_dtype (see dtype.h) */
-    size_t numel;          /* number of elements */
-    size_t dst;            /* float offset inside the canonical fp32 buffer */
-    const float **target;  /* the weight pointer this tensor fills */
-    int kind;              /* which weight (internal enum of src/model), for re-binding */
-    int layer;             /* layer index, or -1 for tok_embeddings / final_norm / lm_head */
-    int ndim;              /* 1 or 2 */
-    int64_t shape[2];      /* expected (and verified) shape, row-major */
+    char name[128];       /* source name, e.g. "model.layers.0.self_attn.q_proj.weight" */
+    int file;             /* index into as_model.files */
+    size_t offset;        /* byte offset of the data inside that file */
+    size_t nbytes;        /* bytes of data in the file */
+    int dtype;            /* enum as_dtype (see dtype.h) */
+    size_t numel;         /* number of elements */
+    size_t dst;           /* float offset inside the canonical fp32 buffer */
+    const float **target; /* the weight pointer this tensor fills */
+    int kind;             /* which weight (internal enum of src/model), for re-binding */
+    int layer;            /* layer index, or -1 for tok_embeddings / final_norm / lm_head */
+    int ndim;             /* 1 or 2 */
+    int64_t shape[2];     /* expected (and verified) shape, row-major */
 };
 
 struct as_model {
     struct as_config cfg;
     struct as_weights w;
     enum as_model_format format;
-    char path[4096];       /* what the user passed (directory or .bin) */
+    char path[4096]; /* what the user passed (directory or .bin) */
 
     /* source description (from as_model_open) */
     struct as_mapped_file *files; /* [n_files] read-only mappings */
@@ -108,9 +108,9 @@ struct as_model {
     size_t weights_floats; /* total fp32 floats of the canonical weight buffer */
 
     /* storage (from load) */
-    float *owned;          /* (weights_floats) owned buffer, or NULL when mapped / external */
+    float *owned; /* (weights_floats) owned buffer, or NULL when mapped / external */
     int is_loaded;
-    int zero_copy;         /* 1 when the weights point straight into the read-only mappings */
+    int zero_copy; /* 1 when the weights point straight into the read-only mappings */
 };
 
 /* Parses config + headers and validates every tensor (presence, dtype, shape,

@@ -47,24 +47,31 @@ as_status as_metrics_h5_write(struct as_h5file *f, int64_t index, const struct a
 
 /* Per-(layer, head) metrics that the exports list, in this order. */
 enum {
-    AS_HM_HEAD_ENTROPY, AS_HM_HEAD_MAX, AS_HM_SINK_LAST, AS_HM_SINK_MEAN, AS_HM_PREV_TOKEN,
-    AS_HM_NORM_ENTROPY, AS_HM_DUP_TOKEN, AS_HM_INDUCTION, AS_HM_COUNT
+    AS_HM_HEAD_ENTROPY,
+    AS_HM_HEAD_MAX,
+    AS_HM_SINK_LAST,
+    AS_HM_SINK_MEAN,
+    AS_HM_PREV_TOKEN,
+    AS_HM_NORM_ENTROPY,
+    AS_HM_DUP_TOKEN,
+    AS_HM_INDUCTION,
+    AS_HM_COUNT
 };
 extern const char *const as_head_metric_names[AS_HM_COUNT];
 
 /* The small per-prompt metrics the summary and the exports need. */
 struct as_metrics_small {
     int L, H, T, n_spans;
-    double *layer_entropy;      /* (L) */
-    double *head[AS_HM_COUNT];  /* each (L, H); NaN-filled when not available (last_row) */
-    int32_t *head_focus;        /* (L, H) */
-    char **focus_token;         /* (L * H) */
-    double *last_row_mean;      /* (L, T) */
-    char **span_name;           /* (S) */
-    int32_t *span_kind;         /* (S) */
-    int32_t *span_tokens;       /* (S, 2) */
-    double *span_mass;          /* (S, L, H) */
-    double *span_lift;          /* (S, L, H) */
+    double *layer_entropy;     /* (L) */
+    double *head[AS_HM_COUNT]; /* each (L, H); NaN-filled when not available (last_row) */
+    int32_t *head_focus;       /* (L, H) */
+    char **focus_token;        /* (L * H) */
+    double *last_row_mean;     /* (L, T) */
+    char **span_name;          /* (S) */
+    int32_t *span_kind;        /* (S) */
+    int32_t *span_tokens;      /* (S, 2) */
+    double *span_mass;         /* (S, L, H) */
+    double *span_lift;         /* (S, L, H) */
     void *mem;
 };
 /* INDEPENDENT read of prompt `index`'s small metrics. */
@@ -92,28 +99,28 @@ struct as_summary_head {
 struct as_summary_group {
     char *name;
     int n_variants;
-    int64_t *prompts;      /* (V) prompt indices, in file order */
-    char **variants;       /* (V) variant names */
-    int n_shared;          /* tokens of the shared question compared by js_divergence */
-    double *entropy_std;   /* (L) std over variants of layer_entropy (ddof = 0) */
-    double *js;            /* (L) mean pairwise Jensen-Shannon divergence (nats), NaN if undefined */
-    int32_t *rank_js;      /* (L) layers by decreasing js */
-    int32_t *rank_std;     /* (L) layers by decreasing entropy_std */
-    double *prefix_mass;   /* (V, L) head-mean last-row mass on span "prefix" */
-    double *question_mass; /* (V, L) ... on span "question" */
-    int has_examples;      /* some variant has a span named example_answer* */
-    double *example_mass;  /* (V, L, H) summed over example_answer* spans */
+    int64_t *prompts;    /* (V) prompt indices, in file order */
+    char **variants;     /* (V) variant names */
+    int n_shared;        /* tokens of the shared question compared by js_divergence */
+    double *entropy_std; /* (L) std over variants of layer_entropy (ddof = 0) */
+    double *js;          /* (L) mean pairwise Jensen-Shannon divergence (nats), NaN if undefined */
+    int32_t *rank_js;    /* (L) layers by decreasing js */
+    int32_t *rank_std;   /* (L) layers by decreasing entropy_std */
+    double *prefix_mass; /* (V, L) head-mean last-row mass on span "prefix" */
+    double *question_mass;               /* (V, L) ... on span "question" */
+    int has_examples;                    /* some variant has a span named example_answer* */
+    double *example_mass;                /* (V, L, H) summed over example_answer* spans */
     struct as_summary_head *example_top; /* (V, AS_METRICS_TOP_K) (entropy = mass) */
 };
 
 struct as_summary {
     int64_t n; /* prompts included (status done, with metrics) */
     int L, H;
-    int64_t *index;        /* (n) prompt index in the file */
-    char **ids;            /* (n) */
-    double *layer_entropy; /* (n, L) */
-    double *head_entropy;  /* (n, L, H) */
-    double *head_entropy_mean; /* (L, H) */
+    int64_t *index;                      /* (n) prompt index in the file */
+    char **ids;                          /* (n) */
+    double *layer_entropy;               /* (n, L) */
+    double *head_entropy;                /* (n, L, H) */
+    double *head_entropy_mean;           /* (L, H) */
     struct as_summary_head *focused;     /* (n, K) lowest entropy first */
     struct as_summary_head *distributed; /* (n, K) highest entropy first */
     struct as_summary_head overall_focused[AS_METRICS_TOP_K];
@@ -129,8 +136,8 @@ struct as_summary {
  * /summary. s may be NULL (no /config: every prompt is its own group). On
  * rank 0, *out (if out != NULL) receives the summary (free with
  * as_summary_free); other ranks get NULL. */
-as_status as_reduce_summary(struct as_h5file *f, const struct as_sweep *s,
-                            struct as_summary **out, struct as_err *err);
+as_status as_reduce_summary(struct as_h5file *f, const struct as_sweep *s, struct as_summary **out,
+                            struct as_err *err);
 void as_summary_free(struct as_summary *sm);
 
 /* COLLECTIVE: everything `attnsweep reduce` does on an open read-write file:
@@ -139,9 +146,8 @@ void as_summary_free(struct as_summary *sm);
  * then as_reduce_summary. keywords (n_keywords >= 0) replace the sweep's
  * analysis.keywords when keywords != NULL. log (may be NULL) gets progress
  * lines from rank 0. */
-as_status as_reduce_file(struct as_h5file *f, const struct as_sweep *s,
-                         const char *const *keywords, int n_keywords, FILE *log,
-                         struct as_summary **out, struct as_err *err);
+as_status as_reduce_file(struct as_h5file *f, const struct as_sweep *s, const char *const *keywords,
+                         int n_keywords, FILE *log, struct as_summary **out, struct as_err *err);
 
 /* COLLECTIVE: the sweep YAML stored in /config (malloc'd, NUL-terminated), or
  * *yaml = NULL when the file has none (written by `attnsweep extract`). */

@@ -43,7 +43,7 @@ struct as_run_opts {
     int quiet;                  /* no progress lines */
     double progress_interval;   /* seconds between progress lines (default 10) */
     enum as_kernel kernel;
-    const char *command_line;   /* stored as provenance */
+    const char *command_line; /* stored as provenance */
     /* set asynchronously (e.g. by a SIGUSR1 handler) to stop gracefully: ranks
      * finish the prompt they are on, flush, agree, and return AS_ERR_INTERRUPTED */
     volatile sig_atomic_t *stop_flag;

@@ -19,7 +19,8 @@ typedef enum as_status {
     AS_ERR_IO,          /* a file could not be opened, read, mapped or written */
     AS_ERR_FORMAT,      /* input exists but is malformed (bad JSON, truncated, bad offsets, ...) */
     AS_ERR_INVALID,     /* a value is well-formed but not acceptable (shape mismatch, bad option) */
-    AS_ERR_UNSUPPORTED, /* valid input we deliberately do not handle (rope_scaling, unknown dtype) */
+    AS_ERR_UNSUPPORTED, /* valid input we deliberately do not handle (rope_scaling, unknown dtype)
+                         */
     AS_ERR_NOMEM,       /* allocation failed */
     AS_ERR_EXISTS,      /* refusing to overwrite existing output */
     AS_ERR_HDF5,        /* the HDF5 library reported an error */
@@ -51,20 +52,20 @@ const char *as_status_str(as_status s);
 /* Always-on invariant check (never compiled out by NDEBUG, never aborts):
  * records AS_ERR_INTERNAL with file:line and jumps to the function's `done:`
  * label. The enclosing function must have `as_status ret` and `struct as_err *err`. */
-#define AS_ASSERT(cond)                                                                          \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            ret = as_err_set(err, AS_ERR_INTERNAL, "%s:%d: internal invariant failed: %s",       \
-                             __FILE__, __LINE__, #cond);                                         \
-            goto done;                                                                           \
-        }                                                                                        \
+#define AS_ASSERT(cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            ret = as_err_set(err, AS_ERR_INTERNAL, "%s:%d: internal invariant failed: %s",         \
+                             __FILE__, __LINE__, #cond);                                           \
+            goto done;                                                                             \
+        }                                                                                          \
     } while (0)
 
 /* Evaluates a call returning as_status; on failure stores it in ret and jumps to done. */
-#define AS_TRY(call)                                                                             \
-    do {                                                                                         \
-        ret = (call);                                                                            \
-        if (ret != AS_OK) goto done;                                                             \
+#define AS_TRY(call)                                                                               \
+    do {                                                                                           \
+        ret = (call);                                                                              \
+        if (ret != AS_OK) goto done;                                                               \
     } while (0)
 
 #ifdef __cplusplus

@@ -19,8 +19,8 @@ void as_cli_error(const char *cmd, const struct as_err *err);
 /* Exit codes shared by every subcommand. */
 enum {
     AS_EXIT_OK = 0,
-    AS_EXIT_FAIL = 1,     /* a runtime error (bad input, I/O, ...) */
-    AS_EXIT_USAGE = 2,    /* bad command line */
+    AS_EXIT_FAIL = 1,           /* a runtime error (bad input, I/O, ...) */
+    AS_EXIT_USAGE = 2,          /* bad command line */
     AS_EXIT_PROMPTS_FAILED = 3, /* run: the sweep finished but some prompts failed */
     AS_EXIT_STOPPED = 75, /* run: stopped on request (SIGUSR1/SIGTERM); resumable (EX_TEMPFAIL) */
 };

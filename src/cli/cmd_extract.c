@@ -20,23 +20,23 @@
 #include "util.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: attnsweep extract --model PATH (--text TEXT | --ids 1,2,3) --out FILE.h5\n"
-            "                         [--tokenizer PATH] [--id NAME] [--no-bos]\n"
-            "                         [--store full|last_row|none] [--dtype float32|float16]\n"
-            "                         [--force] [--naive] [--quiet]\n"
-            "Runs one prompt through the model and writes its attention [layer, head, query, key]\n"
-            "to /prompts/<id>/ of a new HDF5 file (docs/FORMAT.md).\n"
-            "  --model PATH      HF model folder (config.json + safetensors) or llama2.c .bin\n"
-            "  --tokenizer PATH  tokenizer.json / tokenizer.bin / .gguf (default: the HF folder's)\n"
-            "  --text TEXT       prompt text ('-' reads standard input byte for byte)\n"
-            "  --ids LIST        comma-separated token ids instead of text (used as given)\n"
-            "  --id NAME         prompt id, the group name under /prompts (default: prompt)\n"
-            "  --no-bos          do not prepend BOS to --text (default: tokenizer_config.json)\n"
-            "  --store MODE      full [L,H,T,T] (default) | last_row [L,H,T] | none\n"
-            "  --dtype TYPE      float32 (default) | float16\n"
-            "  --force           overwrite FILE.h5 if it exists (never done otherwise)\n"
-            "  --naive           use the naive reference kernels instead of OpenBLAS\n");
+    fprintf(
+        f, "usage: attnsweep extract --model PATH (--text TEXT | --ids 1,2,3) --out FILE.h5\n"
+           "                         [--tokenizer PATH] [--id NAME] [--no-bos]\n"
+           "                         [--store full|last_row|none] [--dtype float32|float16]\n"
+           "                         [--force] [--naive] [--quiet]\n"
+           "Runs one prompt through the model and writes its attention [layer, head, query, key]\n"
+           "to /prompts/<id>/ of a new HDF5 file (docs/FORMAT.md).\n"
+           "  --model PATH      HF model folder (config.json + safetensors) or llama2.c .bin\n"
+           "  --tokenizer PATH  tokenizer.json / tokenizer.bin / .gguf (default: the HF folder's)\n"
+           "  --text TEXT       prompt text ('-' reads standard input byte for byte)\n"
+           "  --ids LIST        comma-separated token ids instead of text (used as given)\n"
+           "  --id NAME         prompt id, the group name under /prompts (default: prompt)\n"
+           "  --no-bos          do not prepend BOS to --text (default: tokenizer_config.json)\n"
+           "  --store MODE      full [L,H,T,T] (default) | last_row [L,H,T] | none\n"
+           "  --dtype TYPE      float32 (default) | float16\n"
+           "  --force           overwrite FILE.h5 if it exists (never done otherwise)\n"
+           "  --naive           use the naive reference kernels instead of OpenBLAS\n");
 }
 
 /* per-layer sink: streams each layer straight into the HDF5 dataset */
@@ -80,14 +80,17 @@ static int parse(int argc, char **argv, struct extract_opts *o) {
         case 'q': o->quiet = 1; break;
         case 's':
             if ((v = as_store_from_name(optarg)) < 0) {
-                fprintf(stderr, "attnsweep extract: --store expects full, last_row or none, got '%s'\n", optarg);
+                fprintf(stderr,
+                        "attnsweep extract: --store expects full, last_row or none, got '%s'\n",
+                        optarg);
                 return -1;
             }
             o->store = (enum as_store)v;
             break;
         case 'd':
             if ((v = as_out_dtype_from_name(optarg)) < 0) {
-                fprintf(stderr, "attnsweep extract: --dtype expects float32 or float16, got '%s'\n", optarg);
+                fprintf(stderr, "attnsweep extract: --dtype expects float32 or float16, got '%s'\n",
+                        optarg);
                 return -1;
             }
             o->dtype = (enum as_out_dtype)v;
@@ -124,7 +127,8 @@ static as_status load_tokenizer(const struct extract_opts *o, struct as_tokenize
         return AS_OK; /* --ids without a tokenizer: token strings stay empty */
     }
     as_status st = as_tokenizer_load(tok, path, err);
-    if (st == AS_OK) *have = 1;
+    if (st == AS_OK)
+        *have = 1;
     else if (!o->text && !o->tokenizer) { /* --ids and no tokenizer in the folder: fine */
         as_err_clear(err);
         return AS_OK;
@@ -160,9 +164,11 @@ int as_cmd_extract(int argc, char **argv) {
     int world;
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     if (world != 1) {
-        fprintf(stderr, "attnsweep extract: error: extract is a single-process command but was "
-                        "started on %d ranks. HINT: run it without mpirun, or use 'attnsweep run' "
-                        "for sweeps\n", world);
+        fprintf(stderr,
+                "attnsweep extract: error: extract is a single-process command but was "
+                "started on %d ranks. HINT: run it without mpirun, or use 'attnsweep run' "
+                "for sweeps\n",
+                world);
         goto done;
     }
     if (as_h5_id_validate(o.id, &err) != AS_OK) goto fail;
@@ -201,20 +207,23 @@ int as_cmd_extract(int argc, char **argv) {
         text = strdup("");
     }
     if (T < 1) {
-        as_err_set(&err, AS_ERR_INVALID, "the prompt has no tokens. HINT: give a non-empty --text, "
-                                         "or do not pass --no-bos");
+        as_err_set(&err, AS_ERR_INVALID,
+                   "the prompt has no tokens. HINT: give a non-empty --text, "
+                   "or do not pass --no-bos");
         goto fail;
     }
     if (T > m.cfg.max_position) {
         as_err_set(&err, AS_ERR_INVALID,
-                   "the prompt has %d tokens, more than the model's max_position_embeddings %d",
-                   T, m.cfg.max_position);
+                   "the prompt has %d tokens, more than the model's max_position_embeddings %d", T,
+                   m.cfg.max_position);
         goto fail;
     }
     for (int t = 0; t < T; t++)
         if (ids[t] < 0 || ids[t] >= m.cfg.vocab_size) {
-            as_err_set(&err, AS_ERR_INVALID, "token %d (position %d) is outside the model's "
-                       "vocabulary [0, %d)", ids[t], t, m.cfg.vocab_size);
+            as_err_set(&err, AS_ERR_INVALID,
+                       "token %d (position %d) is outside the model's "
+                       "vocabulary [0, %d)",
+                       ids[t], t, m.cfg.vocab_size);
             goto fail;
         }
 
@@ -265,8 +274,8 @@ int as_cmd_extract(int argc, char **argv) {
     if (st != AS_OK) goto fail;
 
     if (as_h5prompt_open(&f, 0, &hp, &err) != AS_OK) goto fail;
-    if (as_runstate_init(&rs, &m.cfg, T, T, 1, o.naive ? AS_KERNEL_NAIVE : AS_KERNEL_BLAS,
-                         &err) != AS_OK)
+    if (as_runstate_init(&rs, &m.cfg, T, T, 1, o.naive ? AS_KERNEL_NAIVE : AS_KERNEL_BLAS, &err) !=
+        AS_OK)
         goto fail;
     const int32_t *seqs[1] = {ids};
     struct as_batch b = {1, seqs, &T};
@@ -280,8 +289,8 @@ int as_cmd_extract(int argc, char **argv) {
     if (!o.quiet)
         printf("attnsweep extract: wrote %s (/prompts/%s/attention %s %s) in %.2f s "
                "(forward %.3f s, %.1f tokens/s)\n",
-               o.out, o.id, as_store_name(o.store), as_out_dtype_name(o.dtype),
-               as_cli_now() - t0, tf, T / (tf > 0 ? tf : 1e-9));
+               o.out, o.id, as_store_name(o.store), as_out_dtype_name(o.dtype), as_cli_now() - t0,
+               tf, T / (tf > 0 ? tf : 1e-9));
     rc = AS_EXIT_OK;
     goto done;
 fail:

@@ -7,14 +7,14 @@
 #include "cli.h"
 
 int as_cmd_inspect(int argc, char **argv) {
-    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *path = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
-        if (c == 'm') path = optarg;
+        if (c == 'm')
+            path = optarg;
         else {
             fprintf(c == 'h' ? stdout : stderr,
                     "usage: attnsweep inspect --model PATH   (HF directory or llama2.c .bin)\n");

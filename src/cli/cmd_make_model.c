@@ -46,8 +46,7 @@ int as_cmd_make_model(int argc, char **argv) {
         {"layers", required_argument, 0, 'L'}, {"dim", required_argument, 0, 'D'},
         {"heads", required_argument, 0, 'H'},  {"kv-heads", required_argument, 0, 'K'},
         {"ffn", required_argument, 0, 'F'},    {"dtype", required_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *out = NULL;
     unsigned long long seed = AS_DEFAULT_MODEL_SEED;
     int force = 0, c, layers = 0, dim = 0, heads = 0, kv = 0, ffn = 0, dtype = AS_DTYPE_F32;
@@ -69,22 +68,38 @@ int as_cmd_make_model(int argc, char **argv) {
         }
         case 'f': force = 1; break;
         case 'p':
-            if (!strcmp(optarg, "default")) as_default_config(&cfg);
-            else if (!strcmp(optarg, "tinyllama")) as_config_tinyllama(&cfg);
+            if (!strcmp(optarg, "default"))
+                as_default_config(&cfg);
+            else if (!strcmp(optarg, "tinyllama"))
+                as_config_tinyllama(&cfg);
             else {
-                fprintf(stderr, "attnsweep make-model: --preset expects default or tinyllama, "
-                                "got '%s'\n", optarg);
+                fprintf(stderr,
+                        "attnsweep make-model: --preset expects default or tinyllama, "
+                        "got '%s'\n",
+                        optarg);
                 return AS_EXIT_USAGE;
             }
             break;
-        case 'L': if (parse_pos("--layers", optarg, &layers)) return AS_EXIT_USAGE; break;
-        case 'D': if (parse_pos("--dim", optarg, &dim)) return AS_EXIT_USAGE; break;
-        case 'H': if (parse_pos("--heads", optarg, &heads)) return AS_EXIT_USAGE; break;
-        case 'K': if (parse_pos("--kv-heads", optarg, &kv)) return AS_EXIT_USAGE; break;
-        case 'F': if (parse_pos("--ffn", optarg, &ffn)) return AS_EXIT_USAGE; break;
+        case 'L':
+            if (parse_pos("--layers", optarg, &layers)) return AS_EXIT_USAGE;
+            break;
+        case 'D':
+            if (parse_pos("--dim", optarg, &dim)) return AS_EXIT_USAGE;
+            break;
+        case 'H':
+            if (parse_pos("--heads", optarg, &heads)) return AS_EXIT_USAGE;
+            break;
+        case 'K':
+            if (parse_pos("--kv-heads", optarg, &kv)) return AS_EXIT_USAGE;
+            break;
+        case 'F':
+            if (parse_pos("--ffn", optarg, &ffn)) return AS_EXIT_USAGE;
+            break;
         case 'T':
-            if (!strcmp(optarg, "f32") || !strcmp(optarg, "float32")) dtype = AS_DTYPE_F32;
-            else if (!strcmp(optarg, "bf16") || !strcmp(optarg, "bfloat16")) dtype = AS_DTYPE_BF16;
+            if (!strcmp(optarg, "f32") || !strcmp(optarg, "float32"))
+                dtype = AS_DTYPE_F32;
+            else if (!strcmp(optarg, "bf16") || !strcmp(optarg, "bfloat16"))
+                dtype = AS_DTYPE_BF16;
             else {
                 fprintf(stderr, "attnsweep make-model: --dtype expects f32 or bf16, got '%s'\n",
                         optarg);

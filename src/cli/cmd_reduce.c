@@ -54,12 +54,10 @@ static int add_keywords(struct reduce_opts *o, const char *s) {
 }
 
 static int parse(int argc, char **argv, struct reduce_opts *o) {
-    static const struct option opts[] = {{"keywords", required_argument, 0, 'k'},
-                                         {"json", required_argument, 0, 'j'},
-                                         {"csv", required_argument, 0, 'c'},
-                                         {"quiet", no_argument, 0, 'q'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"keywords", required_argument, 0, 'k'}, {"json", required_argument, 0, 'j'},
+        {"csv", required_argument, 0, 'c'},      {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
@@ -131,8 +129,8 @@ int as_cmd_reduce(int argc, char **argv) {
                o.file, o.have_keywords ? "" : "; pass --keywords to measure keywords");
     }
     if (rank == 0 && !o.quiet)
-        printf("attnsweep reduce: %s: %lld prompts on %d rank(s)\n", o.file,
-               (long long)f.n_prompts, f.size);
+        printf("attnsweep reduce: %s: %lld prompts on %d rank(s)\n", o.file, (long long)f.n_prompts,
+               f.size);
     if (as_reduce_file(&f, have_sweep ? &s : NULL,
                        o.have_keywords ? (const char *const *)o.keywords : NULL, o.n_keywords,
                        o.quiet ? NULL : stdout, &sm, &err) != AS_OK)

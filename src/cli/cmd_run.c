@@ -19,25 +19,26 @@ static void on_stop_signal(int sig) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: mpirun -n N attnsweep run SWEEP.yaml [--model PATH] [--tokenizer PATH]\n"
-            "                          [--output PATH] [--resume | --force] [--dry-run] [--quiet]\n"
-            "                          [--progress SECONDS] [--naive]\n"
-            "Runs every prompt of a sweep (docs/SWEEP.md) and writes one HDF5 file\n"
-            "(docs/FORMAT.md). Rank 0 reads the sweep, tokenizes and plans; every rank computes.\n"
-            "  --model PATH      use this model instead of the sweep's model.path\n"
-            "  --tokenizer PATH  use this tokenizer instead of model.tokenizer\n"
-            "  --output PATH     write here instead of output.path\n"
-            "  --resume          reopen an existing output and compute only unfinished prompts\n"
-            "                    (starts a new file when it does not exist yet)\n"
-            "  --force           replace an existing output (never done otherwise)\n"
-            "  --dry-run         validate, tokenize and print the plan, then stop\n"
-            "  --quiet           no progress lines\n"
-            "  --progress S      seconds between progress lines (default 10)\n"
-            "  --naive           naive reference kernels instead of OpenBLAS (slow; for checks)\n"
-            "SIGUSR1 or SIGTERM: finish the current prompts, flush and exit %d (resumable).\n"
-            "Exit codes: 0 all prompts done, 1 error, 2 usage, %d some prompts failed, %d stopped.\n",
-            AS_EXIT_STOPPED, AS_EXIT_PROMPTS_FAILED, AS_EXIT_STOPPED);
+    fprintf(
+        f,
+        "usage: mpirun -n N attnsweep run SWEEP.yaml [--model PATH] [--tokenizer PATH]\n"
+        "                          [--output PATH] [--resume | --force] [--dry-run] [--quiet]\n"
+        "                          [--progress SECONDS] [--naive]\n"
+        "Runs every prompt of a sweep (docs/SWEEP.md) and writes one HDF5 file\n"
+        "(docs/FORMAT.md). Rank 0 reads the sweep, tokenizes and plans; every rank computes.\n"
+        "  --model PATH      use this model instead of the sweep's model.path\n"
+        "  --tokenizer PATH  use this tokenizer instead of model.tokenizer\n"
+        "  --output PATH     write here instead of output.path\n"
+        "  --resume          reopen an existing output and compute only unfinished prompts\n"
+        "                    (starts a new file when it does not exist yet)\n"
+        "  --force           replace an existing output (never done otherwise)\n"
+        "  --dry-run         validate, tokenize and print the plan, then stop\n"
+        "  --quiet           no progress lines\n"
+        "  --progress S      seconds between progress lines (default 10)\n"
+        "  --naive           naive reference kernels instead of OpenBLAS (slow; for checks)\n"
+        "SIGUSR1 or SIGTERM: finish the current prompts, flush and exit %d (resumable).\n"
+        "Exit codes: 0 all prompts done, 1 error, 2 usage, %d some prompts failed, %d stopped.\n",
+        AS_EXIT_STOPPED, AS_EXIT_PROMPTS_FAILED, AS_EXIT_STOPPED);
 }
 
 /* Open MPI launched by srun without PMIx starts N singletons that each think
@@ -58,13 +59,17 @@ static int launched_wrong(int world) {
 }
 
 int as_cmd_run(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},  {"tokenizer", required_argument, 0, 't'},
-        {"output", required_argument, 0, 'o'}, {"resume", no_argument, 0, 'r'},
-        {"force", no_argument, 0, 'f'},        {"dry-run", no_argument, 0, 'n'},
-        {"quiet", no_argument, 0, 'q'},        {"progress", required_argument, 0, 'p'},
-        {"naive", no_argument, 0, 'N'},        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                         {"tokenizer", required_argument, 0, 't'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"resume", no_argument, 0, 'r'},
+                                         {"force", no_argument, 0, 'f'},
+                                         {"dry-run", no_argument, 0, 'n'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"progress", required_argument, 0, 'p'},
+                                         {"naive", no_argument, 0, 'N'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     struct as_run_opts o;
     memset(&o, 0, sizeof o);
     o.progress_interval = 10.0;

@@ -11,7 +11,8 @@ static const struct {
     const char *help;
 } commands[] = {
     {"run", as_cmd_run, "run a YAML sweep over MPI ranks into one HDF5 file"},
-    {"reduce", as_cmd_reduce, "recompute per-prompt metrics and the sweep summary of an output file"},
+    {"reduce", as_cmd_reduce,
+     "recompute per-prompt metrics and the sweep summary of an output file"},
     {"extract", as_cmd_extract, "run one prompt and write its attention to an HDF5 file"},
     {"tokenize", as_cmd_tokenize, "show how a text is tokenized (ids, pieces, strings, offsets)"},
     {"make-model", as_cmd_make_model, "write the built-in default model (HF format) to a folder"},
@@ -22,8 +23,9 @@ static void usage(FILE *f) {
     fprintf(f, "usage: attnsweep <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\n'attnsweep <command> --help' shows a command's options.\n"
-               "attnsweep %s (%s)\n",
+    fprintf(f,
+            "\n'attnsweep <command> --help' shows a command's options.\n"
+            "attnsweep %s (%s)\n",
             ATTNSWEEP_VERSION, ATTNSWEEP_GIT_COMMIT);
 }
 

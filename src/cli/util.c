@@ -16,7 +16,8 @@ double as_cli_now(void) {
 
 char *as_cli_join_argv(int argc, char **argv, const char *prog) {
     size_t cap = strlen(prog) + 1;
-    for (int i = 0; i < argc; i++) cap += 4 * strlen(argv[i]) + 4;
+    for (int i = 0; i < argc; i++)
+        cap += 4 * strlen(argv[i]) + 4;
     char *s = malloc(cap), *p = s;
     if (!s) return NULL;
     p += sprintf(p, "%s", prog);
@@ -24,8 +25,8 @@ char *as_cli_join_argv(int argc, char **argv, const char *prog) {
         const char *a = argv[i];
         int plain = *a != '\0';
         for (const char *q = a; *q; q++)
-            if (!(strchr("-_./=,:+@%", *q) || (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') ||
-                  (*q >= 'A' && *q <= 'Z')))
+            if (!(strchr("-_./=,:+@%", *q) || (*q >= '0' && *q <= '9') ||
+                  (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
                 plain = 0;
         *p++ = ' ';
         if (plain) {
@@ -33,8 +34,10 @@ char *as_cli_join_argv(int argc, char **argv, const char *prog) {
         } else {
             *p++ = '\'';
             for (const char *q = a; *q; q++) {
-                if (*q == '\'') p += sprintf(p, "'\\''");
-                else *p++ = *q;
+                if (*q == '\'')
+                    p += sprintf(p, "'\\''");
+                else
+                    *p++ = *q;
             }
             *p++ = '\'';
         }
@@ -72,7 +75,8 @@ as_status as_cli_read_stream(FILE *fp, char **out, size_t *len, struct as_err *e
 
 as_status as_cli_parse_ids(const char *s, int32_t **ids, int *n, struct as_err *err) {
     size_t cap = 1;
-    for (const char *p = s; *p; p++) cap += *p == ',';
+    for (const char *p = s; *p; p++)
+        cap += *p == ',';
     int32_t *v = malloc(sizeof(int32_t) * cap);
     if (!v) return as_err_set(err, AS_ERR_NOMEM, "--ids: out of memory");
     int k = 0;

@@ -57,7 +57,7 @@ uint16_t as_f32_to_f16(float f) {
     if (absx >= 0x7f800000u) /* inf or nan */
         return (uint16_t)(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0u));
     if (absx >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* overflow -> inf */
-    if (absx < 0x38800000u) {                                  /* subnormal or zero in f16 */
+    if (absx < 0x38800000u) {                                   /* subnormal or zero in f16 */
         if (absx < 0x33000000u) return (uint16_t)sign;          /* rounds to zero */
         uint32_t e = absx >> 23;
         uint32_t m = (absx & 0x7fffffu) | 0x800000u;
@@ -74,7 +74,9 @@ uint16_t as_f32_to_f16(float f) {
     return (uint16_t)(sign | r);
 }
 
-float as_bf16_to_f32(uint16_t b) { return bits_to_f32((uint32_t)b << 16); }
+float as_bf16_to_f32(uint16_t b) {
+    return bits_to_f32((uint32_t)b << 16);
+}
 
 void as_dtype_to_f32(enum as_dtype t, const void *src, size_t n, float *dst) {
     const unsigned char *s = src;

@@ -15,8 +15,7 @@ as_status as_file_map(struct as_mapped_file *f, const char *path, struct as_err 
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", path);
     int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return as_err_set(err, AS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return as_err_set(err, AS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
@@ -110,7 +109,9 @@ void as_cursor_init(struct as_cursor *c, const void *p, size_t n, const char *wh
     c->what = what ? what : "input";
 }
 
-size_t as_cursor_left(const struct as_cursor *c) { return c->n - c->off; }
+size_t as_cursor_left(const struct as_cursor *c) {
+    return c->n - c->off;
+}
 
 as_status as_cursor_take(struct as_cursor *c, size_t len, const void **out, const char *field,
                          struct as_err *err) {
@@ -123,12 +124,12 @@ as_status as_cursor_take(struct as_cursor *c, size_t len, const void **out, cons
     return AS_OK;
 }
 
-#define AS_CURSOR_SCALAR(fn, T)                                                                  \
-    as_status fn(struct as_cursor *c, T *v, const char *field, struct as_err *err) {             \
-        const void *p = NULL;                                                                    \
-        as_status s = as_cursor_take(c, sizeof(T), &p, field, err);                              \
-        if (s == AS_OK) memcpy(v, p, sizeof(T));                                                 \
-        return s;                                                                                \
+#define AS_CURSOR_SCALAR(fn, T)                                                                    \
+    as_status fn(struct as_cursor *c, T *v, const char *field, struct as_err *err) {               \
+        const void *p = NULL;                                                                      \
+        as_status s = as_cursor_take(c, sizeof(T), &p, field, err);                                \
+        if (s == AS_OK) memcpy(v, p, sizeof(T));                                                   \
+        return s;                                                                                  \
     }
 AS_CURSOR_SCALAR(as_cursor_u32, uint32_t)
 AS_CURSOR_SCALAR(as_cursor_i32, int32_t)

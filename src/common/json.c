@@ -26,12 +26,12 @@ as_status as_json_load_object(const char *path, json_t **root, struct as_err *er
     json_t *j = json_loadf(fp, JSON_REJECT_DUPLICATES, &je);
     fclose(fp);
     if (!j)
-        return as_err_set(err, AS_ERR_FORMAT, "%s:%d:%d: not valid JSON: %s", path,
-                          je.line, je.column, je.text);
+        return as_err_set(err, AS_ERR_FORMAT, "%s:%d:%d: not valid JSON: %s", path, je.line,
+                          je.column, je.text);
     if (!json_is_object(j)) {
-        as_status st = as_err_set(err, AS_ERR_FORMAT,
-                                  "%s: the top level is %s; expected a JSON object", path,
-                                  json_kind(j));
+        as_status st =
+            as_err_set(err, AS_ERR_FORMAT, "%s: the top level is %s; expected a JSON object", path,
+                       json_kind(j));
         json_decref(j);
         return st;
     }

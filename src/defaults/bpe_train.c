@@ -17,8 +17,8 @@
 #include "attnsweep/defaults.h"
 #include "attnsweep/fileio.h"
 
-#define SP "\xe2\x96\x81" /* U+2581, SentencePiece's word-boundary marker */
-#define MAX_SYM 1024
+#define SP        "\xe2\x96\x81" /* U+2581, SentencePiece's word-boundary marker */
+#define MAX_SYM   1024
 #define MAX_PIECE 64
 
 struct word {
@@ -29,8 +29,8 @@ struct word {
 
 struct trainer {
     char piece[MAX_SYM][MAX_PIECE];
-    int n_sym;       /* symbols known to the trainer (base chars + merges) */
-    int first_id;    /* vocab id of trainer symbol 0 (after specials and bytes) */
+    int n_sym;    /* symbols known to the trainer (base chars + merges) */
+    int first_id; /* vocab id of trainer symbol 0 (after specials and bytes) */
     struct word *words;
     int n_words, cap_words;
     char (*merges)[2 * MAX_PIECE + 2];
@@ -77,8 +77,10 @@ static as_status collect_words(struct trainer *t, const char *text, struct as_er
     buf[n++] = sp; /* Prepend("▁") */
     for (const char *p = text;; p++) {
         int s = -1;
-        if (*p == ' ') s = sp;
-        else if (*p > ' ' && *p < 127) s = sym_of_char(t, p, 1);
+        if (*p == ' ')
+            s = sp;
+        else if (*p > ' ' && *p < 127)
+            s = sym_of_char(t, p, 1);
         /* a word ends before "▁", and at any character without a base piece */
         if ((s == sp || s < 0) && n > 0) {
             as_status st = add_word(t, buf, n, err);
@@ -105,7 +107,8 @@ static as_status train(struct trainer *t, int n_merges_max, struct as_err *err) 
             for (int b = 0; b < t->n_sym; b++)
                 if (count[a][b] > best && !is_digit_piece(t->piece[a]) &&
                     !is_digit_piece(t->piece[b]) &&
-                    strlen(t->piece[a]) + strlen(t->piece[b]) < MAX_PIECE && b != sym_of_char(t, SP, 3)) {
+                    strlen(t->piece[a]) + strlen(t->piece[b]) < MAX_PIECE &&
+                    b != sym_of_char(t, SP, 3)) {
                     best = count[a][b];
                     ba = a;
                     bb = b;
@@ -151,14 +154,15 @@ static json_t *tokenizer_json(const struct trainer *t) {
     }
     for (int i = 0; i < t->n_sym; i++)
         json_object_set_new(vocab, t->piece[i], json_integer(t->first_id + i));
-    for (int i = 0; i < t->n_merges; i++) json_array_append_new(merges, json_string(t->merges[i]));
+    for (int i = 0; i < t->n_merges; i++)
+        json_array_append_new(merges, json_string(t->merges[i]));
     json_t *added = json_array();
     json_array_append_new(added, added_token(0, "<unk>"));
     json_array_append_new(added, added_token(1, "<s>"));
     json_array_append_new(added, added_token(2, "</s>"));
-    json_t *normalizer = json_pack(
-        "{s:s, s:[{s:s, s:s}, {s:s, s:{s:s}, s:s}]}", "type", "Sequence", "normalizers", "type",
-        "Prepend", "prepend", SP, "type", "Replace", "pattern", "String", " ", "content", SP);
+    json_t *normalizer = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:{s:s}, s:s}]}", "type", "Sequence",
+                                   "normalizers", "type", "Prepend", "prepend", SP, "type",
+                                   "Replace", "pattern", "String", " ", "content", SP);
     json_t *post = json_pack(
         "{s:s, s:[{s:{s:s, s:i}}, {s:{s:s, s:i}}], s:[{s:{s:s, s:i}}, {s:{s:s, s:i}}, "
         "{s:{s:s, s:i}}, {s:{s:s, s:i}}], s:{s:{s:s, s:[i], s:[s]}}}",
@@ -170,10 +174,10 @@ static json_t *tokenizer_json(const struct trainer *t) {
         "{s:s, s:[{s:s, s:{s:s}, s:s}, {s:s}, {s:s}, {s:s, s:s, s:i, s:i}]}", "type", "Sequence",
         "decoders", "type", "Replace", "pattern", "String", SP, "content", " ", "type",
         "ByteFallback", "type", "Fuse", "type", "Strip", "content", " ", "start", 1, "stop", 0);
-    json_t *model = json_pack("{s:s, s:n, s:s, s:n, s:n, s:b, s:b, s:o, s:o}", "type", "BPE",
-                              "dropout", "unk_token", "<unk>", "continuing_subword_prefix",
-                              "end_of_word_suffix", "fuse_unk", 1, "byte_fallback", 1, "vocab",
-                              vocab, "merges", merges);
+    json_t *model =
+        json_pack("{s:s, s:n, s:s, s:n, s:n, s:b, s:b, s:o, s:o}", "type", "BPE", "dropout",
+                  "unk_token", "<unk>", "continuing_subword_prefix", "end_of_word_suffix",
+                  "fuse_unk", 1, "byte_fallback", 1, "vocab", vocab, "merges", merges);
     return json_pack("{s:s, s:n, s:n, s:o, s:o, s:n, s:o, s:o, s:o}", "version", "1.0",
                      "truncation", "padding", "added_tokens", added, "normalizer", normalizer,
                      "pre_tokenizer", "post_processor", post, "decoder", decoder, "model", model);
@@ -205,7 +209,8 @@ as_status as_bpe_train_write(const char *text, int vocab_size, const char *dir,
     if (!t) return as_err_set(err, AS_ERR_NOMEM, "bpe training: out of memory");
     t->first_id = 3 + 256;
     snprintf(t->piece[t->n_sym++], MAX_PIECE, SP);
-    for (int ch = 0x21; ch < 0x7f; ch++) snprintf(t->piece[t->n_sym++], MAX_PIECE, "%c", ch);
+    for (int ch = 0x21; ch < 0x7f; ch++)
+        snprintf(t->piece[t->n_sym++], MAX_PIECE, "%c", ch);
     int n_merges = vocab_size - t->first_id - t->n_sym;
     if (n_merges < 0 || vocab_size > t->first_id + MAX_SYM) {
         ret = as_err_set(err, AS_ERR_INVALID, "bpe training: vocab_size %d out of range [%d, %d]",
@@ -228,7 +233,8 @@ as_status as_bpe_train_write(const char *text, int vocab_size, const char *dir,
 done:
     json_decref(tok);
     json_decref(cfg);
-    for (int w = 0; w < t->n_words; w++) free(t->words[w].sym);
+    for (int w = 0; w < t->n_words; w++)
+        free(t->words[w].sym);
     free(t->words);
     free(t->merges);
     free(t);

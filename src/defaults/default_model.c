@@ -54,8 +54,10 @@ as_status as_default_model_write(const char *dir, const struct as_config *cfg, u
                                   path);
         }
     struct as_config c;
-    if (cfg) c = *cfg;
-    else as_default_config(&c);
+    if (cfg)
+        c = *cfg;
+    else
+        as_default_config(&c);
     if (c.vocab_size < AS_DEFAULT_TOKENIZER_VOCAB)
         return as_err_set(err, AS_ERR_INVALID,
                           "vocab_size %d is smaller than the built-in tokenizer's %d pieces",

@@ -21,20 +21,20 @@ static int list_tensors(const struct as_model *m, struct st_entry *e, int cap) {
     const size_t D = c->dim, F = c->hidden_dim, V = c->vocab_size;
     const size_t qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
     int n = 0;
-#define ADD(nm, p, r, cc)                                                                        \
-    do {                                                                                         \
-        if (n < cap) {                                                                           \
-            e[n] = (struct st_entry){"", (p), (r), (cc)};                                        \
-            snprintf(e[n].name, sizeof e[n].name, "%s", nm);                                     \
-        }                                                                                        \
-        n++;                                                                                     \
+#define ADD(nm, p, r, cc)                                                                          \
+    do {                                                                                           \
+        if (n < cap) {                                                                             \
+            e[n] = (struct st_entry){"", (p), (r), (cc)};                                          \
+            snprintf(e[n].name, sizeof e[n].name, "%s", nm);                                       \
+        }                                                                                          \
+        n++;                                                                                       \
     } while (0)
     char nm[128];
     ADD("model.embed_tokens.weight", m->w.tok_embeddings, V, D);
     for (int l = 0; l < c->n_layers; l++) {
         const struct as_layer_weights *w = &m->w.layers[l];
-#define LAYER(suffix, p, r, cc)                                                                  \
-    snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix);                                   \
+#define LAYER(suffix, p, r, cc)                                                                    \
+    snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix);                                      \
     ADD(nm, p, r, cc)
         LAYER("input_layernorm.weight", w->attn_norm, D, 0);
         LAYER("self_attn.q_proj.weight", w->wq, qd, D);
@@ -58,14 +58,13 @@ static json_t *config_json(const struct as_config *c, int bf16) {
                      "s:i, s:f, s:n, s:f, s:b, s:s, s:b, s:i}",
                      "architectures", "LlamaForCausalLM", "attention_bias", 0, "attention_dropout",
                      0.0, "bos_token_id", c->bos_id, "eos_token_id", c->eos_id, "hidden_act",
-                     "silu", "hidden_size", c->dim, "initializer_range", 0.02,
-                     "intermediate_size", c->hidden_dim, "max_position_embeddings",
-                     c->max_position, "model_type", "llama", "num_attention_heads", c->n_heads,
-                     "num_hidden_layers", c->n_layers, "num_key_value_heads", c->n_kv_heads,
-                     "head_dim", c->head_dim, "rms_norm_eps", (double)c->rms_eps, "rope_scaling",
-                     "rope_theta", (double)c->rope_theta, "tie_word_embeddings",
-                     c->tied_embeddings, "torch_dtype", bf16 ? "bfloat16" : "float32", "use_cache", 1, "vocab_size",
-                     c->vocab_size);
+                     "silu", "hidden_size", c->dim, "initializer_range", 0.02, "intermediate_size",
+                     c->hidden_dim, "max_position_embeddings", c->max_position, "model_type",
+                     "llama", "num_attention_heads", c->n_heads, "num_hidden_layers", c->n_layers,
+                     "num_key_value_heads", c->n_kv_heads, "head_dim", c->head_dim, "rms_norm_eps",
+                     (double)c->rms_eps, "rope_scaling", "rope_theta", (double)c->rope_theta,
+                     "tie_word_embeddings", c->tied_embeddings, "torch_dtype",
+                     bf16 ? "bfloat16" : "float32", "use_cache", 1, "vocab_size", c->vocab_size);
 }
 
 static uint16_t f32_to_bf16(float f) {
@@ -81,7 +80,8 @@ static int write_tensor(FILE *fp, const float *x, size_t n, int bf16) {
     uint16_t buf[4096];
     for (size_t i = 0; i < n;) {
         size_t k = n - i < 4096 ? n - i : 4096;
-        for (size_t j = 0; j < k; j++) buf[j] = f32_to_bf16(x[i + j]);
+        for (size_t j = 0; j < k; j++)
+            buf[j] = f32_to_bf16(x[i + j]);
         if (fwrite(buf, 2, k, fp) != k) return 0;
         i += k;
     }
@@ -112,8 +112,9 @@ as_status as_hf_write(const struct as_model *m, const char *dir, int dtype, stru
     size_t off = 0;
     for (int i = 0; i < n; i++) {
         size_t numel = e[i].rows * (e[i].cols ? e[i].cols : 1);
-        json_t *shape = e[i].cols ? json_pack("[I, I]", (json_int_t)e[i].rows, (json_int_t)e[i].cols)
-                                  : json_pack("[I]", (json_int_t)e[i].rows);
+        json_t *shape = e[i].cols
+                            ? json_pack("[I, I]", (json_int_t)e[i].rows, (json_int_t)e[i].cols)
+                            : json_pack("[I]", (json_int_t)e[i].rows);
         json_object_set_new(h, e[i].name,
                             json_pack("{s:s, s:o, s:[I, I]}", "dtype", bf16 ? "BF16" : "F32",
                                       "shape", shape, "data_offsets", (json_int_t)off,
@@ -134,7 +135,8 @@ as_status as_hf_write(const struct as_model *m, const char *dir, int dtype, stru
     }
     uint64_t len64 = padded;
     int ok = fwrite(&len64, 8, 1, fp) == 1 && fwrite(hdr, 1, hl, fp) == hl;
-    for (size_t i = hl; i < padded && ok; i++) ok = fputc(' ', fp) != EOF;
+    for (size_t i = hl; i < padded && ok; i++)
+        ok = fputc(' ', fp) != EOF;
     for (int i = 0; i < n && ok; i++) {
         size_t numel = e[i].rows * (e[i].cols ? e[i].cols : 1);
         ok = write_tensor(fp, e[i].data, numel, bf16);

@@ -12,15 +12,18 @@ static void causal_softmax_rows(float *s, int T) {
     for (int i = 0; i < T; i++) {
         float *row = s + (size_t)i * T;
         float mx = row[0];
-        for (int j = 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
+        for (int j = 1; j <= i; j++)
+            mx = row[j] > mx ? row[j] : mx;
         float sum = 0.0f;
         for (int j = 0; j <= i; j++) {
             row[j] = expf(row[j] - mx);
             sum += row[j];
         }
         float inv = 1.0f / sum;
-        for (int j = 0; j <= i; j++) row[j] *= inv;
-        for (int j = i + 1; j < T; j++) row[j] = 0.0f;
+        for (int j = 0; j <= i; j++)
+            row[j] *= inv;
+        for (int j = i + 1; j < T; j++)
+            row[j] = 0.0f;
     }
 }
 
@@ -66,14 +69,18 @@ void as_attention_naive(float *out, float *probs, const float *q, const float *k
                 }
                 const float *kj = k + (size_t)j * kvs + (size_t)g * head_dim;
                 double dot = 0.0;
-                for (int d = 0; d < head_dim; d++) dot += (double)qi[d] * kj[d];
+                for (int d = 0; d < head_dim; d++)
+                    dot += (double)qi[d] * kj[d];
                 row[j] = (float)(dot * scale);
             }
             double mx = row[0];
-            for (int j = 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
+            for (int j = 1; j <= i; j++)
+                mx = row[j] > mx ? row[j] : mx;
             double sum = 0.0;
-            for (int j = 0; j <= i; j++) sum += exp((double)row[j] - mx);
-            for (int j = 0; j <= i; j++) row[j] = (float)(exp((double)row[j] - mx) / sum);
+            for (int j = 0; j <= i; j++)
+                sum += exp((double)row[j] - mx);
+            for (int j = 0; j <= i; j++)
+                row[j] = (float)(exp((double)row[j] - mx) / sum);
             float *oi = out + (size_t)i * qs + (size_t)h * head_dim;
             for (int d = 0; d < head_dim; d++) {
                 double acc = 0.0;

@@ -15,8 +15,7 @@ static as_status check_batch(const struct as_model *m, const struct as_runstate 
                           b->n_seq, rs->n_seq_cap);
     for (int s = 0; s < b->n_seq; s++) {
         int T = b->lens[s];
-        if (T < 1)
-            return as_err_set(err, AS_ERR_INVALID, "forward: sequence %d is empty", s);
+        if (T < 1) return as_err_set(err, AS_ERR_INVALID, "forward: sequence %d is empty", s);
         if (T > m->cfg.max_position)
             return as_err_set(err, AS_ERR_INVALID,
                               "forward: sequence %d has %d tokens, more than the model's "
@@ -79,8 +78,7 @@ as_status as_forward(const struct as_model *m, struct as_runstate *rs, const str
         for (int s = 0, row = 0; s < b->n_seq; s++) {
             const int T = b->lens[s];
             as_attention(rs->att_out + (size_t)row * qd, rs->probs, rs->q + (size_t)row * qd,
-                         rs->k + (size_t)row * kvd, rs->v + (size_t)row * kvd, T, H, Hkv, hd,
-                         kern);
+                         rs->k + (size_t)row * kvd, rs->v + (size_t)row * kvd, T, H, Hkv, hd, kern);
             if (sink && sink->fn) {
                 ret = sink->fn(sink->ctx, s, l, rs->probs, T, err);
                 if (ret != AS_OK) goto done;
@@ -102,8 +100,8 @@ as_status as_forward(const struct as_model *m, struct as_runstate *rs, const str
     if (out && out->logits) {
         for (int s = 0, row = 0; s < b->n_seq; s++) {
             row += b->lens[s];
-            as_rmsnorm(rs->last + (size_t)s * D, rs->x + (size_t)(row - 1) * D, m->w.final_norm,
-                       1, D, c->rms_eps);
+            as_rmsnorm(rs->last + (size_t)s * D, rs->x + (size_t)(row - 1) * D, m->w.final_norm, 1,
+                       D, c->rms_eps);
         }
         as_linear(out->logits, rs->last, m->w.lm_head, b->n_seq, D, c->vocab_size, 0, kern);
     }

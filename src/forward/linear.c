@@ -21,7 +21,8 @@ void as_linear_naive(float *out, const float *x, const float *w, int n, int d_in
         for (int o = 0; o < d_out; o++) {
             const float *wo = w + (size_t)o * d_in;
             double acc = 0.0; /* double accumulation: the reference should be the accurate one */
-            for (int j = 0; j < d_in; j++) acc += (double)xi[j] * (double)wo[j];
+            for (int j = 0; j < d_in; j++)
+                acc += (double)xi[j] * (double)wo[j];
             float *y = out + (size_t)i * d_out + o;
             *y = accumulate ? *y + (float)acc : (float)acc;
         }

@@ -9,9 +9,11 @@ void as_rmsnorm(float *out, const float *x, const float *g, int n, int d, float 
         const float *xi = x + (size_t)i * d;
         float *oi = out + (size_t)i * d;
         double ss = 0.0;
-        for (int j = 0; j < d; j++) ss += (double)xi[j] * xi[j];
+        for (int j = 0; j < d; j++)
+            ss += (double)xi[j] * xi[j];
         float inv = 1.0f / sqrtf((float)(ss / d) + eps);
-        for (int j = 0; j < d; j++) oi[j] = g[j] * (xi[j] * inv);
+        for (int j = 0; j < d; j++)
+            oi[j] = g[j] * (xi[j] * inv);
     }
 }
 

@@ -5,7 +5,21 @@
 
 #include "attnsweep/forward.h"
 
-enum { RS_X, RS_XB, RS_Q, RS_K, RS_V, RS_ATT, RS_HB, RS_HB2, RS_PROBS, RS_COS, RS_SIN, RS_LAST, RS_N };
+enum {
+    RS_X,
+    RS_XB,
+    RS_Q,
+    RS_K,
+    RS_V,
+    RS_ATT,
+    RS_HB,
+    RS_HB2,
+    RS_PROBS,
+    RS_COS,
+    RS_SIN,
+    RS_LAST,
+    RS_N
+};
 
 static int rs_sizes(const struct as_config *c, int max_tokens, int max_seq_len, int max_seqs,
                     size_t sz[RS_N]) {
@@ -30,7 +44,8 @@ static int rs_sizes(const struct as_config *c, int max_tokens, int max_seq_len, 
 size_t as_runstate_bytes(const struct as_config *c, int max_tokens, int max_seq_len, int max_seqs) {
     size_t sz[RS_N], total = 0;
     rs_sizes(c, max_tokens, max_seq_len, max_seqs, sz);
-    for (int i = 0; i < RS_N; i++) total += sz[i];
+    for (int i = 0; i < RS_N; i++)
+        total += sz[i];
     return total * sizeof(float);
 }
 
@@ -44,7 +59,8 @@ as_status as_runstate_init(struct as_runstate *rs, const struct as_config *c, in
                           max_tokens, max_seq_len, max_seqs);
     size_t sz[RS_N], total = 0;
     rs_sizes(c, max_tokens, max_seq_len, max_seqs, sz);
-    for (int i = 0; i < RS_N; i++) total += sz[i];
+    for (int i = 0; i < RS_N; i++)
+        total += sz[i];
     rs->mem = malloc(total * sizeof(float));
     if (!rs->mem)
         return as_err_set(err, AS_ERR_NOMEM,
@@ -53,9 +69,9 @@ as_status as_runstate_init(struct as_runstate *rs, const struct as_config *c, in
                           total * 4.0 / 1048576.0, max_tokens, max_seq_len);
     rs->mem_floats = total;
     float *p = rs->mem;
-    float **slots[RS_N] = {&rs->x,  &rs->xb,    &rs->q,        &rs->k,        &rs->v,   &rs->att_out,
-                           &rs->hb, &rs->hb2,   &rs->probs,    &rs->rope_cos, &rs->rope_sin,
-                           &rs->last};
+    float **slots[RS_N] = {&rs->x,     &rs->xb,       &rs->q,        &rs->k,
+                           &rs->v,     &rs->att_out,  &rs->hb,       &rs->hb2,
+                           &rs->probs, &rs->rope_cos, &rs->rope_sin, &rs->last};
     for (int i = 0; i < RS_N; i++) {
         *slots[i] = p;
         p += sz[i];

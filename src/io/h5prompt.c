@@ -198,7 +198,8 @@ static as_status prompt_create(struct as_h5file *f, hid_t prompts,
         char parent[AS_H5_ID_MAX];
         snprintf(parent, sizeof parent, "%.*s", (int)(slash - s->id), s->id);
         htri_t ex = H5Lexists(prompts, parent, H5P_DEFAULT);
-        hid_t pg = ex > 0 ? H5I_INVALID_HID : H5Gcreate2(prompts, parent, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+        hid_t pg =
+            ex > 0 ? H5I_INVALID_HID : H5Gcreate2(prompts, parent, H5P_DEFAULT, gcpl, H5P_DEFAULT);
         if (ex < 0 || (ex == 0 && pg < 0)) {
             ret = h5_fail(err, f->path, "creating group /prompts/%s", parent);
             goto done;

@@ -60,7 +60,8 @@ as_status as_h5file_read_message(struct as_h5file *f, int64_t index, char *out,
     if ((t = H5Dget_type(d)) < 0 || H5Tget_size(t) > AS_H5_MESSAGE_MAX ||
         (fs = H5Dget_space(d)) < 0 ||
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        (ms = H5Screate_simple(1, count, NULL)) < 0 || H5Dread(d, t, ms, fs, f->dxpl_ind, out) < 0) {
+        (ms = H5Screate_simple(1, count, NULL)) < 0 ||
+        H5Dread(d, t, ms, fs, f->dxpl_ind, out) < 0) {
         ret = h5_fail(err, f->path, "reading /sweep/message[%lld]", (long long)index);
         goto done;
     }

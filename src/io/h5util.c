@@ -347,8 +347,8 @@ as_status h5_read_fixed_strings(const struct as_h5file *f, hid_t d, size_t n, co
                          f->path, n, w, what);
         goto done;
     }
-    if (n && ((mt = h5_str_fixed(w)) < 0 ||
-              H5Dread(d, mt, H5S_ALL, H5S_ALL, f->dxpl_ind, raw) < 0)) {
+    if (n &&
+        ((mt = h5_str_fixed(w)) < 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, f->dxpl_ind, raw) < 0)) {
         ret = h5_fail(err, f->path, "reading %s", what);
         goto done;
     }

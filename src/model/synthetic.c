@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void as_rng_seed(struct as_rng *r, uint64_t seed) { r->state = seed; }
+void as_rng_seed(struct as_rng *r, uint64_t seed) {
+    r->state = seed;
+}
 
 uint64_t as_rng_next(struct as_rng *r) {
     uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
@@ -42,7 +44,8 @@ void as_config_tinyllama(struct as_config *c) {
 }
 
 static float *fill(float *p, size_t n, float mean, float std, struct as_rng *r) {
-    for (size_t i = 0; i < n; i++) p[i] = mean + std * as_rng_normal(r);
+    for (size_t i = 0; i < n; i++)
+        p[i] = mean + std * as_rng_normal(r);
     return p;
 }
 

@@ -38,7 +38,8 @@ static json_t *jheads(const struct as_summary_head *h, int with_token, const cha
         json_object_set_new(o, "layer", json_integer(h[i].layer));
         json_object_set_new(o, "head", json_integer(h[i].head));
         json_object_set_new(o, value, jnum(h[i].entropy));
-        if (with_token) json_object_set_new(o, "focus_token", json_string(h[i].token ? h[i].token : ""));
+        if (with_token)
+            json_object_set_new(o, "focus_token", json_string(h[i].token ? h[i].token : ""));
         json_array_append_new(a, o);
     }
     return a;
@@ -46,7 +47,8 @@ static json_t *jheads(const struct as_summary_head *h, int with_token, const cha
 
 as_status as_summary_write_json(const struct as_summary *sm, const char *path, struct as_err *err) {
     const int L = sm->L, H = sm->H, K = AS_METRICS_TOP_K;
-    json_t *root = json_object(), *le = json_object(), *per = json_object(), *groups = json_object();
+    json_t *root = json_object(), *le = json_object(), *per = json_object(),
+           *groups = json_object();
     for (int64_t i = 0; i < sm->n; i++) {
         json_object_set_new(le, sm->ids[i], jarr(sm->layer_entropy + i * L, L));
         json_t *o = json_object();
@@ -73,7 +75,8 @@ as_status as_summary_write_json(const struct as_summary *sm, const char *path, s
             json_object_set_new(pm, gr->variants[v], jarr(gr->prefix_mass + (size_t)v * L, L));
             json_object_set_new(qm, gr->variants[v], jarr(gr->question_mass + (size_t)v * L, L));
             if (gr->has_examples)
-                json_object_set_new(ex, gr->variants[v], jheads(gr->example_top + v * K, 0, "mass"));
+                json_object_set_new(ex, gr->variants[v],
+                                    jheads(gr->example_top + v * K, 0, "mass"));
         }
         json_object_set_new(o, "variants", vars);
         json_object_set_new(o, "layer_entropy_std", jarr(gr->entropy_std, L));
@@ -83,12 +86,15 @@ as_status as_summary_write_json(const struct as_summary *sm, const char *path, s
         json_object_set_new(o, "sensitivity_rank_entropy_std", jarr_i(gr->rank_std, L));
         json_object_set_new(o, "prefix_mass", pm);
         json_object_set_new(o, "question_mass", qm);
-        if (gr->has_examples) json_object_set_new(o, "example_top_heads", ex);
-        else json_decref(ex);
+        if (gr->has_examples)
+            json_object_set_new(o, "example_top_heads", ex);
+        else
+            json_decref(ex);
         json_object_set_new(groups, gr->name, o);
     }
     json_object_set_new(root, "groups", groups);
-    int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    int rc =
+        json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(root);
     if (rc != 0) return as_err_set(err, AS_ERR_IO, "%s: cannot write the JSON summary", path);
     return AS_OK;
@@ -105,8 +111,10 @@ static void csv_str(FILE *fp, const char *s) {
 }
 
 static void csv_num(FILE *fp, double v) {
-    if (isnan(v)) fputs("nan", fp);
-    else fprintf(fp, "%.17g", v);
+    if (isnan(v))
+        fputs("nan", fp);
+    else
+        fprintf(fp, "%.17g", v);
 }
 
 /* prompt, layer, head (-1 = whole layer), metric, value */

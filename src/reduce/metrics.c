@@ -73,7 +73,8 @@ as_status as_metrics_init(struct as_metrics *m, const struct as_metrics_ctx *c,
         !as_mul_size((size_t)y->n_spans + (size_t)y->n_occ + 1, (size_t)y->L, &slh) ||
         !as_mul_size(slh, (size_t)y->H * 2 * sizeof(double), &slh) || tt > SIZE_MAX / 2 ||
         slh > SIZE_MAX / 2) {
-        ret = as_err_set(err, AS_ERR_INVALID, "metrics: sizes L=%d H=%d T=%d overflow", y->L, y->H, T);
+        ret = as_err_set(err, AS_ERR_INVALID, "metrics: sizes L=%d H=%d T=%d overflow", y->L, y->H,
+                         T);
         goto done;
     }
     size_t bytes = layout_arrays(m, NULL);
@@ -136,7 +137,8 @@ as_status as_metrics_init(struct as_metrics *m, const struct as_metrics_ctx *c,
                                    &o->tokens[0], &o->tokens[1]);
     }
     if (m->dup) {
-        /* TransformerLens get_duplicate_token_head_detection_pattern: tokens[j] == tokens[i], j < i */
+        /* TransformerLens get_duplicate_token_head_detection_pattern: tokens[j] == tokens[i], j < i
+         */
         for (int i = 0; i < T; i++)
             for (int j = 0; j < i; j++)
                 m->dup[(size_t)i * T + j] = ids_known && m->token_ids[i] == m->token_ids[j];
@@ -210,7 +212,8 @@ static void full_map_stats(struct as_metrics *m, int l, int h, const float *A) {
             const uint8_t *dr = m->dup + (size_t)i * T;
             for (int j = 0; j < i; j++)
                 if (dr[j]) dup += r[j];
-            /* induction pattern: column j is 1 where dup[i, j-1] is (shifted right by one), j <= i */
+            /* induction pattern: column j is 1 where dup[i, j-1] is (shifted right by one), j <= i
+             */
             for (int j = 1; j <= i; j++)
                 if (dr[j - 1]) ind += r[j];
         }
@@ -237,7 +240,8 @@ as_status as_metrics_add_layer(struct as_metrics *m, int layer, const float *pro
                                struct as_err *err) {
     const struct as_metrics_layout *y = &m->lay;
     if (!m->mem || m->finished)
-        return as_err_set(err, AS_ERR_INVALID, "metrics: accumulator is not initialised or finished");
+        return as_err_set(err, AS_ERR_INVALID,
+                          "metrics: accumulator is not initialised or finished");
     if (layer != m->layers_done || layer >= y->L || !probs)
         return as_err_set(err, AS_ERR_INVALID,
                           "metrics: got layer %d; expected layer %d of %d (layers come in order)",

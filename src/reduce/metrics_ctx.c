@@ -127,8 +127,9 @@ int mx_list_spans(const struct as_metrics_ctx *c, struct mx_span *out) {
     if (!decl_q && pl < c->text_len) qb = (int64_t)pl, qe = (int64_t)c->text_len;
     if (!has_declared(c, "prefix")) {
         int64_t end = qb >= 0 ? qb : (int64_t)pl;
-        if (out) out[n] = (struct mx_span){"prefix", AS_SPAN_DERIVED, end > 0 ? 0 : -1,
-                                           end > 0 ? end : -1};
+        if (out)
+            out[n] =
+                (struct mx_span){"prefix", AS_SPAN_DERIVED, end > 0 ? 0 : -1, end > 0 ? end : -1};
         n++;
     }
     if (!decl_q) {
@@ -172,7 +173,8 @@ as_status as_metrics_layout_compute(const struct as_metrics_ctx *c, enum as_metr
         if (w > out->keyword_width) out->keyword_width = w;
     }
     for (int s = 0; s < c->n_spans; s++)
-        if (!c->spans[s].name || !c->spans[s].name[0] || (c->spans[s].text_len && !c->spans[s].text))
+        if (!c->spans[s].name || !c->spans[s].name[0] ||
+            (c->spans[s].text_len && !c->spans[s].text))
             return as_err_set(err, AS_ERR_INVALID, "metrics: span %d has no name or text", s);
     out->L = c->L, out->H = c->H, out->T = c->T, out->input = (int)in;
     out->n_keywords = c->n_keywords;

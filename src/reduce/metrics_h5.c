@@ -14,9 +14,9 @@
 #include "../io/h5internal.h"
 #include "attnsweep/reduce.h"
 
-const char *const as_head_metric_names[AS_HM_COUNT] = {
-    "head_entropy", "head_max",     "sink_last", "sink_mean",
-    "prev_token",   "norm_entropy", "dup_token", "induction"};
+const char *const as_head_metric_names[AS_HM_COUNT] = {"head_entropy", "head_max",   "sink_last",
+                                                       "sink_mean",    "prev_token", "norm_entropy",
+                                                       "dup_token",    "induction"};
 
 enum mh_kind { MH_F64, MH_I32, MH_I8, MH_STR };
 
@@ -46,7 +46,8 @@ static char *pack(char *const *s, size_t n, size_t width) {
 static as_status mh_walk(const struct as_metrics_layout *y, const struct as_metrics *m, mh_fn fn,
                          void *ctx, struct as_err *err) {
     as_status ret = AS_OK;
-    const hsize_t L = (hsize_t)y->L, H = (hsize_t)y->H, T = (hsize_t)y->T, K = (hsize_t)y->n_keywords;
+    const hsize_t L = (hsize_t)y->L, H = (hsize_t)y->H, T = (hsize_t)y->T,
+                  K = (hsize_t)y->n_keywords;
     const hsize_t O = (hsize_t)y->n_occ, N = (hsize_t)y->n_nb, S = (hsize_t)y->n_spans;
     const int full = y->input == AS_METRICS_FULL;
     char *focus_tok = NULL, *kw = NULL, *nb_tok = NULL, *span_name = NULL;
@@ -85,7 +86,7 @@ static as_status mh_walk(const struct as_metrics_layout *y, const struct as_metr
     }
 #define D(nm, kd, w, n, d0, d1, d2, src)                                                           \
     do {                                                                                           \
-        struct mh_dset d_ = {nm, kd, w, n, {d0, d1, d2}, m ? (const void *)(src) : NULL};         \
+        struct mh_dset d_ = {nm, kd, w, n, {d0, d1, d2}, m ? (const void *)(src) : NULL};          \
         AS_TRY(fn(ctx, &d_, err));                                                                 \
     } while (0)
     /* seed-exact */
@@ -202,9 +203,16 @@ static as_status mh_write_one(void *ctx, const struct mh_dset *d, struct as_err 
 static uint64_t layouts_hash(const struct as_metrics_layout *y, int64_t n) {
     uint64_t h = h5_hash_bytes(H5_HASH_INIT, &n, sizeof n);
     for (int64_t i = 0; i < n; i++) {
-        int64_t v[] = {y[i].L,           y[i].H,    y[i].T,       y[i].input,
-                       y[i].n_keywords,  y[i].n_occ, y[i].n_nb,   y[i].n_spans,
-                       (int64_t)y[i].keyword_width, (int64_t)y[i].span_width,
+        int64_t v[] = {y[i].L,
+                       y[i].H,
+                       y[i].T,
+                       y[i].input,
+                       y[i].n_keywords,
+                       y[i].n_occ,
+                       y[i].n_nb,
+                       y[i].n_spans,
+                       (int64_t)y[i].keyword_width,
+                       (int64_t)y[i].span_width,
                        (int64_t)y[i].token_width};
         h = h5_hash_bytes(h, v, sizeof v);
     }
@@ -259,8 +267,8 @@ as_status as_metrics_h5_create(struct as_h5file *f, const struct as_metrics_layo
             goto done;
         }
         snprintf(where, sizeof where, "/prompts/%s/metrics", in->id);
-        AS_TRY(h5_attr_str(f, g, where, "input",
-                           y->input == AS_METRICS_FULL ? "full" : "last_row", err));
+        AS_TRY(h5_attr_str(f, g, where, "input", y->input == AS_METRICS_FULL ? "full" : "last_row",
+                           err));
         AS_TRY(h5_attr_str(f, g, where, "unavailable",
                            y->input == AS_METRICS_FULL ? "" : as_metrics_unavailable_last_row(),
                            err));
@@ -324,8 +332,8 @@ done:
 }
 
 /* Reads a fixed-length string dataset of n elements into n malloc'd strings in one block. */
-static as_status rd_str(struct as_h5file *f, hid_t g, const char *where, const char *name,
-                        size_t n, char ***out, struct as_err *err) {
+static as_status rd_str(struct as_h5file *f, hid_t g, const char *where, const char *name, size_t n,
+                        char ***out, struct as_err *err) {
     as_status ret = AS_OK;
     hid_t d = H5I_INVALID_HID;
     char what[512];

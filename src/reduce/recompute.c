@@ -73,9 +73,8 @@ static void rc_ctx(const struct as_h5file *f, const struct as_sweep *s, int64_t 
     c->prefix_len = p->prefix_len;
 }
 
-as_status as_reduce_file(struct as_h5file *f, const struct as_sweep *s,
-                         const char *const *keywords, int n_keywords, FILE *log,
-                         struct as_summary **out, struct as_err *err) {
+as_status as_reduce_file(struct as_h5file *f, const struct as_sweep *s, const char *const *keywords,
+                         int n_keywords, FILE *log, struct as_summary **out, struct as_err *err) {
     as_status ret = AS_OK;
     struct as_err local;
     const int64_t N = f->n_prompts;
@@ -97,7 +96,8 @@ as_status as_reduce_file(struct as_h5file *f, const struct as_sweep *s,
     if (!(p = calloc((size_t)N + 1, sizeof *p)) || !(lay = calloc((size_t)N + 1, sizeof *lay)) ||
         !(spans = calloc((size_t)max_spans + 1, sizeof *spans)) ||
         !(status = calloc((size_t)N + 1, 1)))
-        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for %lld prompts", f->path, (long long)N);
+        ret =
+            as_err_set(err, AS_ERR_NOMEM, "%s: no memory for %lld prompts", f->path, (long long)N);
     ret = h5_agree(f, ret, err);
     if (ret != AS_OK) goto done;
 

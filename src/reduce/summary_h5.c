@@ -196,9 +196,12 @@ static as_status sl_create(struct as_h5file *f, hid_t root, const char *buf, siz
         int kind = *(const uint8_t *)kp, nd = *(const uint8_t *)np;
         hsize_t dims[3] = {dims64[0], dims64[1], dims64[2]};
         hid_t mt;
-        if (kind == SL_F64) t = H5Tcopy(H5T_IEEE_F64LE), mt = H5T_NATIVE_DOUBLE;
-        else if (kind == SL_I32) t = H5Tcopy(H5T_STD_I32LE), mt = H5T_NATIVE_INT32;
-        else t = h5_str_fixed(w), mt = t;
+        if (kind == SL_F64)
+            t = H5Tcopy(H5T_IEEE_F64LE), mt = H5T_NATIVE_DOUBLE;
+        else if (kind == SL_I32)
+            t = H5Tcopy(H5T_STD_I32LE), mt = H5T_NATIVE_INT32;
+        else
+            t = h5_str_fixed(w), mt = t;
         if (t < 0 || (s = H5Screate_simple(nd, dims, NULL)) < 0 ||
             (d = H5Dcreate2(root, name, t, s, lcpl, dcpl, H5P_DEFAULT)) < 0) {
             ret = h5_fail(err, f->path, "creating /summary/%s", name);
@@ -277,8 +280,8 @@ done:
     return ret;
 }
 
-as_status as_reduce_summary(struct as_h5file *f, const struct as_sweep *s,
-                            struct as_summary **out, struct as_err *err) {
+as_status as_reduce_summary(struct as_h5file *f, const struct as_sweep *s, struct as_summary **out,
+                            struct as_err *err) {
     as_status ret = AS_OK;
     struct as_err local;
     struct as_summary *sm = NULL;
@@ -330,7 +333,9 @@ done:
     h5_close_id(&gcpl);
     free(list.buf);
     ret = h5_agree(f, ret, err);
-    if (ret == AS_OK && out) *out = sm;
-    else as_summary_free(sm);
+    if (ret == AS_OK && out)
+        *out = sm;
+    else
+        as_summary_free(sm);
     return ret;
 }

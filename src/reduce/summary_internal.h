@@ -7,8 +7,8 @@
 /* Grouping of the summary's prompts (rows of sm->small). */
 struct sm_input {
     int n_groups;
-    char **group_names;  /* (n_groups) */
-    int *group_of;       /* (sm->n) group of each row */
+    char **group_names;   /* (n_groups) */
+    int *group_of;        /* (sm->n) group of each row */
     char **variant_names; /* (sm->n) */
 };
 

@@ -66,7 +66,8 @@ static as_status tokenize_all(struct as_job *j, const struct as_tokenizer *tok,
             goto done;
         }
         total += enc[i].n;
-        for (int t = 0; t < enc[i].n; t++) sbytes += (int64_t)strlen(enc[i].tokens[t]) + 1;
+        for (int t = 0; t < enc[i].n; t++)
+            sbytes += (int64_t)strlen(enc[i].tokens[t]) + 1;
     }
     j->n = s->n_prompts;
     j->n_tok = total;
@@ -94,7 +95,8 @@ static as_status tokenize_all(struct as_job *j, const struct as_tokenizer *tok,
     j->tok_start[j->n] = pos;
     job_point_strings(j);
 done:
-    for (int64_t i = 0; i < s->n_prompts; i++) as_encoding_free(&enc[i]);
+    for (int64_t i = 0; i < s->n_prompts; i++)
+        as_encoding_free(&enc[i]);
     free(enc);
     return ret;
 }
@@ -122,8 +124,8 @@ static as_status read_existing(struct as_job *j, const char *path, struct as_err
         goto done;
     }
     if (f.n_prompts != j->n) {
-        ret = as_err_set(err, AS_ERR_INVALID, "--resume: %s has %lld prompts, the sweep %lld",
-                         path, (long long)f.n_prompts, (long long)j->n);
+        ret = as_err_set(err, AS_ERR_INVALID, "--resume: %s has %lld prompts, the sweep %lld", path,
+                         (long long)f.n_prompts, (long long)j->n);
         goto done;
     }
     for (int64_t i = 0; i < j->n; i++)
@@ -179,7 +181,8 @@ static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err)
     rq.n_out_layers = j->sweep.n_layers;
     rq.n_out_heads = j->sweep.n_heads;
     AS_TRY(as_plan_build(&plan, &rq, err));
-    for (int64_t k = 0; k < m; k++) j->rank[map[k]] = plan.rank[k];
+    for (int64_t k = 0; k < m; k++)
+        j->rank[map[k]] = plan.rank[k];
     if (!quiet) as_plan_print(&plan, &j->sweep, stdout);
 done:
     as_plan_free(&plan);
@@ -264,7 +267,8 @@ static void put(struct wbuf *b, const void *d, size_t n) {
     if (b->oom) return;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n) cap *= 2;
+        while (cap < b->n + n)
+            cap *= 2;
         char *np = realloc(b->p, cap);
         if (!np) {
             b->oom = 1;

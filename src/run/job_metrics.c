@@ -9,7 +9,8 @@
 
 void as_job_metrics_free(struct as_job_metrics *jm) {
     if (jm->group_spans)
-        for (int g = 0; g < jm->n_groups; g++) free(jm->group_spans[g]);
+        for (int g = 0; g < jm->n_groups; g++)
+            free(jm->group_spans[g]);
     free(jm->group_spans);
     free(jm->prefix);
     memset(jm, 0, sizeof *jm);

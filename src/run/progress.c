@@ -41,7 +41,8 @@ void as_progress_init(struct as_progress *p, MPI_Comm comm, const struct as_job 
     p->interval = interval > 0 ? interval : 10.0;
     p->t0 = p->last_print = now();
     p->job = j;
-    for (int64_t i = 0; i < j->n; i++) p->total += j->rank[i] >= 0;
+    for (int64_t i = 0; i < j->n; i++)
+        p->total += j->rank[i] >= 0;
 }
 
 static void print_line(struct as_progress *p, int final) {
@@ -51,8 +52,10 @@ static void print_line(struct as_progress *p, int final) {
     double rate = el > 0 ? p->tokens / el : 0;
     char e[32], eta[32];
     hms(el, e, sizeof e);
-    if (fin > 0 && fin < p->total) hms(el / fin * (p->total - fin), eta, sizeof eta);
-    else snprintf(eta, sizeof eta, "--:--:--");
+    if (fin > 0 && fin < p->total)
+        hms(el / fin * (p->total - fin), eta, sizeof eta);
+    else
+        snprintf(eta, sizeof eta, "--:--:--");
     printf("[progress] %lld/%lld prompts (%.1f%%)%s, %.1f tokens/s, elapsed %s, ETA %s%s\n",
            (long long)fin, (long long)p->total, p->total ? 100.0 * fin / p->total : 100.0,
            p->failed ? " (some failed)" : "", rate, e, final ? "--:--:--" : eta,
@@ -62,7 +65,8 @@ static void print_line(struct as_progress *p, int final) {
 }
 
 static void account(struct as_progress *p, const struct progress_msg *m) {
-    if (m->status == AS_PROMPT_DONE) p->done++;
+    if (m->status == AS_PROMPT_DONE)
+        p->done++;
     else {
         p->failed++;
         if (p->rank == 0)

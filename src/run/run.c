@@ -12,8 +12,9 @@ static as_status make_specs(const struct as_job *j, struct as_h5_prompt_spec **o
                             struct as_err *err) {
     const struct as_sweep *s = &j->sweep;
     struct as_h5_prompt_spec *sp = calloc((size_t)j->n + 1, sizeof *sp);
-    if (!sp) return as_err_set(err, AS_ERR_NOMEM, "out of memory for %lld prompt specs",
-                               (long long)j->n);
+    if (!sp)
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for %lld prompt specs",
+                          (long long)j->n);
     for (int64_t i = 0; i < j->n; i++) {
         const struct as_sweep_prompt *p = &s->prompts[i];
         struct as_h5_prompt_spec *x = &sp[i];
@@ -128,7 +129,8 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     AS_TRY(as_mpi_agree(comm, st, err));
     AS_TRY(as_job_bcast(&job, comm, err));
     r->n_prompts = job.n;
-    for (int64_t i = 0; i < job.n; i++) r->n_skipped += job.status0[i] == AS_PROMPT_DONE;
+    for (int64_t i = 0; i < job.n; i++)
+        r->n_skipped += job.status0[i] == AS_PROMPT_DONE;
     if (o->dry_run) goto done;
 
     /* 2. weights once per node; BLAS threads per rank */

@@ -17,20 +17,20 @@ enum as_job_mode { AS_JOB_CREATE = 0, AS_JOB_RESUME = 1 };
  * [tok_start[i], tok_start[i+1]). */
 struct as_job {
     struct as_sweep sweep;
-    struct as_config cfg;  /* the model's configuration (rank 0 opened it) */
-    int mode;              /* enum as_job_mode */
+    struct as_config cfg; /* the model's configuration (rank 0 opened it) */
+    int mode;             /* enum as_job_mode */
     int n_ranks;
-    int64_t n;             /* prompts */
-    int64_t n_tok;         /* tokens of all prompts */
-    int64_t *tok_start;    /* (n + 1) */
-    int32_t *n_tokens;     /* (n) */
-    int32_t *ids;          /* (n_tok) */
-    int32_t *offsets;      /* (n_tok, 2) */
-    char *strings;         /* (strings_len) decoded token strings, NUL-terminated, back to back */
+    int64_t n;          /* prompts */
+    int64_t n_tok;      /* tokens of all prompts */
+    int64_t *tok_start; /* (n + 1) */
+    int32_t *n_tokens;  /* (n) */
+    int32_t *ids;       /* (n_tok) */
+    int32_t *offsets;   /* (n_tok, 2) */
+    char *strings;      /* (strings_len) decoded token strings, NUL-terminated, back to back */
     int64_t strings_len;
-    const char **tok;      /* (n_tok) pointers into strings (rebuilt locally) */
-    int32_t *rank;         /* (n) rank that computes prompt i in this run, -1 = nothing to do */
-    int8_t *status0;       /* (n) /sweep/status at the start (all pending when created) */
+    const char **tok; /* (n_tok) pointers into strings (rebuilt locally) */
+    int32_t *rank;    /* (n) rank that computes prompt i in this run, -1 = nothing to do */
+    int8_t *status0;  /* (n) /sweep/status at the start (all pending when created) */
 };
 
 void as_job_free(struct as_job *j);
@@ -47,8 +47,8 @@ as_status as_mpi_agree(MPI_Comm comm, as_status local, struct as_err *err);
 /* Weights loaded once per node (see shared_model.c). */
 struct as_shared_model {
     struct as_model m;
-    MPI_Comm node;   /* ranks sharing this node's memory */
-    MPI_Win win;     /* the shared window, MPI_WIN_NULL when the model is mapped */
+    MPI_Comm node; /* ranks sharing this node's memory */
+    MPI_Win win;   /* the shared window, MPI_WIN_NULL when the model is mapped */
     int node_rank, node_size;
 };
 as_status as_shared_model_init(struct as_shared_model *sm, MPI_Comm comm, const char *path,
@@ -65,7 +65,7 @@ struct as_progress {
     int rank, size;
     int quiet;
     double interval, t0, last_print;
-    int64_t total;      /* prompts to compute in this run */
+    int64_t total; /* prompts to compute in this run */
     int64_t done, failed;
     int64_t tokens;     /* tokens of finished prompts */
     int finished_ranks; /* ranks that sent their final message */
@@ -85,8 +85,8 @@ void as_progress_wait(struct as_progress *p);
 /* The reduce stage's per-prompt contexts (job_metrics.c). */
 struct as_metrics_ctx;
 struct as_job_metrics {
-    size_t *prefix;                            /* (n) variant-specific prefix length */
-    struct as_metrics_span_def **group_spans;  /* (n_groups) -> the group's declared spans */
+    size_t *prefix;                           /* (n) variant-specific prefix length */
+    struct as_metrics_span_def **group_spans; /* (n_groups) -> the group's declared spans */
     int n_groups;
 };
 as_status as_job_metrics_init(struct as_job_metrics *jm, const struct as_job *j,
@@ -103,8 +103,8 @@ struct as_worker_stats {
     int64_t computed, failed;
 };
 as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
-                        const struct as_model *m, struct as_h5file *f,
-                        struct as_progress *pr, const struct as_run_opts *o,
-                        struct as_worker_stats *st, struct as_err *err);
+                        const struct as_model *m, struct as_h5file *f, struct as_progress *pr,
+                        const struct as_run_opts *o, struct as_worker_stats *st,
+                        struct as_err *err);
 
 #endif

@@ -16,8 +16,7 @@ as_status as_shared_model_init(struct as_shared_model *sm, MPI_Comm comm, const 
     memset(sm, 0, sizeof *sm);
     sm->win = MPI_WIN_NULL;
     sm->node = MPI_COMM_NULL;
-    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &sm->node) !=
-        MPI_SUCCESS)
+    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &sm->node) != MPI_SUCCESS)
         st = as_err_set(err, AS_ERR_MPI, "MPI_Comm_split_type(SHARED) failed");
     st = as_mpi_agree(comm, st, err);
     if (st != AS_OK) return st;

@@ -15,10 +15,10 @@
 struct sink_ctx {
     struct as_h5prompt *hp;
     struct as_progress *pr;
-    const int *layer_slot; /* (L) stored index of each model layer, -1 = not stored */
-    const int *heads;      /* (n_heads) head subset, NULL = all */
-    int n_heads;           /* heads stored */
-    float *gather;         /* (n_heads, T, T) when a head subset is stored */
+    const int *layer_slot;      /* (L) stored index of each model layer, -1 = not stored */
+    const int *heads;           /* (n_heads) head subset, NULL = all */
+    int n_heads;                /* heads stored */
+    float *gather;              /* (n_heads, T, T) when a head subset is stored */
     struct as_metrics *metrics; /* per-prompt metrics, accumulated from the same layers */
 };
 
@@ -43,9 +43,9 @@ static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int
 }
 
 as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
-                        const struct as_model *m, struct as_h5file *f,
-                        struct as_progress *pr, const struct as_run_opts *o,
-                        struct as_worker_stats *stats, struct as_err *err) {
+                        const struct as_model *m, struct as_h5file *f, struct as_progress *pr,
+                        const struct as_run_opts *o, struct as_worker_stats *stats,
+                        struct as_err *err) {
     as_status ret = AS_OK;
     const struct as_sweep *s = &j->sweep;
     const struct as_config *c = &m->cfg;
@@ -67,8 +67,10 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         ret = as_err_set(err, AS_ERR_NOMEM, "out of memory");
         goto done;
     }
-    for (int l = 0; l < c->n_layers; l++) slot[l] = s->n_layers ? -1 : l;
-    for (int k = 0; k < s->n_layers; k++) slot[s->layers[k]] = k;
+    for (int l = 0; l < c->n_layers; l++)
+        slot[l] = s->n_layers ? -1 : l;
+    for (int k = 0; k < s->n_layers; k++)
+        slot[s->layers[k]] = k;
     int n_heads = s->n_heads ? s->n_heads : c->n_heads;
     if (s->n_heads) {
         gather = malloc(sizeof(float) * (size_t)n_heads * Tmax * Tmax);

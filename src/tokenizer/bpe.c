@@ -42,7 +42,6 @@ as_status as_tok_out_push(struct as_tok_out *o, int32_t id, int32_t start, int32
     return AS_OK;
 }
 
-
 /* ---------------------------------------------------------------- heap */
 struct heap {
     struct as_tok_heap_entry *v;

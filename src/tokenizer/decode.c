@@ -54,7 +54,6 @@ static void decoder_input(const struct as_tokenizer *t, int32_t id, const char *
     }
 }
 
-
 static int utf8_ok(const unsigned char *b, size_t n) {
     return as_tok_utf8_validate((const char *)b, n, "", NULL) == AS_OK;
 }

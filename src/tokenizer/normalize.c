@@ -21,7 +21,6 @@ void as_tok_work_free(struct as_tok_work *w) {
     memset(w, 0, sizeof *w);
 }
 
-
 static void swap_buffers(struct as_tok_work *w) {
     struct as_tok_nchar *p = w->nc;
     size_t c = w->cap_nc;
@@ -99,7 +98,8 @@ int as_tok_can_window(const struct as_tokenizer *t) {
 
 as_status as_tok_normalize(const struct as_tokenizer *t, const char *text, int32_t seg, int32_t a,
                            int32_t b, struct as_tok_work *w, size_t *n, struct as_err *err) {
-    as_status ret = as_tok_grow((void **)&w->nc, &w->cap_nc, (size_t)(b - a) + 1, sizeof *w->nc, err);
+    as_status ret =
+        as_tok_grow((void **)&w->nc, &w->cap_nc, (size_t)(b - a) + 1, sizeof *w->nc, err);
     if (ret != AS_OK) return ret;
     size_t k = 0;
     const unsigned char *p = (const unsigned char *)text;

@@ -86,7 +86,8 @@ static int parse_shape(const char *h, struct tu_npy *a) {
     a->ndim = 0;
     a->numel = 1;
     while (*s && *s != ')') {
-        while (*s == ' ' || *s == ',') s++;
+        while (*s == ' ' || *s == ',')
+            s++;
         if (*s == ')') break;
         char *end;
         unsigned long long v = strtoull(s, &end, 10);
@@ -124,11 +125,16 @@ int tu_npy_load(const char *path, struct tu_npy *a) {
     if (!hdr || fread(hdr, 1, hlen, fp) != hlen) goto out;
     if (strstr(hdr, "'fortran_order': True")) goto out;
     int esize;
-    if (strstr(hdr, "'<f4'")) a->kind = 'f', esize = 4;
-    else if (strstr(hdr, "'<f8'")) a->kind = 'f', esize = 8;
-    else if (strstr(hdr, "'<i4'")) a->kind = 'i', esize = 4;
-    else if (strstr(hdr, "'<i8'")) a->kind = 'i', esize = 8;
-    else goto out;
+    if (strstr(hdr, "'<f4'"))
+        a->kind = 'f', esize = 4;
+    else if (strstr(hdr, "'<f8'"))
+        a->kind = 'f', esize = 8;
+    else if (strstr(hdr, "'<i4'"))
+        a->kind = 'i', esize = 4;
+    else if (strstr(hdr, "'<i8'"))
+        a->kind = 'i', esize = 8;
+    else
+        goto out;
     if (parse_shape(hdr, a) != 0) goto out;
     raw = malloc(a->numel * esize + 1);
     if (!raw || fread(raw, esize, a->numel, fp) != a->numel) goto out;

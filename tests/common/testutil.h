@@ -16,15 +16,15 @@
 extern int tu_failures;
 extern int tu_checks;
 
-#define TU_CHECK(cond, ...)                                                                      \
-    do {                                                                                         \
-        tu_checks++;                                                                             \
-        if (!(cond)) {                                                                           \
-            tu_failures++;                                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                      \
-            fprintf(stderr, __VA_ARGS__);                                                        \
-            fputc('\n', stderr);                                                                 \
-        }                                                                                        \
+#define TU_CHECK(cond, ...)                                                                        \
+    do {                                                                                           \
+        tu_checks++;                                                                               \
+        if (!(cond)) {                                                                             \
+            tu_failures++;                                                                         \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
     } while (0)
 
 /* Prints a summary line "name: N checks, M failed" and returns the exit code. */
@@ -47,9 +47,9 @@ struct tu_npy {
     int ndim;
     size_t shape[8];
     size_t numel;
-    char kind;      /* 'f' or 'i' */
-    float *f;       /* (numel) when kind == 'f' */
-    int64_t *i;     /* (numel) when kind == 'i' */
+    char kind;  /* 'f' or 'i' */
+    float *f;   /* (numel) when kind == 'f' */
+    int64_t *i; /* (numel) when kind == 'i' */
 };
 int tu_npy_load(const char *path, struct tu_npy *out); /* 0 on success */
 void tu_npy_free(struct tu_npy *a);

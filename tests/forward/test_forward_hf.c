@@ -14,7 +14,7 @@
 #include "capture.h"
 #include "testutil.h"
 
-static const char *cases[] = {"T007",      "T033",          "seed1_plain", "seed2_cot",
+static const char *cases[] = {"T007",          "T033",     "seed1_plain",  "seed2_cot",
                               "seed3_persona", "seed4_qa", "seed5_fewshot"};
 
 static void run_case(const struct as_model *m, const char *model_name, const char *outdir,
@@ -34,7 +34,8 @@ static void run_case(const struct as_model *m, const char *model_name, const cha
     const struct as_config *c = &m->cfg;
     int T = (int)ids.numel;
     int32_t *tok = malloc(sizeof(int32_t) * T);
-    for (int t = 0; t < T; t++) tok[t] = (int32_t)ids.i[t];
+    for (int t = 0; t < T; t++)
+        tok[t] = (int32_t)ids.i[t];
     TU_CHECK(att.numel == (size_t)c->n_layers * c->n_heads * T * T, "attentions.npy shape");
 
     struct capture cap;

@@ -53,7 +53,8 @@ static void check_llamacpp(const struct as_model *m, const char *key) {
     if (ok) {
         int T = (int)tok.numel;
         int32_t *ids = malloc(sizeof(int32_t) * T);
-        for (int t = 0; t < T; t++) ids[t] = (int32_t)tok.i[t];
+        for (int t = 0; t < T; t++)
+            ids[t] = (int32_t)tok.i[t];
         struct capture cap;
         capture_init(&cap, m->cfg.n_layers, m->cfg.n_heads, T);
         float *logits = malloc(sizeof(float) * m->cfg.vocab_size);
@@ -75,14 +76,16 @@ static void check_llamacpp(const struct as_model *m, const char *key) {
 static int json_ints(json_t *arr, int32_t **out) {
     size_t n = json_array_size(arr);
     *out = malloc(sizeof(int32_t) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) (*out)[i] = (int32_t)json_integer_value(json_array_get(arr, i));
+    for (size_t i = 0; i < n; i++)
+        (*out)[i] = (int32_t)json_integer_value(json_array_get(arr, i));
     return (int)n;
 }
 
 static float *json_floats(json_t *arr, size_t *n) {
     *n = json_array_size(arr);
     float *f = malloc(sizeof(float) * (*n ? *n : 1));
-    for (size_t i = 0; i < *n; i++) f[i] = (float)json_number_value(json_array_get(arr, i));
+    for (size_t i = 0; i < *n; i++)
+        f[i] = (float)json_number_value(json_array_get(arr, i));
     return f;
 }
 
@@ -169,8 +172,8 @@ int main(void) {
     check_llamacpp(&m, "p2");
 
     json_error_t jerr;
-    json_t *root =
-        json_load_file(tu_data_path("models/stories260K/golden_greedy_and_attention.json"), 0, &jerr);
+    json_t *root = json_load_file(
+        tu_data_path("models/stories260K/golden_greedy_and_attention.json"), 0, &jerr);
     TU_CHECK(root != NULL, "golden json: %s (line %d)", jerr.text, jerr.line);
     if (root) {
         check_teacher_forced(&m, json_object_get(root, "teacher_forced_once_upon_a_time"));

@@ -12,7 +12,8 @@
 
 static float *randn(size_t n, struct as_rng *r, float std) {
     float *p = malloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) p[i] = std * as_rng_normal(r);
+    for (size_t i = 0; i < n; i++)
+        p[i] = std * as_rng_normal(r);
     return p;
 }
 
@@ -41,7 +42,8 @@ static void test_attention(struct as_rng *r) {
         float *q = randn((size_t)T * H * hd, r, 1), *k = randn((size_t)T * Hkv * hd, r, 1);
         float *v = randn((size_t)T * Hkv * hd, r, 1);
         size_t np = (size_t)H * T * T, no = (size_t)T * H * hd;
-        float *p1 = malloc(np * 4), *p2 = malloc(np * 4), *o1 = malloc(no * 4), *o2 = malloc(no * 4);
+        float *p1 = malloc(np * 4), *p2 = malloc(np * 4), *o1 = malloc(no * 4),
+              *o2 = malloc(no * 4);
         as_attention(o1, p1, q, k, v, T, H, Hkv, hd, AS_KERNEL_BLAS);
         as_attention_naive(o2, p2, q, k, v, T, H, Hkv, hd);
         char what[96];
@@ -52,7 +54,8 @@ static void test_attention(struct as_rng *r) {
         size_t upper = 0;
         for (int h = 0; h < H; h++)
             for (int i = 0; i < T; i++)
-                for (int j = i + 1; j < T; j++) upper += p1[((size_t)h * T + i) * T + j] != 0.0f;
+                for (int j = i + 1; j < T; j++)
+                    upper += p1[((size_t)h * T + i) * T + j] != 0.0f;
         TU_CHECK(upper == 0, "%zu non-zero probabilities above the diagonal", upper);
         free(q), free(k), free(v), free(p1), free(p2), free(o1), free(o2);
     }
@@ -82,8 +85,7 @@ static void test_rope(struct as_rng *r) {
             }
         free(x);
     }
-    TU_CHECK(maxd == 0.0f, "rotate_half and interleaved RoPE disagree after permutation: %g",
-             maxd);
+    TU_CHECK(maxd == 0.0f, "rotate_half and interleaved RoPE disagree after permutation: %g", maxd);
 }
 
 struct keep {
@@ -103,7 +105,8 @@ static as_status keep_sink(void *ctx, int seq, int layer, const float *probs, in
 static void run(const struct as_model *m, int n_seq, const int32_t *const *ids, int *lens,
                 enum as_kernel kern, struct keep *kp, float *logits) {
     int total = 0, longest = 0;
-    for (int s = 0; s < n_seq; s++) total += lens[s], longest = lens[s] > longest ? lens[s] : longest;
+    for (int s = 0; s < n_seq; s++)
+        total += lens[s], longest = lens[s] > longest ? lens[s] : longest;
     struct as_runstate rs;
     struct as_err err = {0};
     as_status st = as_runstate_init(&rs, &m->cfg, total, longest, n_seq, kern, &err);
@@ -133,7 +136,8 @@ static void test_forward_batching(void) {
     as_rng_seed(&r, 7);
     for (int s = 0; s < NS; s++) {
         ids[s] = malloc(sizeof(int32_t) * lens[s]);
-        for (int t = 0; t < lens[s]; t++) ids[s][t] = (int32_t)(as_rng_next(&r) % c.vocab_size);
+        for (int t = 0; t < lens[s]; t++)
+            ids[s][t] = (int32_t)(as_rng_next(&r) % c.vocab_size);
     }
     struct keep packed = {c.n_layers, c.n_heads, NS, lens, NULL};
     float *att_packed[NS], *att_naive[NS], *att_single[NS];
@@ -160,7 +164,8 @@ static void test_forward_batching(void) {
         snprintf(what, sizeof what, "blas vs naive, seq %d attention", s);
         tu_compare_f32(what, att_packed[s], att_naive[s], n, 1e-5);
     }
-    tu_compare_f32("packed vs single logits", lg_packed, lg_single, (size_t)NS * c.vocab_size, 1e-4);
+    tu_compare_f32("packed vs single logits", lg_packed, lg_single, (size_t)NS * c.vocab_size,
+                   1e-4);
     tu_compare_f32("blas vs naive logits", lg_packed, lg_naive, (size_t)NS * c.vocab_size, 1e-3);
 
     /* bad input is reported, not crashed on */
@@ -185,7 +190,8 @@ static void test_forward_batching(void) {
     as_runstate_free(&rs);
     free(longseq);
 
-    for (int s = 0; s < NS; s++) free(ids[s]), free(att_packed[s]), free(att_naive[s]), free(att_single[s]);
+    for (int s = 0; s < NS; s++)
+        free(ids[s]), free(att_packed[s]), free(att_naive[s]), free(att_single[s]);
     free(lg_packed), free(lg_naive), free(lg_single);
     as_model_free(&m);
 }

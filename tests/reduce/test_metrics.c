@@ -27,13 +27,18 @@ static void fill(float *layer, int h, int T, enum pat p) {
             for (int j = 0; j <= i; j++)
                 r[j] = 1.0f / (float)(i + 1);
             break;
-        case P_INDUCTION: /* repeated block of 4 after BOS: attend to the token after the previous copy */
-            if (i >= 5) r[i - 3] = 1.0f;
-            else r[0] = 1.0f;
+        case P_INDUCTION: /* repeated block of 4 after BOS: attend to the token after the previous
+                             copy */
+            if (i >= 5)
+                r[i - 3] = 1.0f;
+            else
+                r[0] = 1.0f;
             break;
         case P_DUP: /* attend to the previous copy of the current token */
-            if (i >= 5) r[i - 4] = 1.0f;
-            else r[0] = 1.0f;
+            if (i >= 5)
+                r[i - 4] = 1.0f;
+            else
+                r[0] = 1.0f;
             break;
         }
     }
@@ -82,7 +87,8 @@ static void test_heads(void) {
                 nent = 1.0;
                 hent = log((double)T);
                 sink_last = 1.0 / T;
-                /* uniform rows put 1/(i+1) on each earlier copy: dup at rows 5..8 (one copy each) */
+                /* uniform rows put 1/(i+1) on each earlier copy: dup at rows 5..8 (one copy each)
+                 */
                 for (int i = 5; i < T; i++)
                     dup += 1.0 / (i + 1), ind += 1.0 / (i + 1);
                 dup /= T, ind /= T;
@@ -180,25 +186,35 @@ static void test_uniform_layer(void) {
 static void test_keywords_spans(void) {
     const char *text = "What is 15 plus 27? 15!";
     enum { T = 15, H = 2 };
-    const int32_t off[T * 2] = {0, 0,   0,  4,  4,  7,  7,  8,  8,  9,  9,  10, 10, 15, 15, 16,
-                                16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23};
+    const int32_t off[T * 2] = {0,  0,  0,  4,  4,  7,  7,  8,  8,  9,  9,  10, 10, 15, 15,
+                                16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23};
     const char *toks[T] = {"<s>", "What", " is", " ", "1", "5", " plus", " ",
                            "2",   "7",    "?",   " ", "1", "5", "!"};
     const char *kws[] = {"15", "PLUS", "5", "zzz"};
     struct as_metrics_span_def spans[] = {{"question", "What is 15 plus 27?", 19},
                                           {"missing", "nope", 4}};
-    struct as_metrics_ctx c = {.L = 1, .H = H, .T = T, .tokens = toks, .offsets = off,
-                               .text = text, .text_len = strlen(text), .keywords = kws,
-                               .n_keywords = 4, .spans = spans, .n_spans = 2,
+    struct as_metrics_ctx c = {.L = 1,
+                               .H = H,
+                               .T = T,
+                               .tokens = toks,
+                               .offsets = off,
+                               .text = text,
+                               .text_len = strlen(text),
+                               .keywords = kws,
+                               .n_keywords = 4,
+                               .spans = spans,
+                               .n_spans = 2,
                                .prefix_len = strlen(text)};
     struct as_metrics_layout lay;
     struct as_err err = {0};
-    TU_CHECK(as_metrics_layout_compute(&c, AS_METRICS_LAST_ROW, &lay, &err) == AS_OK, "%s", err.msg);
+    TU_CHECK(as_metrics_layout_compute(&c, AS_METRICS_LAST_ROW, &lay, &err) == AS_OK, "%s",
+             err.msg);
     /* "15" x2, "plus" x1 (case-insensitive), "5" x2 (inside both "15") */
     TU_CHECK(lay.n_occ == 5, "n_occ %d want 5", lay.n_occ);
     /* notebook rule: token "5" contains "5" (x2), " plus" contains "plus"; "15" matches no token */
     TU_CHECK(lay.n_nb == 3, "n_nb %d want 3", lay.n_nb);
-    TU_CHECK(lay.n_spans == 3, "n_spans %d want 3 (question, missing, derived prefix)", lay.n_spans);
+    TU_CHECK(lay.n_spans == 3, "n_spans %d want 3 (question, missing, derived prefix)",
+             lay.n_spans);
     TU_CHECK(lay.token_width == 5 && lay.keyword_width == 4, "widths %zu %zu", lay.token_width,
              lay.keyword_width);
 
@@ -279,14 +295,20 @@ static void test_prefixes(void) {
     const char *text = t[1];
     enum { T = 4 };
     const int32_t off[T * 2] = {0, 0, 0, 12, 12, 14, 14, 25};
-    struct as_metrics_ctx c = {.L = 1, .H = 1, .T = T, .offsets = off, .text = text,
-                               .text_len = lens[1], .prefix_len = 14};
+    struct as_metrics_ctx c = {.L = 1,
+                               .H = 1,
+                               .T = T,
+                               .offsets = off,
+                               .text = text,
+                               .text_len = lens[1],
+                               .prefix_len = 14};
     struct as_metrics m;
     struct as_err err = {0};
     TU_CHECK(as_metrics_init(&m, &c, AS_METRICS_LAST_ROW, &err) == AS_OK, "%s", err.msg);
     TU_CHECK(m.lay.n_spans == 2, "two derived spans, got %d", m.lay.n_spans);
     TU_CHECK(!strcmp(m.spans[0].name, "prefix") && m.spans[0].bytes[0] == 0 &&
-                 m.spans[0].bytes[1] == 14 && m.spans[0].tokens[0] == 1 && m.spans[0].tokens[1] == 3,
+                 m.spans[0].bytes[1] == 14 && m.spans[0].tokens[0] == 1 &&
+                 m.spans[0].tokens[1] == 3,
              "prefix bytes [%d,%d) tokens [%d,%d)", m.spans[0].bytes[0], m.spans[0].bytes[1],
              m.spans[0].tokens[0], m.spans[0].tokens[1]);
     TU_CHECK(!strcmp(m.spans[1].name, "question") && m.spans[1].bytes[0] == 14 &&
