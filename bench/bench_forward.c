@@ -6,7 +6,9 @@
  * copied out by the sink, as the HDF5 writer would). In the same run it times
  * cblas_sgemm at the forward pass's own projection shapes, and prints
  * achieved / peak. Usage: bench_forward [T ...]   (default 16 64 256 1024)
- * Threads: OPENBLAS_NUM_THREADS (default: all cores). */
+ * Threads: OPENBLAS_NUM_THREADS (default: all cores).
+ * ATTNSWEEP_BENCH_SMOKE=1 runs the same code on the small default model (the
+ * README test uses it to check that the benchmark works, in seconds). */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <stdio.h>
@@ -25,12 +27,13 @@ static double now(void) {
 
 struct sink_buf {
     float *dst; /* (H, T, T) copy target */
+    int H;
 };
 
 static as_status copy_sink(void *ctx, int seq, int layer, const float *probs, int T,
                            struct as_err *err) {
     struct sink_buf *s = ctx;
-    memcpy(s->dst, probs, (size_t)32 * T * T * sizeof(float));
+    memcpy(s->dst, probs, (size_t)s->H * T * T * sizeof(float));
     return AS_OK;
 }
 
@@ -65,6 +68,11 @@ int main(int argc, char **argv) {
     }
     struct as_config c;
     as_config_tinyllama(&c);
+    const char *smoke = getenv("ATTNSWEEP_BENCH_SMOKE");
+    if (smoke && *smoke && strcmp(smoke, "0") != 0) { /* the default model's shapes */
+        c.n_layers = 4, c.n_heads = 8, c.n_kv_heads = 2, c.head_dim = 8, c.dim = 64;
+        c.hidden_dim = 172, c.vocab_size = 512, c.max_position = 2048;
+    }
     struct as_model m;
     struct as_err err = {0};
     double t0 = now();
@@ -72,8 +80,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_forward: %s\n", err.msg);
         return 1;
     }
-    printf("# TinyLlama-shaped random model: %zu parameters (%.2f GB fp32), built in %.1f s\n",
-           as_config_n_params(&c), m.weights_floats * 4e-9, now() - t0);
+    printf("# %s random model: %zu parameters (%.2f GB fp32), built in %.1f s\n",
+           c.dim == 2048 ? "TinyLlama-shaped" : "small (smoke)", as_config_n_params(&c),
+           m.weights_floats * 4e-9, now() - t0);
     printf("# OpenBLAS %s, %d threads\n", openblas_get_config(), openblas_get_num_threads());
     double peak_big = sgemm_gflops(2048, 2048, 2048);
     printf("# sgemm 2048x2048x2048: %.1f GFLOP/s\n", peak_big);
@@ -90,7 +99,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_forward: %s\n", err.msg);
             return 1;
         }
-        struct sink_buf sb = {malloc(sizeof(float) * c.n_heads * (size_t)T * T)};
+        struct sink_buf sb = {malloc(sizeof(float) * c.n_heads * (size_t)T * T), c.n_heads};
         struct as_attn_sink sink = {copy_sink, &sb};
         float *logits = malloc(sizeof(float) * c.vocab_size);
         struct as_forward_out out = {NULL, logits};

@@ -10,6 +10,8 @@ BUILD=${BUILD:?}
 cd "$SRC"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
 export OPENBLAS_NUM_THREADS=1 BUILD_DIR="$BUILD" HDF5_USE_FILE_LOCKING=FALSE
+# benchmarks run the same code on the small default model (figures: docs/PERFORMANCE.md)
+export ATTNSWEEP_BENCH_SMOKE=1
 # the commands, one per line, in README order (continuation lines joined)
 mapfile -t cmds < <(awk '/^```bash$/ {inb=1; next} /^```$/ {inb=0; next}
   inb { sub(/[ \t]+#.*$/, ""); if ($0 ~ /^[ \t]*$/) next;
