@@ -242,7 +242,12 @@ static as_status sm_gather(struct as_h5file *f, const struct as_sweep *s, struct
     if (N > 0) AS_TRY(as_h5file_read_status(f, status, err));
     for (int64_t i = 0; i < N; i++) {
         const struct as_h5_prompt_info *pi = &f->prompts[i];
-        if (status[i] != AS_PROMPT_DONE || pi->store == AS_STORE_NONE) continue;
+        if (status[i] != AS_PROMPT_DONE) continue;
+        /* `run` computes metrics from memory for every prompt, `reduce` only from
+         * stored tensors: a prompt without a metrics group is left out */
+        char mpath[AS_H5_ID_MAX + 32];
+        snprintf(mpath, sizeof mpath, "/prompts/%s/metrics", pi->id);
+        if (H5Lexists(f->file, mpath, H5P_DEFAULT) <= 0) continue;
         AS_TRY(as_metrics_h5_read(f, i, &sm->small[sm->n], err));
         if (sm->n == 0) sm->L = pi->n_layers, sm->H = pi->n_heads;
         if (pi->n_layers != sm->L || pi->n_heads != sm->H) {
@@ -270,6 +275,12 @@ static as_status sm_gather(struct as_h5file *f, const struct as_sweep *s, struct
             goto done;
         }
         sm->n++;
+    }
+    if (sm->n == 0) {
+        ret = as_err_set(err, AS_ERR_INVALID,
+                         "%s: no prompt is done with metrics, so there is nothing to summarize",
+                         f->path);
+        goto done;
     }
     AS_TRY(sm_compute(sm, &in, err));
     *out = sm;

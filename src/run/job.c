@@ -192,6 +192,11 @@ done:
     return ret;
 }
 
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
 as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ranks,
                          struct as_err *err) {
     as_status ret = AS_OK;
@@ -207,6 +212,10 @@ as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ra
     struct as_sweep *s = &j->sweep;
     if (!o->quiet) as_sweep_print(s, stdout);
 
+    /* layer/head subsets are stored in ascending model order, so that layers
+     * stream into the file (and into the metrics) in the order they are computed */
+    qsort(s->layers, (size_t)s->n_layers, sizeof *s->layers, cmp_int);
+    qsort(s->heads, (size_t)s->n_heads, sizeof *s->heads, cmp_int);
     AS_TRY(as_model_open(&m, s->model_path, err));
     j->cfg = m.cfg;
     AS_TRY(as_sweep_check_model(s, &j->cfg, err));

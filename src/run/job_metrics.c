@@ -47,8 +47,9 @@ void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j,
     const struct as_sweep *s = &j->sweep;
     const struct as_sweep_prompt *p = &s->prompts[i];
     memset(ctx, 0, sizeof *ctx);
-    ctx->L = j->cfg.n_layers;
-    ctx->H = j->cfg.n_heads;
+    /* metrics describe what is stored: the layer/head subset when there is one */
+    ctx->L = s->n_layers ? s->n_layers : j->cfg.n_layers;
+    ctx->H = s->n_heads ? s->n_heads : j->cfg.n_heads;
     ctx->T = j->n_tokens[i];
     ctx->token_ids = j->ids + j->tok_start[i];
     ctx->tokens = j->tok + j->tok_start[i];

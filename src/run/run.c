@@ -188,7 +188,7 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     r->n_done = counts[0];
     r->n_failed = counts[1];
     /* 6. the sweep-level reduce, from the per-prompt metrics of every done prompt */
-    if (!r->stopped) {
+    if (!r->stopped && r->n_done > 0) {
         double tr = MPI_Wtime();
         AS_TRY(as_reduce_summary(&f, &job.sweep, NULL, err));
         if (rank == 0 && !o->quiet)

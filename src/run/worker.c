@@ -26,8 +26,8 @@ static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int
                          struct as_err *err) {
     struct sink_ctx *c = vctx;
     as_status st = AS_OK;
-    int slot = c->layer_slot[layer];
-    if (slot >= 0 && c->hp->attention >= 0) {
+    int slot = c->layer_slot[layer]; /* stored index; subsets are in ascending layer order */
+    if (slot >= 0) {
         const float *src = probs;
         if (c->heads) {
             size_t tt = (size_t)T * T;
@@ -35,9 +35,11 @@ static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int
                 memcpy(c->gather + k * tt, probs + (size_t)c->heads[k] * tt, tt * sizeof(float));
             src = c->gather;
         }
-        st = as_h5prompt_write_attention_layer(c->hp, slot, src, c->n_heads, T, err);
+        if (c->hp->attention >= 0)
+            st = as_h5prompt_write_attention_layer(c->hp, slot, src, c->n_heads, T, err);
+        /* the metrics see exactly what is stored, so `attnsweep reduce` reproduces them */
+        if (st == AS_OK) st = as_metrics_add_layer(c->metrics, slot, src, err);
     }
-    if (st == AS_OK) st = as_metrics_add_layer(c->metrics, layer, probs, err);
     as_progress_poll(c->pr); /* rank 0 only: keeps progress lines flowing during long prompts */
     return st;
 }

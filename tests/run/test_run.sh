@@ -218,6 +218,46 @@ shared_window)  # BF16 weights are converted once per node into an MPI-3 shared 
   grep -q "one shared-memory copy per node" log2 || { cat log2; fail "no shared window used"; }
   "$PY" "$HERE/compare_h5.py" results/b1.h5 results/b2.h5 --status || fail "shared-window run differs"
   ;;
+subset)  # output.layers / output.heads: stored in ascending order, exact, and reduce reproduces the metrics
+  need_data reference/hf-tiny-gqa
+  mkdir -p results
+  awk '{print} /^  store: full/ {print "  layers: [2, 0]"; print "  heads: [3, 1]"}' "$SRC/jobs/exp8.yaml" > sub.yaml
+  grep -q "layers: \[2, 0\]" sub.yaml || fail "could not derive the YAML"
+  mpirun_n 2 "$BIN" run sub.yaml --model "$HF/model-fp32" --output results/sub.h5 --quiet || fail "run"
+  cp results/sub.h5 results/sub_reduced.h5
+  mpirun_n 2 "$BIN" reduce results/sub_reduced.h5 -q || fail "reduce"
+  "$PY" "$HERE/compare_h5.py" results/sub.h5 results/sub_reduced.h5 --status || fail "reduce differs from run"
+  "$PY" - results/sub.h5 "$HF/outputs/fp32/seed2_cot" <<'PY' || fail "subset content"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+g = f["prompts/instructions/cot"]
+a = g["attention"]
+assert a.shape[:2] == (2, 2), a.shape
+assert g["layer"][()].tolist() == [0, 2] and g["head"][()].tolist() == [1, 3], (g["layer"][()], g["head"][()])
+ref = np.load(sys.argv[2] + "/attentions.npy")[[0, 2]][:, [1, 3]]
+d = float(np.abs(a[()] - ref).max())
+print("subset max|diff|", d)
+assert d <= 1e-4
+assert g["metrics/head_entropy"].shape == (2, 2)
+PY
+  ;;
+store_none)  # store: none keeps only metrics and /summary (computed from memory), and reduce keeps them
+  need_data reference/hf-tiny-gqa
+  mkdir -p results
+  sed 's/store: full/store: none/' "$SRC/jobs/exp8.yaml" > none.yaml
+  grep -q "store: none" none.yaml || fail "could not derive the YAML"
+  mpirun_n 2 "$BIN" run none.yaml --model "$HF/model-fp32" --output results/none.h5 --quiet || fail "run"
+  cp results/none.h5 results/none2.h5
+  mpirun_n 2 "$BIN" reduce results/none2.h5 -q || fail "reduce"
+  "$PY" "$HERE/compare_h5.py" results/none.h5 results/none2.h5 --status || fail "reduce changed the metrics"
+  "$PY" - results/none.h5 <<'PY' || fail "content"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+g = f["prompts/instructions/cot"]
+assert "attention" not in g and "metrics/layer_entropy" in g
+assert "summary" in f and (f["sweep/status"][()] == 1).all()
+PY
+  ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "test_run $CASE: passed"

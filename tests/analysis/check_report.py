@@ -1,0 +1,442 @@
+#!/usr/bin/python3
+"""check_report.py OUT.h5 DIR [--fewshot | --no-fewshot] [--expect NAME ...] [--note TEXT ...]
+
+Checks what analysis/report.py wrote into DIR for OUT.h5:
+- every PNG that report.md embeds exists and is a real picture: PNG signature, more than 5 kB,
+  readable by matplotlib, pixel variance > 0;
+- the expected figures are there (--expect PREFIX: some embedded file name starts with it);
+- every number in every report.md table equals the value in the HDF5 file, read here with
+  h5py (independently of load.py): /summary for the statistics, /sweep for the prompt table,
+  the prompts' metrics for the keyword table. A table cell must be exactly
+  format(value, ".4g") ("NaN" for NaN); layers and heads must be the model indices;
+- --fewshot: the few-shot figure and tables exist; --no-fewshot: the report says the sweep has
+  no few-shot group;
+- --note TEXT: report.md contains TEXT (e.g. the note for a skipped figure).
+Exit 0 when all checks pass, 1 otherwise (each failure is printed).
+"""
+import argparse
+import math
+import os
+import re
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.image as mpimg  # noqa: E402
+import numpy as np  # noqa: E402
+
+FAIL = []
+
+
+def fail(msg):
+    FAIL.append(msg)
+    print("FAIL:", msg)
+
+
+def s(x):
+    return x.decode("utf-8") if isinstance(x, bytes) else str(x)
+
+
+def strs(ds):
+    return [s(x) for x in ds.asstr()[()]]
+
+
+def num(v):
+    v = float(v)
+    return "NaN" if math.isnan(v) else format(v, ".4g")
+
+
+def unescape_code(cell):
+    """Inverse of report.py's md_code/md_tok: `'text'` -> text."""
+    c = cell.strip()
+    if c.startswith("`` ") and c.endswith(" ``"):
+        c = c[3:-3]
+    elif c.startswith("`") and c.endswith("`"):
+        c = c[1:-1]
+    else:
+        raise ValueError(f"not a code span: {cell!r}")
+    c = c.replace("\\|", "|")
+    out, i = [], 0
+    while i < len(c):
+        ch = c[i]
+        if ch == "\\" and i + 1 < len(c):
+            n = c[i + 1]
+            if n == "n":
+                out.append("\n")
+            elif n == "r":
+                out.append("\r")
+            elif n == "t":
+                out.append("\t")
+            elif n == "\\":
+                out.append("\\")
+            elif n == "x":
+                out.append(chr(int(c[i + 2:i + 4], 16)))
+                i += 2
+            else:
+                out.append("\\" + n)
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def untok(cell):
+    t = unescape_code(cell)
+    if not (t.startswith("'") and t.endswith("'")):
+        raise ValueError(f"token cell not quoted: {cell!r}")
+    return t[1:-1]
+
+
+def split_row(line):
+    """Cells of a Markdown table row, honouring \\| escapes."""
+    body = line.strip()
+    assert body.startswith("|") and body.endswith("|"), line
+    body = body[1:-1]
+    cells, cur, i = [], [], 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body) and body[i + 1] == "|":
+            cur.append("\\|")
+            i += 2
+            continue
+        if body[i] == "|":
+            cells.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(body[i])
+        i += 1
+    cells.append("".join(cur).strip())
+    return cells
+
+
+def parse_tables(md):
+    """{name: (header, rows)} from the <!-- table: NAME --> markers."""
+    lines = md.splitlines()
+    tables = {}
+    for i, ln in enumerate(lines):
+        m = re.match(r"<!-- table: (.*) -->$", ln)
+        if not m:
+            continue
+        name = m.group(1)
+        header = split_row(lines[i + 1])
+        if not re.match(r"^\|(---\|)+$", lines[i + 2]):
+            fail(f"table {name}: no separator row")
+        rows = []
+        j = i + 3
+        while j < len(lines) and lines[j].startswith("|"):
+            rows.append(split_row(lines[j]))
+            j += 1
+        if name in tables:
+            fail(f"table {name} appears twice")
+        tables[name] = (header, rows)
+    return tables
+
+
+def md_unescape(cell):
+    return re.sub(r"\\(.)", r"\1", cell)
+
+
+def check_png(path):
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head != b"\x89PNG\r\n\x1a\n":
+        return fail(f"{path}: not a PNG (signature {head!r})")
+    size = os.path.getsize(path)
+    if size <= 5000:
+        return fail(f"{path}: only {size} bytes")
+    img = mpimg.imread(path)
+    if img.ndim != 3 or img.shape[0] < 100 or img.shape[1] < 100:
+        return fail(f"{path}: odd image shape {img.shape}")
+    var = float(np.var(img[..., :3]))
+    if not var > 0:
+        return fail(f"{path}: blank image (pixel variance {var})")
+    print(f"ok   {os.path.basename(path)}: {img.shape[1]}x{img.shape[0]} px, {size} bytes, "
+          f"variance {var:.4f}")
+
+
+class Checker:
+    def __init__(self, h5, tables):
+        self.f = h5
+        self.t = tables
+        self.sw = h5["sweep"]
+        self.ids = strs(self.sw["prompt"])
+        self.S = h5["summary"] if "summary" in h5 else None
+        self.srow = {p: i for i, p in enumerate(strs(self.S["prompt"]))} if self.S else {}
+        self.checked = set()
+
+    def lays(self, pid, n):
+        lay = self.f["prompts/" + pid + "/layer"][()]
+        return [int(x) for x in lay] if len(lay) == n else list(range(n))
+
+    def heads(self, pid, n):
+        hd = self.f["prompts/" + pid + "/head"][()]
+        return [int(x) for x in hd] if len(hd) == n else list(range(n))
+
+    def group_ids(self, g):
+        G = self.S["groups/" + g]
+        return [self.ids[int(i)] for i in G["prompt_index"][()]]
+
+    def eq(self, name, got, want, what):
+        if got != want:
+            fail(f"table {name}: {what}: report has {got!r}, the file has {want!r}")
+            return False
+        return True
+
+    # -- one checker per table kind -------------------------------------------------------
+    def prompts(self, name, hdr, rows):
+        n_tok = self.sw["n_tokens"][()]
+        stat = self.sw["status"][()]
+        rank = self.sw["rank"][()]
+        names = {0: "pending", 1: "done", 2: "failed"}
+        for i, r in enumerate(rows):
+            pid = unescape_code(r[0])
+            self.eq(name, pid, self.ids[i], f"row {i} id")
+            self.eq(name, r[1], str(n_tok[i]), f"{pid} tokens")
+            self.eq(name, r[4], names[int(stat[i])], f"{pid} status")
+            self.eq(name, r[5], str(rank[i]), f"{pid} rank")
+
+    def layer_entropy(self, name, hdr, rows, g):
+        ids = self.group_ids(g)
+        le = self.S["layer_entropy"][()]
+        variants = [md_unescape(h) for h in hdr[1:]]
+        for c, v in enumerate(variants):
+            pid = f"{g}/{v}" if f"{g}/{v}" in self.srow else v
+            if pid not in ids:
+                fail(f"table {name}: column {v!r} is not a prompt of group {g}")
+                continue
+            L = le.shape[1]
+            lays = self.lays(pid, L)
+            self.eq(name, len(rows), L, "number of layers")
+            for li, r in enumerate(rows):
+                self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
+                self.eq(name, r[1 + c], num(le[self.srow[pid], li]), f"{pid} layer {li}")
+
+    def sensitivity(self, name, hdr, rows, g):
+        G = self.S["groups/" + g]
+        js, sd = G["js_divergence"][()], G["layer_entropy_std"][()]
+        lays = self.lays(self.group_ids(g)[0], len(js))
+        self.eq(name, len(rows), len(js), "rows")
+        for li, r in enumerate(rows):
+            self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
+            self.eq(name, r[1], num(js[li]), f"js_divergence[{li}]")
+            self.eq(name, r[2], num(sd[li]), f"layer_entropy_std[{li}]")
+
+    def sensitivity_rank(self, name, hdr, rows, g):
+        G = self.S["groups/" + g]
+        rj, rs = G["sensitivity_rank_js"][()], G["sensitivity_rank_entropy_std"][()]
+        lays = self.lays(self.group_ids(g)[0], len(rj))
+        self.eq(name, len(rows), len(rj), "rows")
+        for k, r in enumerate(rows):
+            self.eq(name, r[0], str(k + 1), "rank")
+            self.eq(name, r[1], str(lays[rj[k]]), f"sensitivity_rank_js[{k}]")
+            self.eq(name, r[2], str(lays[rs[k]]), f"sensitivity_rank_entropy_std[{k}]")
+
+    def span_mass(self, name, hdr, rows, g):
+        G = self.S["groups/" + g]
+        pm, qm = G["prefix_mass"][()], G["question_mass"][()]
+        variants = strs(G["variant"])
+        lays = self.lays(self.group_ids(g)[0], pm.shape[1])
+        cols = hdr[1:]
+        nv = len(cols) // 2
+        self.eq(name, len(rows), pm.shape[1], "rows")
+        for c, h in enumerate(cols):
+            kind, v = h.split(": ", 1)
+            v = md_unescape(v)
+            vi = variants.index(v)
+            self.eq(name, vi, c % nv, f"column {h} order")
+            arr = pm if kind == "prefix" else qm
+            for li, r in enumerate(rows):
+                self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
+                self.eq(name, r[1 + c], num(arr[vi, li]), f"{kind}_mass[{v}, {li}]")
+
+    def example_mass(self, name, hdr, rows, g):
+        G = self.S["groups/" + g]
+        em = G["example_mass"][()]
+        variants = strs(G["variant"])
+        hm = em.mean(axis=2)   # the report's documented head mean of /summary example_mass
+        lays = self.lays(self.group_ids(g)[0], em.shape[1])
+        self.eq(name, [md_unescape(h) for h in hdr[1:]], variants, "variant columns")
+        for li, r in enumerate(rows):
+            self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
+            for vi, v in enumerate(variants):
+                self.eq(name, r[1 + vi], num(hm[vi, li]), f"mean_h example_mass[{v}, {li}]")
+
+    def example_top(self, name, hdr, rows, g):
+        G = self.S["groups/" + g]
+        tl, th, tm = (G["example_top_layer"][()], G["example_top_head"][()],
+                      G["example_top_mass"][()])
+        variants = strs(G["variant"])
+        pid = self.group_ids(g)[0]
+        lays, heads = self.lays(pid, G["example_mass"].shape[1]), \
+            self.heads(pid, G["example_mass"].shape[2])
+        want = []
+        for vi, v in enumerate(variants):
+            for k in range(tl.shape[1]):
+                if tl[vi, k] >= 0 and tm[vi, k] != 0:
+                    want.append([v, str(k + 1), str(lays[tl[vi, k]]), str(heads[th[vi, k]]),
+                                 num(tm[vi, k])])
+        got = [[md_unescape(r[0])] + r[1:] for r in rows]
+        self.eq(name, got, want, "rows")
+
+    def top(self, name, hdr, rows, kind, pid):
+        S = self.S
+        if pid == "overall":
+            pre = f"overall_most_{kind}_"
+            lay, hed, ent, tok = (S[pre + "layer"][()], S[pre + "head"][()],
+                                  S[pre + "entropy"][()], strs(S[pre + "token"]))
+            L, H = S["head_entropy_mean"].shape
+            ref = next(iter(self.srow))
+        else:
+            pre, r0 = f"most_{kind}_", self.srow[pid]
+            lay, hed, ent = (S[pre + "layer"][r0], S[pre + "head"][r0], S[pre + "entropy"][r0])
+            tok = [s(x) for x in S[pre + "token"].asstr()[r0]]
+            L, H = S["head_entropy"].shape[1:]
+            ref = pid
+        lays, heads = self.lays(ref, L), self.heads(ref, H)
+        want = [[str(k + 1), str(lays[lay[k]]), str(heads[hed[k]]), num(ent[k]), tok[k]]
+                for k in range(len(lay)) if lay[k] >= 0]
+        got = [r[:4] + [untok(r[4])] for r in rows]
+        self.eq(name, got, want, "rows")
+
+    def keywords(self, name, hdr, rows, pid):
+        m = self.f["prompts/" + pid + "/metrics"]
+        kws = strs(m["keywords"])
+        k = m["keyword_occ_keyword"][()]
+        by, tk, ms = m["keyword_occ_bytes"][()], m["keyword_occ_tokens"][()], \
+            m["keyword_occ_mass"][()]
+        toks = strs(self.f["prompts/" + pid + "/tokens"])
+        want = []
+        for i in range(len(k)):
+            ts = "".join(toks[tk[i, 0]:tk[i, 1]]) if tk[i, 0] >= 0 else ""
+            want.append([kws[k[i]], f"{by[i, 0]}:{by[i, 1]}",
+                         f"{tk[i, 0]}:{tk[i, 1]}" if tk[i, 0] >= 0 else "none", ts, num(ms[i])])
+        got = [[md_unescape(r[0]), r[1], r[2], untok(r[3]), r[4]] for r in rows]
+        self.eq(name, got, want, "rows")
+
+    def key_findings(self, name, hdr, rows):
+        S = self.S
+        for r in rows:
+            what, grp, var, layer, head, val = r
+            grp = unescape_code(grp) if grp else ""
+            var = md_unescape(var)
+            if what == "last-layer entropy":
+                pid = f"{grp}/{var}" if f"{grp}/{var}" in self.srow else var
+                e = S["layer_entropy"][self.srow[pid]]
+                self.eq(name, (layer, val), (str(self.lays(pid, len(e))[-1]), num(e[-1])), what)
+            elif what.startswith("most prompt-sensitive layer"):
+                G = S["groups/" + grp]
+                key, rk = (("js_divergence", "sensitivity_rank_js") if "(JS)" in what else
+                           ("layer_entropy_std", "sensitivity_rank_entropy_std"))
+                li = int(G[rk][0])
+                lays = self.lays(self.group_ids(grp)[0], len(G[key]))
+                self.eq(name, (layer, val), (str(lays[li]), num(G[key][li])), f"{what} {grp}")
+            elif what == "top head on the example answers":
+                G = S["groups/" + grp]
+                vi = strs(G["variant"]).index(var)
+                pid = self.group_ids(grp)[0]
+                L, H = G["example_mass"].shape[1:]
+                self.eq(name, (layer, head, val),
+                        (str(self.lays(pid, L)[G["example_top_layer"][vi, 0]]),
+                         str(self.heads(pid, H)[G["example_top_head"][vi, 0]]),
+                         num(G["example_top_mass"][vi, 0])), f"{what} {var}")
+            elif what.startswith("most focused head") or what.startswith("most distributed"):
+                kind = "focused" if "focused" in what else "distributed"
+                pre = f"overall_most_{kind}_"
+                self.eq(name, (layer, head, val),
+                        (str(S[pre + "layer"][0]), str(S[pre + "head"][0]),
+                         num(S[pre + "entropy"][0])), what)
+            else:
+                fail(f"table {name}: unknown finding {what!r}")
+
+    def run(self):
+        for name, (hdr, rows) in self.t.items():
+            kind, _, arg = name.partition(":")
+            if kind in ("file", "model"):
+                continue
+            if kind == "prompts":
+                self.prompts(name, hdr, rows)
+            elif kind == "keywords":
+                self.keywords(name, hdr, rows, arg)
+            elif self.S is None:
+                fail(f"table {name} in a report of a file without /summary")
+                continue
+            elif kind == "layer_entropy":
+                self.layer_entropy(name, hdr, rows, arg)
+            elif kind == "sensitivity":
+                self.sensitivity(name, hdr, rows, arg)
+            elif kind == "sensitivity_rank":
+                self.sensitivity_rank(name, hdr, rows, arg)
+            elif kind == "span_mass":
+                self.span_mass(name, hdr, rows, arg)
+            elif kind == "example_mass":
+                self.example_mass(name, hdr, rows, arg)
+            elif kind == "example_top":
+                self.example_top(name, hdr, rows, arg)
+            elif kind in ("focused", "distributed"):
+                self.top(name, hdr, rows, kind, arg)
+            elif kind == "key_findings":
+                self.key_findings(name, hdr, rows)
+            else:
+                fail(f"unknown table {name!r}: add a check for it")
+                continue
+            self.checked.add(kind)
+            print(f"ok   table {name}: {len(rows)} rows equal the file")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("h5")
+    ap.add_argument("dir")
+    ap.add_argument("--expect", action="append", default=[],
+                    help="figure name prefix that must be embedded")
+    ap.add_argument("--tables", action="append", default=[],
+                    help="table kind that must be present and checked")
+    ap.add_argument("--note", action="append", default=[], help="text report.md must contain")
+    fs = ap.add_mutually_exclusive_group()
+    fs.add_argument("--fewshot", action="store_true")
+    fs.add_argument("--no-fewshot", action="store_true")
+    a = ap.parse_args()
+
+    md = open(os.path.join(a.dir, "report.md"), encoding="utf-8").read()
+    imgs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    if not imgs and a.expect:
+        fail("report.md embeds no figure")
+    for img in imgs:
+        p = os.path.join(a.dir, img)
+        if not os.path.exists(p):
+            fail(f"report.md embeds {img}, which does not exist")
+        else:
+            check_png(p)
+    for pre in a.expect:
+        if not any(os.path.basename(i).startswith(pre) for i in imgs):
+            fail(f"no figure {pre}* in report.md (figures: {imgs})")
+    pngs = sorted(x for x in os.listdir(a.dir) if x.endswith(".png"))
+    if sorted(os.path.basename(i) for i in imgs) != pngs:
+        fail(f"PNG files {pngs} differ from the embedded ones {imgs}")
+    if a.fewshot:
+        if not any(os.path.basename(i).startswith("fewshot_") for i in imgs):
+            fail("no few-shot figure")
+        a.tables += ["example_mass", "example_top"]
+    if a.no_fewshot and "no few-shot group" not in md:
+        fail("the report does not say that the sweep has no few-shot group")
+    for n in a.note:
+        if n not in md:
+            fail(f"report.md does not contain {n!r}")
+
+    f = h5py.File(a.h5, "r")
+    c = Checker(f, parse_tables(md))
+    c.run()
+    for k in a.tables:
+        if k not in c.checked:
+            fail(f"no {k} table in report.md")
+    if FAIL:
+        print(f"{len(FAIL)} check(s) failed")
+        return 1
+    print(f"all checks passed: {len(imgs)} figures, {len(c.t)} tables")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# test_analysis.sh CASE - analysis/report.py and analysis/load.py on real attnsweep files.
+#   smoke      jobs/smoke.yaml on the default model (2 ranks) -> report.py -> check_report.py
+#              (figures are real PNGs, every table number equals /summary, no few-shot note)
+#   exp8       jobs/exp8.yaml on the HF fixture model -> report.py, including the few-shot
+#              figure and tables (skips with 77 when the reference data are absent)
+#   last_row   smoke with store: last_row + float16, then `attnsweep reduce` (last_row input):
+#              the report falls back to the last query row and says which figures it skipped
+#   load       load.py's API against h5py on full, last_row/float16 and store: none files
+#   env: ATTNSWEEP, MPIEXEC, ATTNSWEEP_DATA_DIR, PY, SRC (repository root)
+set -uo pipefail
+CASE=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=${ATTNSWEEP:?}
+MPIEXEC=${MPIEXEC:-mpiexec}
+DATA=${ATTNSWEEP_DATA_DIR:-}
+PY=${PY:-/usr/bin/python3}
+SRC=${SRC:-$(cd "$HERE/../.." && pwd)}
+export SRC
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
+export OPENBLAS_NUM_THREADS=1 HDF5_USE_FILE_LOCKING=FALSE MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/attnsweep-analysis-XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP"
+export MPLCONFIGDIR=$TMP/mpl
+fail() { echo "FAIL: $*"; exit 1; }
+mpirun_n() { local n=$1; shift; "$MPIEXEC" --oversubscribe -n "$n" "$@"; }
+default_model() { [ -d models/default ] || "$BIN" make-model --out models/default > /dev/null || fail "make-model"; }
+"$PY" -c 'import h5py, numpy, pandas, matplotlib' 2>/dev/null || {
+  echo "SKIP: $PY lacks h5py/numpy/pandas/matplotlib (apt-get install python3-h5py python3-pandas python3-matplotlib)"; exit 77; }
+REPORT="$SRC/analysis/report.py"
+CHECK="$HERE/check_report.py"
+FIGS=(--expect attention_ --expect layer_entropy_ --expect head_entropy_ --expect sensitivity
+      --expect span_mass_ --expect head_roles_)
+
+case "$CASE" in
+smoke)
+  default_model; mkdir -p results
+  mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --quiet || fail "run smoke.yaml"
+  "$PY" "$REPORT" results/smoke.h5 --out report || fail "report.py"
+  "$PY" "$CHECK" results/smoke.h5 report "${FIGS[@]}" --no-fewshot \
+    --tables key_findings --tables layer_entropy --tables sensitivity --tables sensitivity_rank \
+    --tables span_mass --tables focused --tables distributed --tables keywords --tables prompts \
+    || fail "report check"
+  # --group and --max-tokens: the story group, 10 tokens on the axes
+  "$PY" "$REPORT" results/smoke.h5 --out report2 --group story --max-tokens 10 || fail "--group"
+  grep -q "group \`story\`" report2/report.md || fail "--group story not used"
+  "$PY" "$CHECK" results/smoke.h5 report2 "${FIGS[@]}" --no-fewshot || fail "report check (--group story)"
+  if "$PY" "$REPORT" results/smoke.h5 --out report3 --group nope 2> err.txt; then fail "unknown --group accepted"; fi
+  grep -q "no group 'nope'" err.txt || fail "unknown --group message: $(cat err.txt)"
+  ;;
+exp8)
+  HF=$DATA/reference/hf-tiny-gqa/model-fp32
+  [ -e "$HF" ] || { echo "SKIP: reference data $HF not found"; exit 77; }
+  mkdir -p results
+  mpirun_n 2 "$BIN" run "$SRC/jobs/exp8.yaml" --model "$HF" --output results/exp8.h5 --quiet || fail "run exp8.yaml"
+  "$PY" "$REPORT" results/exp8.h5 --out report || fail "report.py"
+  "$PY" "$CHECK" results/exp8.h5 report "${FIGS[@]}" --fewshot \
+    --tables key_findings --tables layer_entropy --tables sensitivity --tables span_mass \
+    --tables focused --tables keywords || fail "report check"
+  grep -q "group \`instructions\`" report/report.md || fail "the instructions group is not the report's group"
+  [ -s report/fewshot_fewshot.png ] || fail "no few-shot figure"
+  ;;
+last_row)
+  default_model; mkdir -p results
+  sed -e 's/store: full/store: last_row/' -e 's/dtype: float32/dtype: float16/' "$SRC/jobs/smoke.yaml" > lr.yaml
+  grep -q "store: last_row" lr.yaml && grep -q "dtype: float16" lr.yaml || fail "could not derive the YAML"
+  mpirun_n 2 "$BIN" run lr.yaml --output results/lr.h5 --quiet || fail "run"
+  # metrics streamed by `run` come from the full maps: the notebook's grid still works
+  "$PY" "$REPORT" results/lr.h5 --out report_run || fail "report.py (run)"
+  "$PY" "$CHECK" results/lr.h5 report_run "${FIGS[@]}" --no-fewshot || fail "report check (run)"
+  # `reduce` on a last_row file has only the last row: fallbacks and notes
+  "$BIN" reduce results/lr.h5 --quiet || fail "reduce"
+  "$PY" "$REPORT" results/lr.h5 --out report || fail "report.py (reduced)"
+  "$PY" "$CHECK" results/lr.h5 report "${FIGS[@]}" --no-fewshot --tables layer_entropy \
+    --note "the figure shows the last query row of every layer" \
+    --note "not available for these prompts" || fail "report check (reduced)"
+  # an extract file with store: none has no attention, no metrics, no summary: notes only
+  "$BIN" extract --model models/default --text "What is 15 plus 27?" --store none --out results/none.h5 --quiet || fail "extract"
+  "$PY" "$REPORT" results/none.h5 --out report_none || fail "report.py (store none)"
+  "$PY" "$CHECK" results/none.h5 report_none --note "has no \`/summary\`" \
+    --note "store no attention" || fail "report check (store none)"
+  ;;
+load)
+  default_model; mkdir -p results
+  mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --quiet || fail "run smoke.yaml"
+  sed -e 's/store: full/store: last_row/' -e 's/dtype: float32/dtype: float16/' "$SRC/jobs/smoke.yaml" > lr.yaml
+  mpirun_n 2 "$BIN" run lr.yaml --output results/lr.h5 --quiet || fail "run last_row"
+  "$BIN" extract --model models/default --text "What is 15 plus 27?" --store none --out results/none.h5 --quiet || fail "extract"
+  "$PY" "$HERE/test_load.py" results/smoke.h5 results/lr.h5 results/none.h5 || fail "load.py API"
+  # the documented one-liner: import load through sys.path from anywhere
+  out=$("$PY" -c "import sys; sys.path.insert(0, '$SRC/analysis'); import load; sw = load.open_sweep('results/smoke.h5'); print(sw.attention('arithmetic/cot', layer=-1).mean(axis=0).shape)") || fail "python3 -c import load"
+  [ "$out" = "(24, 24)" ] || fail "one-liner printed '$out'"
+  # and as `import load` from inside analysis/
+  (cd "$SRC/analysis" && "$PY" -c "import load; print(load.open_sweep('$TMP/results/smoke.h5'))") | grep -q "5 prompts" || fail "import load from analysis/"
+  ;;
+*) fail "unknown case $CASE" ;;
+esac
+echo "PASS: $CASE"
