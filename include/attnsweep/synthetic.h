@@ -19,6 +19,8 @@ extern "C" {
 
 struct as_rng {
     uint64_t state;
+    float spare;   /* Box-Muller makes normals in pairs: the second one, */
+    int has_spare; /* returned by the next as_rng_normal call */
 };
 void as_rng_seed(struct as_rng *r, uint64_t seed);
 uint64_t as_rng_next(struct as_rng *r);

@@ -8,6 +8,8 @@
 
 void as_rng_seed(struct as_rng *r, uint64_t seed) {
     r->state = seed;
+    r->has_spare = 0;
+    r->spare = 0.0f;
 }
 
 uint64_t as_rng_next(struct as_rng *r) {
@@ -18,9 +20,16 @@ uint64_t as_rng_next(struct as_rng *r) {
 }
 
 float as_rng_normal(struct as_rng *r) {
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
     double u1 = ((as_rng_next(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0); /* (0, 1] */
     double u2 = (as_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+    double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+    r->spare = (float)(rad * sin(th));
+    r->has_spare = 1;
+    return (float)(rad * cos(th));
 }
 
 void as_config_tinyllama(struct as_config *c) {
