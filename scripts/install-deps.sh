@@ -12,10 +12,10 @@ PKGS=(
   libyaml-dev
   libjansson-dev
   libssl-dev
-  python3 python3-numpy python3-h5py
+  python3 python3-numpy python3-h5py python3-pandas python3-matplotlib
 )
 # optional extras used by tests/analysis when present; installed with the rest
-OPTIONAL=(python3-xarray python3-h5netcdf python3-pandas python3-matplotlib)
+OPTIONAL=(python3-xarray python3-h5netcdf clang-format)
 
 missing=()
 for p in "${PKGS[@]}" "${OPTIONAL[@]}"; do
