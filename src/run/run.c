@@ -168,7 +168,6 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     r->n_computed = sum[0];
     int stop = o->stop_flag && *o->stop_flag, any_stop;
     MPI_Allreduce(&stop, &any_stop, 1, MPI_INT, MPI_MAX, comm);
-    r->stopped = any_stop;
 
     /* 5. everyone's data on disk, then the final status */
     AS_TRY(as_h5file_flush(&f, err));
@@ -188,6 +187,8 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     r->n_done = counts[0];
     r->n_failed = counts[1];
     /* 6. the sweep-level reduce, from the per-prompt metrics of every done prompt */
+    /* a stop that came after the last prompt stops nothing: the run is complete */
+    r->stopped = any_stop && r->n_done + r->n_failed < r->n_prompts;
     if (!r->stopped && r->n_done > 0) {
         double tr = MPI_Wtime();
         AS_TRY(as_reduce_summary(&f, &job.sweep, NULL, err));

@@ -220,8 +220,8 @@ static struct as_sweep_mark mark_of(const struct sw_ctx *c, int32_t node) {
 }
 
 static as_status copy_path(struct sw_ctx *c, int32_t node, const char *what, char *dst) {
-    const char *v;
-    size_t len;
+    const char *v = NULL;
+    size_t len = 0;
     as_status ret = sw_get_str(c, node, what, &v, &len);
     if (ret != AS_OK) return ret;
     if (len >= AS_SWEEP_PATH_MAX)

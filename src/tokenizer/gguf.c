@@ -460,7 +460,7 @@ static as_status find_typed(const struct as_gguf *g, const char *key, const char
 
 as_status as_gguf_get_i64(const struct as_gguf *g, const char *key, int64_t *out,
                           struct as_err *err) {
-    const struct as_gguf_kv *kv;
+    const struct as_gguf_kv *kv = NULL;
     as_status ret = find_typed(g, key, "an integer", 1, 0, AS_GGUF_TYPE_INT64, &kv, err);
     if (ret != AS_OK) return ret;
     if (!is_signed_type(kv->type) && kv->v.u > (uint64_t)INT64_MAX)
@@ -472,7 +472,7 @@ as_status as_gguf_get_i64(const struct as_gguf *g, const char *key, int64_t *out
 
 as_status as_gguf_get_u32(const struct as_gguf *g, const char *key, uint32_t *out,
                           struct as_err *err) {
-    int64_t v;
+    int64_t v = 0;
     as_status ret = as_gguf_get_i64(g, key, &v, err);
     if (ret != AS_OK) return ret;
     if (v < 0 || v > (int64_t)UINT32_MAX)
@@ -484,7 +484,7 @@ as_status as_gguf_get_u32(const struct as_gguf *g, const char *key, uint32_t *ou
 
 as_status as_gguf_get_f64(const struct as_gguf *g, const char *key, double *out,
                           struct as_err *err) {
-    const struct as_gguf_kv *kv;
+    const struct as_gguf_kv *kv = NULL;
     as_status ret =
         find_typed(g, key, "a float32 or float64", 0, 1, AS_GGUF_TYPE_FLOAT32, &kv, err);
     if (ret == AS_OK) *out = kv->v.f;
@@ -492,7 +492,7 @@ as_status as_gguf_get_f64(const struct as_gguf *g, const char *key, double *out,
 }
 
 as_status as_gguf_get_bool(const struct as_gguf *g, const char *key, int *out, struct as_err *err) {
-    const struct as_gguf_kv *kv;
+    const struct as_gguf_kv *kv = NULL;
     as_status ret = find_typed(g, key, "a bool", 0, 0, AS_GGUF_TYPE_BOOL, &kv, err);
     if (ret == AS_OK) *out = kv->v.b;
     return ret;
@@ -500,7 +500,7 @@ as_status as_gguf_get_bool(const struct as_gguf *g, const char *key, int *out, s
 
 as_status as_gguf_get_str(const struct as_gguf *g, const char *key, struct as_gguf_str *out,
                           struct as_err *err) {
-    const struct as_gguf_kv *kv;
+    const struct as_gguf_kv *kv = NULL;
     as_status ret = find_typed(g, key, "a string", 0, 0, AS_GGUF_TYPE_STRING, &kv, err);
     if (ret == AS_OK) *out = kv->v.s;
     return ret;
@@ -513,7 +513,7 @@ as_status as_gguf_get_arr(const struct as_gguf *g, const char *key, enum as_gguf
         snprintf(expected, sizeof expected, "an array");
     else
         snprintf(expected, sizeof expected, "an array of %s", as_gguf_type_name(elem));
-    const struct as_gguf_kv *kv;
+    const struct as_gguf_kv *kv = NULL;
     as_status ret = find_typed(g, key, expected, 0, 0, AS_GGUF_TYPE_ARRAY, &kv, err);
     if (ret != AS_OK) return ret;
     if (elem != AS_GGUF_TYPE_ARRAY && kv->arr_type != elem)
