@@ -10,6 +10,7 @@
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 WORK=${2:-$(mktemp -d "${TMPDIR:-/tmp}/attnsweep-bench-XXXXXX")}
+mkdir -p "$WORK"
 N=${N_PROMPTS:-16}
 BIN=$BUILD/attnsweep
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
@@ -37,7 +38,7 @@ dd_out=$(dd if=/dev/zero of=dd.tmp bs=1M count=$DD_MB conv=fdatasync 2>&1 | tail
 rm -f dd.tmp
 disk=$(echo "$dd_out" | grep -o '[0-9.]* [GM]B/s')
 echo "# raw disk write (dd $DD_MB MiB, fdatasync): $disk"
-printf "%6s %8s %8s %10s %10s %12s %12s %s\n" ranks prompts tokens run_s prompts/s tokens/s out_MiB/s "peak_rss_MiB(per rank)"
+printf "%6s %8s %8s %10s %10s %12s %14s %12s %s\n" ranks prompts tokens run_s prompts/s tokens/s h5_write_MiB/s write_s "peak_rss_MiB(per rank)"
 for n in 1 2; do
   rm -f out.h5
   bind=(); [ $n = 1 ] && bind=(--bind-to none)   # 1 rank may use every core
@@ -46,10 +47,12 @@ for n in 1 2; do
   prompts=$(grep -o '^attnsweep run: [0-9]*/[0-9]* prompts done' log.txt | grep -o '[0-9]*/' | tr -d /)
   tokens=$(awk '/^ +total/ {print $3; exit}' log.txt)
   run_s=$(grep -o 'computed now, in [0-9.]* s' log.txt | grep -o '[0-9.]*')
-  bytes=$(stat -c %s out.h5)
+  wline=$(grep "attention writes" log.txt)
+  wrate=$(echo "$wline" | grep -o '([0-9.]* MiB/s' | grep -o '[0-9.]*')
+  wsec=$(echo "$wline" | grep -o 'spent [0-9.]* s' | grep -o '[0-9.]*')
   peaks=$(awk '/^ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$/ {printf "%s ", $2}' log.txt)
-  awk -v n=$n -v p="$prompts" -v t="$tokens" -v s="$run_s" -v b="$bytes" -v pk="$peaks" \
-    'BEGIN{printf "%6d %8d %8d %10.1f %10.2f %12.1f %12.1f %s\n", n, p, t, s, p/s, t/s, b/1048576/s, pk}'
-  grep -E "weights of|total Pss" log.txt | sed 's/^/#   /'
+  awk -v n=$n -v p="$prompts" -v t="$tokens" -v s="$run_s" -v w="$wrate" -v ws="$wsec" -v pk="$peaks" \
+    'BEGIN{printf "%6d %8d %8d %10.1f %10.2f %12.1f %14.1f %12.2f %s\n", n, p, t, s, p/s, t/s, w, ws, pk}'
+  grep -E "weights of|total Pss|attention writes" log.txt | sed 's/^/#   /'
 done
 echo "# output file: $(stat -c %s out.h5) bytes; work dir $WORK"

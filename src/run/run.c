@@ -166,6 +166,15 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     int64_t mine[2] = {ws.computed, ws.failed}, sum[2];
     MPI_Allreduce(mine, sum, 2, MPI_INT64_T, MPI_SUM, comm);
     r->n_computed = sum[0];
+    /* time inside attention writes and metrics: slowest rank, and bytes over all ranks */
+    double tmax[2], tmine[2] = {ws.write_s, ws.metrics_s}, bytes = 0;
+    MPI_Reduce(tmine, tmax, 2, MPI_DOUBLE, MPI_MAX, 0, comm);
+    MPI_Reduce(&ws.write_bytes, &bytes, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
+    if (rank == 0 && !o->quiet && r->n_computed > 0)
+        printf("attnsweep run: attention writes: %.1f MiB; the slowest rank spent %.2f s writing "
+               "(%.1f MiB/s over all ranks) and %.2f s on metrics\n",
+               bytes / 1048576.0, tmax[0], tmax[0] > 0 ? bytes / 1048576.0 / tmax[0] : 0.0,
+               tmax[1]);
     int stop = o->stop_flag && *o->stop_flag, any_stop;
     MPI_Allreduce(&stop, &any_stop, 1, MPI_INT, MPI_MAX, comm);
 
@@ -197,7 +206,7 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     }
     report_memory(comm, o->quiet);
     if (rank == 0 && !o->quiet)
-        printf("attnsweep run: %lld/%lld prompts done, %lld failed, %lld computed now, in %.1f s\n",
+        printf("attnsweep run: %lld/%lld prompts done, %lld failed, %lld computed now, in %.2f s\n",
                (long long)r->n_done, (long long)r->n_prompts, (long long)r->n_failed,
                (long long)r->n_computed, MPI_Wtime() - t0);
     if (r->stopped)

@@ -101,6 +101,9 @@ as_status as_job_metrics_create(const struct as_job_metrics *jm, const struct as
 /* Worker: computes this rank's prompts (worker.c). */
 struct as_worker_stats {
     int64_t computed, failed;
+    double write_s;     /* seconds inside attention writes */
+    double write_bytes; /* bytes of attention handed to HDF5 (as stored) */
+    double metrics_s;   /* seconds accumulating metrics */
 };
 as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
                         const struct as_model *m, struct as_h5file *f, struct as_progress *pr,

@@ -20,6 +20,7 @@ struct sink_ctx {
     int n_heads;                /* heads stored */
     float *gather;              /* (n_heads, T, T) when a head subset is stored */
     struct as_metrics *metrics; /* per-prompt metrics, accumulated from the same layers */
+    struct as_worker_stats *stats;
 };
 
 static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int T,
@@ -35,10 +36,18 @@ static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int
                 memcpy(c->gather + k * tt, probs + (size_t)c->heads[k] * tt, tt * sizeof(float));
             src = c->gather;
         }
-        if (c->hp->attention >= 0)
+        double t0 = MPI_Wtime();
+        if (c->hp->attention >= 0) {
             st = as_h5prompt_write_attention_layer(c->hp, slot, src, c->n_heads, T, err);
+            const struct as_h5_prompt_info *in = c->hp->info;
+            c->stats->write_bytes += (double)c->n_heads * T * (in->store == AS_STORE_FULL ? T : 1) *
+                                     (in->dtype == AS_OUT_F16 ? 2 : 4);
+        }
+        double t1 = MPI_Wtime();
         /* the metrics see exactly what is stored, so `attnsweep reduce` reproduces them */
         if (st == AS_OK) st = as_metrics_add_layer(c->metrics, slot, src, err);
+        c->stats->write_s += t1 - t0;
+        c->stats->metrics_s += MPI_Wtime() - t1;
     }
     as_progress_poll(c->pr); /* rank 0 only: keeps progress lines flowing during long prompts */
     return st;
@@ -98,7 +107,8 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         memset(&hp, 0, sizeof hp);
         struct as_metrics met;
         memset(&met, 0, sizeof met);
-        struct sink_ctx ctx = {&hp, pr, slot, s->n_heads ? s->heads : NULL, n_heads, gather, &met};
+        struct sink_ctx ctx = {&hp,     pr,     slot, s->n_heads ? s->heads : NULL,
+                               n_heads, gather, &met, stats};
         struct as_attn_sink sink = {sink_fn, &ctx};
         struct as_batch b = {1, &ids, &T};
         struct as_metrics_ctx mctx;
