@@ -19,6 +19,10 @@ extern "C" {
  * JSON object". The caller owns *root (json_decref). */
 as_status as_json_load_object(const char *path, json_t **root, struct as_err *err);
 
+/* "an object", "an array", "a string", "an integer", "a number", "a boolean",
+ * "null", or "nothing (key missing)" for NULL: for "found X" in messages. */
+const char *as_json_kind(const json_t *j);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,17 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *json_kind(const json_t *j) {
+const char *as_json_kind(const json_t *j) {
+    if (!j) return "nothing (key missing)";
     switch (json_typeof(j)) {
+    case JSON_OBJECT: return "an object";
     case JSON_ARRAY: return "an array";
     case JSON_STRING: return "a string";
-    case JSON_INTEGER:
+    case JSON_INTEGER: return "an integer";
     case JSON_REAL: return "a number";
     case JSON_TRUE:
     case JSON_FALSE: return "a boolean";
     case JSON_NULL: return "null";
-    default: return "an object";
     }
+    return "an unknown JSON value";
 }
 
 as_status as_json_load_object(const char *path, json_t **root, struct as_err *err) {
@@ -31,7 +33,7 @@ as_status as_json_load_object(const char *path, json_t **root, struct as_err *er
     if (!json_is_object(j)) {
         as_status st =
             as_err_set(err, AS_ERR_FORMAT, "%s: the top level is %s; expected a JSON object", path,
-                       json_kind(j));
+                       as_json_kind(j));
         json_decref(j);
         return st;
     }

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "attnsweep/json.h"
 #include "attnsweep/fileio.h"
 #include "sweep_internal.h"
 
@@ -47,20 +48,6 @@ static as_status file_errf(struct sw_ctx *c, int g, int32_t node, int64_t line, 
                       c->s->path, n->line, n->col);
 }
 
-static const char *json_kind(const json_t *j) {
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "unknown";
-}
-
 static as_status jsonl_line(struct sw_ctx *c, int g, int32_t node, int64_t ln, const char *line,
                             size_t len) {
     as_status ret = AS_OK;
@@ -87,7 +74,7 @@ static as_status jsonl_line(struct sw_ctx *c, int g, int32_t node, int64_t ln, c
             }
             if (!json_is_string(val)) {
                 ret = file_errf(c, g, node, ln, 1, AS_ERR_INVALID,
-                                "\"%s\" is %s; expected a string", key, json_kind(val));
+                                "\"%s\" is %s; expected a string", key, as_json_kind(val));
                 goto done;
             }
         }
@@ -115,7 +102,7 @@ static as_status jsonl_line(struct sw_ctx *c, int g, int32_t node, int64_t ln, c
         ret = file_errf(c, g, node, ln, 1, AS_ERR_INVALID,
                         "the line is %s; expected an object {\"id\": ..., \"text\": ...} or a "
                         "string",
-                        json_kind(j));
+                        as_json_kind(j));
         goto done;
     }
     if (tlen == 0) {

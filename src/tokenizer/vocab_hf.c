@@ -23,25 +23,10 @@
 
 #define AS_TOK_MAX_VOCAB (1 << 24)
 
-static const char *jtype(const json_t *j) {
-    if (!j) return "nothing (key missing)";
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
-}
-
 static as_status bad_type(const char *path, const char *key, const json_t *j, const char *expected,
                           struct as_err *err) {
     return as_err_set(err, AS_ERR_FORMAT, "%s: key %s: expected %s, found %s", path, key, expected,
-                      jtype(j));
+                      as_json_kind(j));
 }
 
 /* Optional boolean: absent/null -> def. */
@@ -149,7 +134,7 @@ static as_status parse_normalizer(struct as_tokenizer *t, const json_t *n, const
             return as_err_set(
                 err, AS_ERR_UNSUPPORTED,
                 "%s: key %s: only {\"String\": ...} patterns are supported (found %s)", path, sub,
-                json_object_get(pat, "Regex") ? "a Regex" : jtype(pat));
+                json_object_get(pat, "Regex") ? "a Regex" : as_json_kind(pat));
         const char *c = NULL;
         size_t cl = 0;
         snprintf(sub, sizeof sub, "%s.content", key);
@@ -369,7 +354,7 @@ static as_status parse_merges(struct as_tokenizer *t, const json_t *merges, stru
             ret = as_err_set(err, AS_ERR_FORMAT,
                              "%s: key model.merges[%zu]: expected a string \"a b\" or a pair "
                              "[\"a\", \"b\"], found %s",
-                             path, i, jtype(e));
+                             path, i, as_json_kind(e));
             goto done;
         }
         if (al + bl + 1 > cap) {
@@ -490,7 +475,7 @@ as_status as_tok_load_hf(struct as_tokenizer *t, const char *json_path, const ch
             json_integer_value(val) >= AS_TOK_MAX_VOCAB) {
             ret = as_err_set(err, AS_ERR_FORMAT,
                              "%s: key model.vocab[\"%s\"]: expected an id in [0, %d), found %s",
-                             path, key, AS_TOK_MAX_VOCAB, jtype(val));
+                             path, key, AS_TOK_MAX_VOCAB, as_json_kind(val));
             goto done;
         }
         if (json_integer_value(val) + 1 > n) n = json_integer_value(val) + 1;

@@ -273,7 +273,7 @@ static void test_files(void) {
             "bad.jsonl:2:", "malformed JSON", "(group 'f', file: at t.yaml:3:11)");
     st_write("num.jsonl", "{\"text\": 5}\n");
     ST_FAIL("groups:\n  - name: f\n    file: num.jsonl\n", AS_ERR_INVALID,
-            "num.jsonl:1:", "\"text\" is a number", "expected a string");
+            "num.jsonl:1:", "\"text\" is an integer", "expected a string");
     st_write("arr.jsonl", "\n[1, 2]\n");
     ST_FAIL("groups:\n  - name: f\n    file: arr.jsonl\n", AS_ERR_INVALID,
             "arr.jsonl:2:", "the line is an array");
