@@ -43,6 +43,18 @@ for c in "${cmds[@]}"; do
     echo "FAIL: '$c' exited $?:"; tail -20 /tmp/readme_cmd.$$; failed=$((failed + 1))
   fi
 done
-rm -f /tmp/readme_cmd.$$
-echo "test_readme: $ran commands ran, $failed failed, $skipped skipped"
+# the Python snippets, each run as a whole with the system python
+nblock=0
+while IFS= read -r -d $'\x1e' block; do
+  nblock=$((nblock + 1))
+  printf '%s\n' "$block" > /tmp/readme_py.$$.py
+  echo "RUN: python block $nblock"
+  if /usr/bin/python3 /tmp/readme_py.$$.py > /tmp/readme_cmd.$$ 2>&1; then
+    ran=$((ran + 1))
+  else
+    echo "FAIL: python block $nblock:"; tail -20 /tmp/readme_cmd.$$; failed=$((failed + 1))
+  fi
+done < <(awk '/^```python$/ {inb=1; next} /^```$/ && inb {inb=0; printf "\x1e"; next} inb {print}' README.md)
+rm -f /tmp/readme_cmd.$$ /tmp/readme_py.$$.py
+echo "test_readme: $ran commands ran ($nblock python blocks), $failed failed, $skipped skipped"
 [ $failed = 0 ] && [ $ran -gt 0 ]
