@@ -200,6 +200,21 @@ static as_status run_decoder(const struct as_tokenizer *t, struct dlist *l, stru
     return AS_OK;
 }
 
+/* Total bytes of the list's pieces, and their concatenation into dst (no NUL). */
+static size_t dlist_bytes(const struct dlist *l) {
+    size_t total = 0;
+    for (size_t i = 0; i < l->n; i++)
+        total += l->v[i].n;
+    return total;
+}
+
+static void dlist_concat(const struct dlist *l, char *dst) {
+    for (size_t i = 0; i < l->n; i++) {
+        memcpy(dst, l->v[i].p, l->v[i].n);
+        dst += l->v[i].n;
+    }
+}
+
 as_status as_tok_decoded_build(struct as_tokenizer *t, struct as_err *err) {
     as_status ret = AS_OK;
     struct dlist l = {0};
@@ -220,9 +235,7 @@ as_status as_tok_decoded_build(struct as_tokenizer *t, struct as_err *err) {
             goto done;
         }
         AS_TRY(run_decoder(t, &l, err));
-        size_t total = 0;
-        for (size_t i = 0; i < l.n; i++)
-            total += l.v[i].n;
+        size_t total = dlist_bytes(&l);
         if (used + total + 1 > cap) {
             while (used + total + 1 > cap)
                 cap *= 2;
@@ -234,10 +247,8 @@ as_status as_tok_decoded_build(struct as_tokenizer *t, struct as_err *err) {
             t->dec_data = nd;
         }
         t->dec_off[id] = (int64_t)used;
-        for (size_t i = 0; i < l.n; i++) {
-            memcpy(t->dec_data + used, l.v[i].p, l.v[i].n);
-            used += l.v[i].n;
-        }
+        dlist_concat(&l, t->dec_data + used);
+        used += total;
         t->dec_data[used++] = '\0';
         t->dec_len[id] = (int32_t)total;
         dlist_free(&l);
@@ -280,22 +291,16 @@ as_status as_tokenizer_decode(const struct as_tokenizer *t, const int32_t *ids, 
         }
     }
     AS_TRY(run_decoder(t, &l, err));
-    size_t total = 0;
-    for (size_t i = 0; i < l.n; i++)
-        total += l.v[i].n;
+    size_t total = dlist_bytes(&l);
     char *s = malloc(total + 1);
     if (!s) {
         ret = as_err_set(err, AS_ERR_NOMEM, "cannot allocate %zu bytes while decoding", total);
         goto done;
     }
-    size_t w = 0;
-    for (size_t i = 0; i < l.n; i++) {
-        memcpy(s + w, l.v[i].p, l.v[i].n);
-        w += l.v[i].n;
-    }
-    s[w] = '\0';
+    dlist_concat(&l, s);
+    s[total] = '\0';
     *out = s;
-    if (len) *len = w;
+    if (len) *len = total;
 done:
     dlist_free(&l);
     return ret;
