@@ -214,8 +214,8 @@ as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ra
 
     /* layer/head subsets are stored in ascending model order, so that layers
      * stream into the file (and into the metrics) in the order they are computed */
-    qsort(s->layers, (size_t)s->n_layers, sizeof *s->layers, cmp_int);
-    qsort(s->heads, (size_t)s->n_heads, sizeof *s->heads, cmp_int);
+    if (s->n_layers > 0) qsort(s->layers, (size_t)s->n_layers, sizeof *s->layers, cmp_int);
+    if (s->n_heads > 0) qsort(s->heads, (size_t)s->n_heads, sizeof *s->heads, cmp_int);
     AS_TRY(as_model_open(&m, s->model_path, err));
     j->cfg = m.cfg;
     AS_TRY(as_sweep_check_model(s, &j->cfg, err));
