@@ -97,9 +97,8 @@ as_status as_tok_load_gguf(struct as_tokenizer *t, const char *path, struct as_e
             }
             types[i] = (uint8_t)v;
         } else {
-            types[i] = (s.len == 6 && memcmp(s.p, "<0x", 3) == 0 && s.p[5] == '>')
-                           ? AS_TOK_TYPE_BYTE
-                           : AS_TOK_TYPE_NORMAL;
+            types[i] = as_tok_parse_byte_piece(s.p, (size_t)s.len, 0) >= 0 ? AS_TOK_TYPE_BYTE
+                                                                           : AS_TOK_TYPE_NORMAL;
         }
     }
     /* sentencepiece: only normal and user-defined pieces take part in BPE */

@@ -513,8 +513,7 @@ as_status as_tok_load_hf(struct as_tokenizer *t, const char *json_path, const ch
         pieces[id] = key;
         plen[id] = strlen(key); /* jansson object keys cannot hold NUL */
         types[id] = AS_TOK_TYPE_NORMAL;
-        if (plen[id] == 6 && memcmp(key, "<0x", 3) == 0 && key[5] == '>')
-            types[id] = AS_TOK_TYPE_BYTE;
+        if (as_tok_parse_byte_piece(key, plen[id], 0) >= 0) types[id] = AS_TOK_TYPE_BYTE;
     }
     for (size_t i = 0; i < json_array_size(added); i++) {
         const json_t *a = json_array_get(added, i);

@@ -75,7 +75,7 @@ as_status as_tok_load_llama2c(struct as_tokenizer *t, const char *path, struct a
         if (len >= 3 && ((const char *)p)[0] == '\n' && ((const char *)p)[len - 1] == '\n' &&
             ((const char *)p)[1] == '<')
             types[n] = AS_TOK_TYPE_CONTROL; /* "\n<s>\n", "\n</s>\n" */
-        else if (len == 6 && memcmp(p, "<0x", 3) == 0 && ((const char *)p)[5] == '>')
+        else if (as_tok_parse_byte_piece(p, (size_t)len, 0) >= 0)
             types[n] = AS_TOK_TYPE_BYTE;
         else if (n == 0 && len == 5 && memcmp(p, "<unk>", 5) == 0)
             types[n] = AS_TOK_TYPE_UNKNOWN;

@@ -11,21 +11,8 @@
 set -uo pipefail
 CASE=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=${ATTNSWEEP:?}
-MPIEXEC=${MPIEXEC:-mpiexec}
-DATA=${ATTNSWEEP_DATA_DIR:-}
-PY=${PY:-/usr/bin/python3}
-SRC=${SRC:-$(cd "$HERE/../.." && pwd)}
-export SRC
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 HDF5_USE_FILE_LOCKING=FALSE MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/attnsweep-analysis-XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP"
-export MPLCONFIGDIR=$TMP/mpl
-fail() { echo "FAIL: $*"; exit 1; }
-mpirun_n() { local n=$1; shift; "$MPIEXEC" --oversubscribe -n "$n" "$@"; }
-default_model() { [ -d models/default ] || "$BIN" make-model --out models/default > /dev/null || fail "make-model"; }
+source "$HERE/../common/e2e.sh" analysis
+export MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1 MPLCONFIGDIR=$TMP/mpl
 "$PY" -c 'import h5py, numpy, pandas, matplotlib' 2>/dev/null || {
   echo "SKIP: $PY lacks h5py/numpy/pandas/matplotlib (apt-get install python3-h5py python3-pandas python3-matplotlib)"; exit 77; }
 REPORT="$SRC/analysis/report.py"

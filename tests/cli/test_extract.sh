@@ -6,19 +6,7 @@
 set -uo pipefail
 CASE=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=${ATTNSWEEP:?}
-DATA=${ATTNSWEEP_DATA_DIR:-}
-PY=${PY:-/usr/bin/python3}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/attnsweep-cli-XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-HF=$DATA/reference/hf-tiny-gqa
-need_data() {
-  if [ ! -e "$DATA/$1" ]; then
-    echo "SKIP: reference data $DATA/$1 not found (configure with -DATTNSWEEP_DATA_DIR=...)"
-    exit 77
-  fi
-}
-fail() { echo "FAIL: $*"; exit 1; }
+source "$HERE/../common/e2e.sh" cli
 ids_of() { "$PY" -c "import numpy,sys; print(','.join(map(str, numpy.load(sys.argv[1]).tolist())))" "$1"; }
 
 case "$CASE" in

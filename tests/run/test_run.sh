@@ -6,21 +6,7 @@
 set -uo pipefail
 CASE=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=${ATTNSWEEP:?}
-MPIEXEC=${MPIEXEC:-mpiexec}
-DATA=${ATTNSWEEP_DATA_DIR:-}
-PY=${PY:-/usr/bin/python3}
-SRC=${SRC:-$(cd "$HERE/../.." && pwd)}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 HDF5_USE_FILE_LOCKING=FALSE
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/attnsweep-run-XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP"
-fail() { echo "FAIL: $*"; exit 1; }
-need_data() { [ -e "$DATA/$1" ] || { echo "SKIP: reference data $DATA/$1 not found"; exit 77; }; }
-mpirun_n() { local n=$1; shift; "$MPIEXEC" --oversubscribe -n "$n" "$@"; }
-default_model() { [ -d models/default ] || "$BIN" make-model --out models/default > /dev/null || fail "make-model"; }
-HF=$DATA/reference/hf-tiny-gqa
+source "$HERE/../common/e2e.sh" run
 
 case "$CASE" in
 ranks_123)  # results do not depend on the number of ranks
