@@ -1,7 +1,9 @@
-"""load.py - read an attnsweep HDF5 file without learning its layout.
+"""load.py - read an attnsweep HDF5 file (format 2) without learning its layout.
 
-attnsweep writes one HDF5 file per sweep (docs/FORMAT.md is the contract). This module wraps
-h5py so that the common questions take one line each::
+attnsweep writes one HDF5 file per sweep (docs/FORMAT.md is the contract). Format 2 is
+columnar: per-prompt values are columns indexed by prompt, and everything whose length varies
+per prompt (tokens, attention, keyword occurrences, spans) is one flat array with a per-prompt
+start and count. This module wraps h5py so that the common questions take one line each::
 
     import sys; sys.path.insert(0, "analysis")      # or run from inside analysis/
     import load
@@ -10,9 +12,12 @@ h5py so that the common questions take one line each::
     sw.prompts                                     # pandas DataFrame, one row per prompt
     a = sw.attention("instructions/cot")           # float32 [layer, head, query, key]
     a = sw.attention("instructions/cot", layer=-1) # last stored layer: [head, query, key]
+    agg = sw.aggregate("instructions/cot", "last_layer")  # the notebook's aggregate_attention
     toks = sw.tokens("instructions/cot")           # list of str (HF tokenizer.decode([id]))
     m = sw.metrics("instructions/cot")             # dict: layer_entropy, head_entropy, ...
     m["heads"]                                     # the notebook's head_df (DataFrame)
+    he = sw.column("head_entropy")                 # the whole sweep: float64 [prompt, layer, head]
+    df = sw.metrics_frame()                        # one row per (prompt, layer, head)
     s = sw.summary()                               # /summary as numpy arrays and DataFrames
     s["groups"]["instructions"]["sensitivity"]     # per-layer prompt-sensitivity table
 
@@ -20,9 +25,13 @@ Only h5py, numpy and pandas are needed (Debian: python3-h5py python3-numpy pytho
 ``to_xarray`` also needs python3-xarray. The file is opened read-only; use ``with
 load.open_sweep(path) as sw: ...`` or ``sw.close()`` to release it.
 
+Cost: the /sweep columns are read whole once (a few reads in total) and the id -> row index is
+a dict built once. Reading one prompt is a constant number of slice reads, whatever the number
+of prompts; ``column`` reads a whole column in one read.
+
 Indices: ``layer`` and ``head`` arguments are positions along the *stored* axes (numpy rules,
 negative values count from the end). When the sweep stored a subset (``output.layers`` /
-``output.heads``), ``sw.layers(id)`` / ``sw.heads(id)`` give the model layer / head of each
+``output.heads``), ``sw.layers()`` / ``sw.heads()`` give the model layer / head of each
 position.
 """
 
@@ -30,15 +39,72 @@ import h5py
 import numpy as np
 import pandas as pd
 
-__all__ = ["open_sweep", "Sweep", "STORE_NAMES", "STATUS_NAMES", "DTYPE_NAMES"]
+__all__ = ["open_sweep", "Sweep", "FORMAT_VERSION", "STORE_NAMES", "STATUS_NAMES",
+           "DTYPE_NAMES", "INPUT_NAMES", "AGGREGATE_METHODS"]
 
-#: codes of /sweep/store, /sweep/status and /sweep/dtype (docs/FORMAT.md)
+#: the format version this module reads (root attribute format_version)
+FORMAT_VERSION = 2
+
+#: codes of the store modes, /sweep/status and the dtypes (docs/FORMAT.md)
 STORE_NAMES = {0: "full", 1: "last_row", 2: "none"}
 STATUS_NAMES = {0: "pending", 1: "done", 2: "failed"}
 DTYPE_NAMES = {0: "float32", 1: "float16"}
+#: codes of /metrics/input
+INPUT_NAMES = {-1: "none", 0: "full", 1: "last_row"}
+
+#: the methods of the notebook's aggregate_attention (Sweep.aggregate)
+AGGREGATE_METHODS = ("mean", "max", "last_layer")
 
 #: number of rows of the summary's top-K tables (padded with layer = head = -1)
 TOP_K = 5
+
+#: what /metrics lacks when a prompt's metrics come from the last row only (input = 1), when
+#: the file has no unavailable_last_row attribute
+_UNAVAILABLE_LAST_ROW = ("aggregate_mean", "aggregate_max", "aggregate_last_layer", "sink_mean",
+                         "prev_token", "norm_entropy", "dup_token", "induction")
+
+#: dimension names of the columns of docs/FORMAT.md, for files whose datasets lack scales
+_KNOWN_DIMS = {
+    "metrics": {
+        "input": ("prompt",), "layer_entropy": ("prompt", "layer"),
+        "head_focus": ("prompt", "layer", "head"), "last_row_mean": ("token", "layer"),
+        "keyword_occ_count": ("prompt",), "keyword_occ_start": ("prompt",),
+        "keyword_occ_keyword": ("occ",), "keyword_occ_bytes": ("occ", "bound"),
+        "keyword_occ_tokens": ("occ", "bound"), "keyword_occ_mass": ("occ",),
+        "keyword_occ_mass_layer": ("occ", "layer"),
+        "keyword_substr_count": ("prompt",), "keyword_substr_start": ("prompt",),
+        "keyword_substr_keyword": ("substr",), "keyword_substr_position": ("substr",),
+        "keyword_substr_mass": ("substr",),
+        "span_count": ("prompt",), "span_start": ("prompt",), "span_name": ("span",),
+        "span_kind": ("span",), "span_bytes": ("span", "bound"),
+        "span_tokens": ("span", "bound"), "span_mass": ("span", "layer", "head"),
+        "span_lift": ("span", "layer", "head"),
+        **{k: ("prompt", "layer", "head") for k in (
+            "head_entropy", "head_max", "sink_last", "sink_mean", "prev_token", "norm_entropy",
+            "dup_token", "induction")},
+    },
+    "summary": {
+        "prompt_index": ("prompt",), "head_entropy_mean": ("layer", "head"),
+        "group_count": ("group",), "group_start": ("group",), "n_shared_tokens": ("group",),
+        "has_examples": ("group",), "layer_entropy_std": ("group", "layer"),
+        "js_divergence": ("group", "layer"), "sensitivity_rank_js": ("group", "layer"),
+        "sensitivity_rank_entropy_std": ("group", "layer"),
+        "member_prompt_index": ("member",), "member_variant": ("member",),
+        "prefix_mass": ("member", "layer"), "question_mass": ("member", "layer"),
+        "example_mass": ("member", "layer", "head"), "example_top_layer": ("member", "top"),
+        "example_top_head": ("member", "top"), "example_top_mass": ("member", "top"),
+        **{f"{p}most_{k}_{c}": (("top",) if p else ("prompt", "top"))
+           for p in ("", "overall_") for k in ("focused", "distributed")
+           for c in ("layer", "head", "entropy", "token")},
+    },
+}
+
+#: the scales (coordinates) of /metrics and /summary: not metrics themselves
+_SCALES = {"prompt", "layer", "head", "token", "bound", "keyword", "occ", "substr", "span",
+           "top", "group", "member"}
+
+#: reads of full attention larger than this are split by layers (Sweep.aggregate)
+_AGG_CHUNK_BYTES = 256 << 20
 
 
 def open_sweep(path):
@@ -51,7 +117,7 @@ def open_sweep(path):
     ...
 
     Raises ValueError when the file is not an attnsweep file (no ``format = "attnsweep"``
-    root attribute).
+    root attribute) or when its ``format_version`` is not 2.
     """
     return Sweep(path)
 
@@ -76,56 +142,94 @@ def _attr_value(v):
     return v
 
 
-def _read(ds):
-    """A whole dataset as numpy; fixed-length strings come back as an object array of str."""
-    if ds.dtype.kind in ("S", "O") and h5py.check_string_dtype(ds.dtype) is not None:
-        out = ds.asstr()[()]
+def _is_str(ds):
+    return ds.dtype.kind in ("S", "O") and h5py.check_string_dtype(ds.dtype) is not None
+
+
+def _read(ds, sel=()):
+    """ds[sel] as numpy (one read); strings come back as an object array of str (or a str)."""
+    if _is_str(ds):
+        out = ds.asstr()[sel]
         return out if isinstance(out, str) else np.asarray(out, dtype=object)
-    return ds[()]
+    return ds[sel]
 
 
 def _norm_index(sel, n, what):
-    """Validate an int / slice / list selector along an axis of length n."""
+    """An int / slice / list selector along an axis of length n as (indices, drop): the
+    list of non-negative indices it selects, and whether the axis is dropped (an int)."""
     if sel is None:
-        return slice(None)
+        return list(range(n)), False
     if isinstance(sel, slice):
-        return sel
+        return list(range(n)[sel]), False
     if isinstance(sel, (int, np.integer)):
         i = int(sel)
         if i < -n or i >= n:
             raise IndexError(f"{what} {i} out of range: {n} stored")
-        return i % n
+        return [i % n], True
     idx = [int(i) for i in sel]
     for i in idx:
         if i < -n or i >= n:
             raise IndexError(f"{what} {i} out of range: {n} stored")
-    return [i % n for i in idx]
+    return [i % n for i in idx], False
+
+
+def _select(block, lidx, hidx, l0, h0, ldrop, hdrop):
+    """block [nl', nh', ...] starting at (l0, h0) -> the selected [layer, head, ...] with
+    dropped axes removed."""
+    out = block[np.ix_([i - l0 for i in lidx], [j - h0 for j in hidx])] \
+        if lidx and hidx else np.zeros((len(lidx), len(hidx)) + block.shape[2:], block.dtype)
+    if hdrop:
+        out = out[:, 0]
+    if ldrop:
+        out = out[0]
+    return out
 
 
 class Sweep:
-    """One attnsweep output file. Create it with :func:`open_sweep`.
+    """One attnsweep output file (format 2). Create it with :func:`open_sweep`.
 
     Attributes:
         path: the file name.
         file: the underlying ``h5py.File`` (read-only), for anything this class does not wrap.
         prompts: DataFrame of /sweep (see :attr:`prompts`).
+        n_layers, n_heads: L and H stored (the same for every prompt).
     """
 
     def __init__(self, path):
         self.path = str(path)
         self.file = h5py.File(self.path, "r")
-        fmt = _attr_value(self.file.attrs.get("format", ""))
+        a = self.file.attrs
+        fmt = _attr_value(a.get("format", ""))
         if fmt != "attnsweep":
             self.file.close()
             raise ValueError(f"{self.path}: not an attnsweep file (root attribute format = "
                              f"{fmt!r}; expected 'attnsweep')")
+        ver = _attr_value(a.get("format_version", None))
+        if ver != FORMAT_VERSION:
+            self.file.close()
+            hint = (" (one HDF5 group per prompt, written by attnsweep before the columnar "
+                    "layout); rerun the sweep with this attnsweep, or read it with the load.py "
+                    "of that release" if ver == 1 else "")
+            raise ValueError(f"{self.path}: attnsweep format_version {ver!r} is not supported: "
+                             f"this load.py reads format_version {FORMAT_VERSION} only{hint}")
+        self._store = _attr_value(a.get("store", "none"))
+        self._dtype = _attr_value(a.get("dtype", "float32"))
+        self.n_layers = int(_attr_value(a.get("n_layers", 0)))
+        self.n_heads = int(_attr_value(a.get("n_heads", 0)))
+        self._cols = {}      # (group, name) -> whole column (numpy)
+        self._ds = {}        # path -> h5py.Dataset (opened once)
+        self._dims = {}      # path -> dimension names
         self._prompts = None
         self._index = None
         self._summary = None
+        self._ragged = None
+        self._layers = None
+        self._heads = None
 
     # -- lifetime -------------------------------------------------------------------------
     def close(self):
         """Close the HDF5 file."""
+        self._ds.clear()
         self.file.close()
 
     def __enter__(self):
@@ -138,10 +242,55 @@ class Sweep:
         n = len(self.prompts)
         return f"<attnsweep file {self.path!r}: {n} prompts, {len(self.groups())} groups>"
 
+    # -- low level ------------------------------------------------------------------------
+    def _dset(self, path):
+        """The h5py.Dataset at path (opened once), or None."""
+        ds = self._ds.get(path)
+        if ds is None:
+            if path not in self.file:
+                return None
+            ds = self.file[path]
+            if not isinstance(ds, h5py.Dataset):
+                return None
+            self._ds[path] = ds
+        return ds
+
+    def _col(self, path, default=None):
+        """A whole dataset (cached), or default when it does not exist."""
+        if path not in self._cols:
+            ds = self._dset(path)
+            if ds is None:
+                return default
+            self._cols[path] = _read(ds)
+        return self._cols[path]
+
+    def _dims_of(self, path):
+        """Dimension names of a dataset: its attached scales, else docs/FORMAT.md's table."""
+        if path not in self._dims:
+            ds = self._dset(path)
+            group, _, name = path.rpartition("/")
+            known = _KNOWN_DIMS.get(group, {}).get(name)
+            dims = []
+            for i in range(ds.ndim):
+                d = None
+                try:
+                    dim = ds.dims[i]
+                    if len(dim):
+                        # the scale's NAME attribute, else the scale dataset's own name
+                        d = _str(dim.keys()[0]) or dim[0].name.rpartition("/")[2]
+                except Exception:  # noqa: BLE001 - no or unreadable scales: use the table
+                    d = None
+                d = d or None
+                if d is None and known is not None and len(known) == ds.ndim:
+                    d = known[i]
+                dims.append(d)
+            self._dims[path] = tuple(dims)
+        return self._dims[path]
+
     # -- file-level information -----------------------------------------------------------
     def attrs(self):
-        """The root attributes (provenance) as a dict: format_version, created_utc, n_ranks,
-        model_path, command_line, git_commit, ...
+        """The root attributes (provenance and layout) as a dict: format_version, store,
+        dtype, n_prompts, created_utc, n_ranks, model_path, command_line, git_commit, ...
 
         >>> sw.attrs()["created_utc"]                 # doctest: +SKIP
         '2026-01-31T12:00:00Z'
@@ -155,9 +304,8 @@ class Sweep:
         >>> print(sw.config().splitlines()[0])        # doctest: +SKIP
         # exp8.yaml - "Experiment 8: Attention Pattern Analysis", ...
         """
-        if "config" not in self.file:
-            return None
-        return _read(self.file["config"])
+        ds = self._dset("config")
+        return None if ds is None else _read(ds)
 
     def model(self):
         """The /model attributes as a dict (architecture, n_layers, n_heads, n_kv_heads,
@@ -171,47 +319,50 @@ class Sweep:
         return {k: _attr_value(v) for k, v in self.file["model"].attrs.items()}
 
     # -- the prompt table -----------------------------------------------------------------
+    def _sweep(self, name, default=None):
+        return self._col("sweep/" + name, default)
+
     @property
     def prompts(self):
         """The prompt table (/sweep) as a DataFrame, one row per prompt in file order.
 
-        Columns: ``id`` (group/variant or a single name), ``group``, ``variant`` (for ids
-        without "/" the group is the id and the variant is ""), ``n_tokens``, ``n_layers``,
-        ``n_heads``, ``store`` ("full" | "last_row" | "none"), ``dtype`` ("float32" |
-        "float16"), ``rank`` (-1 if none), ``status`` ("pending" | "done" | "failed") and
-        ``message`` (why a prompt failed).
+        Columns: ``id`` (group/variant or a single name), ``group``, ``variant`` (for an
+        ``attnsweep extract`` prompt the group is the id and the variant is ""),
+        ``n_tokens``, ``n_layers``, ``n_heads``, ``store`` ("full" | "last_row" | "none"),
+        ``dtype`` ("float32" | "float16"), ``rank`` (-1 if none), ``status`` ("pending" |
+        "done" | "failed"), ``message`` (why a prompt failed) and ``token_start`` (the
+        prompt's first row along the token dimension). n_layers, n_heads, store and dtype are
+        the same for every prompt of a file.
 
         >>> sw.prompts.query("status == 'done'").groupby("group").size()   # doctest: +SKIP
         """
         if self._prompts is None:
-            s = self.file["sweep"]
-            ids = [str(x) for x in _read(s["prompt"])]
+            ids = [str(x) for x in self._sweep("prompt")]
             n = len(ids)
-
-            def col(name, default):
-                return s[name][()] if name in s else np.full(n, default)
-
+            gcol = self._sweep("group", np.full(n, "", dtype=object))
+            vcol = self._sweep("variant", np.full(n, "", dtype=object))
             groups, variants = [], []
-            for pid in ids:
-                if "/" in pid:
-                    g, v = pid.split("/", 1)
-                else:
-                    g, v = pid, ""
+            for pid, g, v in zip(ids, gcol, vcol):
+                g, v = str(g), str(v)
+                if g == "":  # attnsweep extract: every prompt is its own group
+                    g, v = (pid.split("/", 1) if "/" in pid else (pid, ""))
                 groups.append(g)
                 variants.append(v)
-            msg = _read(s["message"]) if "message" in s else np.full(n, "", dtype=object)
+            msg = self._sweep("message", np.full(n, "", dtype=object))
+            st = self._sweep("status", np.zeros(n, np.int8))
             self._prompts = pd.DataFrame({
                 "id": ids,
                 "group": groups,
                 "variant": variants,
-                "n_tokens": col("n_tokens", -1).astype(np.int64),
-                "n_layers": col("n_layers", -1).astype(np.int64),
-                "n_heads": col("n_heads", -1).astype(np.int64),
-                "store": [STORE_NAMES.get(int(x), str(int(x))) for x in col("store", 0)],
-                "dtype": [DTYPE_NAMES.get(int(x), str(int(x))) for x in col("dtype", 0)],
-                "rank": col("rank", -1).astype(np.int64),
-                "status": [STATUS_NAMES.get(int(x), str(int(x))) for x in col("status", 0)],
+                "n_tokens": self._sweep("n_tokens").astype(np.int64),
+                "n_layers": np.full(n, self.n_layers, np.int64),
+                "n_heads": np.full(n, self.n_heads, np.int64),
+                "store": [self._store] * n,
+                "dtype": [self._dtype] * n,
+                "rank": self._sweep("rank", np.full(n, -1)).astype(np.int64),
+                "status": [STATUS_NAMES.get(int(x), str(int(x))) for x in st],
                 "message": [str(x) for x in msg],
+                "token_start": self._sweep("token_start").astype(np.int64),
             })
         return self._prompts
 
@@ -231,39 +382,58 @@ class Sweep:
             out.setdefault(g, []).append(pid)
         return out
 
-    # -- one prompt -----------------------------------------------------------------------
-    def _pos(self, pid):
-        """Row of pid in /sweep, or None."""
+    def row(self, pid):
+        """The row of prompt pid in /sweep (and along every column's prompt dimension).
+        The id -> row index is a dict built once. Raises KeyError for unknown ids.
+
+        >>> sw.column("head_entropy")[sw.row("instructions/cot")]   # [layer, head]
+        """
         if self._index is None:
             self._index = {p: i for i, p in enumerate(self.prompts["id"])}
-        return self._index.get(pid)
-
-    def _group(self, pid):
-        key = "prompts/" + pid
-        if self._pos(pid) is None or key not in self.file:
-            raise KeyError(f"{self.path}: no prompt {pid!r}; the file has: "
-                           + ", ".join(self.ids[:10]) + (" ..." if len(self.ids) > 10 else ""))
-        return self.file[key]
-
-    def _row(self, pid):
-        i = self._pos(pid)
+        i = self._index.get(pid)
         if i is None:
-            self._group(pid)  # raises the KeyError with the list of ids
-        return self.prompts.iloc[i]
+            ids = self.ids
+            raise KeyError(f"{self.path}: no prompt {pid!r}; the file has: "
+                           + ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else ""))
+        return i
 
+    def _status(self, i):
+        return STATUS_NAMES.get(int(self._sweep("status")[i]), "?")
+
+    def _check_done(self, pid, i, check_status):
+        st = self._status(i)
+        if check_status and st != "done":
+            raise ValueError(f"{self.path}: prompt {pid!r} has status {st!r}; its data are "
+                             "undefined until it is done (pass check_status=False to read "
+                             "them anyway, e.g. to inspect a crashed run)")
+
+    def _tok_range(self, i):
+        s = int(self._sweep("token_start")[i])
+        return s, s + int(self._sweep("n_tokens")[i])
+
+    # -- one prompt -----------------------------------------------------------------------
     def info(self, pid):
-        """The prompt group's attributes as a dict (text, n_tokens, index, store, dtype,
-        group, variant) plus its /sweep row (rank, status, message)."""
-        g = self._group(pid)
-        d = {k: _attr_value(v) for k, v in g.attrs.items()}
-        row = self._row(pid)
-        for k in ("rank", "status", "message"):
-            d[k] = row[k].item() if hasattr(row[k], "item") else row[k]
+        """The prompt's row of /sweep as a dict: text, n_tokens, index (row), store, dtype,
+        group, variant, rank, status, message, token_start, text_start (and attention_start
+        for store full)."""
+        i = self.row(pid)
+        r = self.prompts.iloc[i]
+        d = {"text": self.text(pid), "n_tokens": int(r["n_tokens"]), "index": i,
+             "store": self._store, "dtype": self._dtype, "group": r["group"],
+             "variant": r["variant"], "rank": int(r["rank"]), "status": r["status"],
+             "message": r["message"], "token_start": int(r["token_start"]),
+             "text_start": int(self._sweep("text_start")[i])}
+        att = self._sweep("attention_start")
+        if self._store == "full" and att is not None:
+            d["attention_start"] = int(att[i])
         return d
 
     def text(self, pid):
-        """The prompt text (str)."""
-        return _str(self._group(pid).attrs["text"])
+        """The prompt text (str): one slice of /text/utf8."""
+        i = self.row(pid)
+        a = int(self._sweep("text_start")[i])
+        n = int(self._sweep("text_length")[i])
+        return self._dset("text/utf8")[a:a + n].tobytes().decode("utf-8", "replace")
 
     def tokens(self, pid):
         """Token strings (list of str, BOS included), as HF ``tokenizer.decode([id])`` gives
@@ -272,46 +442,54 @@ class Sweep:
         >>> sw.tokens("instructions/plain")[:4]       # doctest: +SKIP
         ['<s>', 'What', 'is', '']
         """
-        return [str(t) for t in _read(self._group(pid)["tokens"])]
+        s, e = self._tok_range(self.row(pid))
+        return [str(t) for t in _read(self._dset("tokens/token_str"), np.s_[s:e])]
 
     def token_ids(self, pid):
-        """Token ids (int32 [T]); -1 where unknown."""
-        return self._group(pid)["token_ids"][()]
+        """Token ids (int32 [T])."""
+        s, e = self._tok_range(self.row(pid))
+        return self._dset("tokens/token_id")[s:e]
 
     def offsets(self, pid):
         """Byte span [start, end) of each token in the UTF-8 text (int32 [T, 2]); BOS gets
-        [0, 0], -1 when unknown.
+        [0, 0].
 
         >>> text = sw.text(pid).encode(); b, e = sw.offsets(pid)[3]
         >>> text[b:e].decode()                        # doctest: +SKIP
         """
-        return self._group(pid)["offsets"][()]
+        s, e = self._tok_range(self.row(pid))
+        return self._dset("tokens/offsets")[s:e]
 
-    def layers(self, pid):
-        """Model layer of each stored layer (int32 [L])."""
-        return self._group(pid)["layer"][()]
+    def layers(self, pid=None):
+        """Model layer of each stored layer (int32 [L]); the same for every prompt (pid is
+        accepted for compatibility and ignored)."""
+        if self._layers is None:
+            self._layers = self._axis_ids("layer", self.n_layers)
+        return self._layers.copy()
 
-    def heads(self, pid):
-        """Model head of each stored head (int32 [H])."""
-        return self._group(pid)["head"][()]
+    def heads(self, pid=None):
+        """Model head of each stored head (int32 [H]); the same for every prompt."""
+        if self._heads is None:
+            self._heads = self._axis_ids("head", self.n_heads)
+        return self._heads.copy()
 
-    def store(self, pid):
-        """"full", "last_row" or "none"."""
-        return self._row(pid)["store"]
+    def _axis_ids(self, name, n):
+        for g in ("attention", "metrics", "summary"):
+            v = self._col(f"{g}/{name}")
+            if v is not None:
+                return np.asarray(v, dtype=np.int32)
+        return np.arange(n, dtype=np.int32)
 
-    def _check_done(self, pid, check_status):
-        st = self._row(pid)["status"]
-        if check_status and st != "done":
-            raise ValueError(f"{self.path}: prompt {pid!r} has status {st!r}; its data are "
-                             "undefined until it is done (pass check_status=False to read "
-                             "them anyway, e.g. to inspect a crashed run)")
+    def store(self, pid=None):
+        """"full", "last_row" or "none" (the same for every prompt of a file)."""
+        return self._store
 
     def attention(self, pid, layer=None, head=None, check_status=True):
         """The stored attention of a prompt as float32 numpy (float16 files are converted).
 
         Shape: store "full" -> [layer, head, query, key]; store "last_row" -> [layer, head,
         key] (the row of the last query, T-1). An int ``layer`` / ``head`` removes that axis;
-        a slice or list keeps it. Only the selected part is read from disk.
+        a slice or list keeps it. One contiguous read covers the selection.
 
         >>> a = sw.attention("instructions/cot", layer=-1)   # last layer: [H, T, T]
         >>> a.mean(axis=0)                                   # the notebook's 'last_layer'
@@ -319,27 +497,39 @@ class Sweep:
 
         Raises ValueError for store "none" and for prompts whose status is not done.
         """
-        g = self._group(pid)
-        if "attention" not in g:
-            raise ValueError(f"{self.path}: prompt {pid!r} has no attention dataset (store = "
-                             f"{self.store(pid)!r}); sw.metrics(id) has what the run "
+        i = self.row(pid)
+        if self._store not in ("full", "last_row"):
+            raise ValueError(f"{self.path}: prompt {pid!r} has no stored attention (store = "
+                             f"{self._store!r}); sw.metrics(id) has what the run "
                              "computed from it")
-        self._check_done(pid, check_status)
-        ds = g["attention"]
-        L, H = ds.shape[0], ds.shape[1]
-        li = _norm_index(layer, L, "layer")
-        hi = _norm_index(head, H, "head")
-        if isinstance(li, list):
-            # h5py wants increasing, unique fancy indices: read one layer at a time instead
-            parts = [self.attention(pid, l, head, check_status=False) for l in li]
-            if parts:
-                return np.stack(parts, axis=0)
-            shape = self.attention(pid, 0, head, check_status=False).shape
-            return np.zeros((0,) + shape, dtype=np.float32)
-        if isinstance(hi, list):
-            a = np.asarray(ds[li], dtype=np.float32)
-            return np.take(a, hi, axis=0 if isinstance(li, int) else 1)
-        return np.asarray(ds[li, hi], dtype=np.float32)
+        self._check_done(pid, i, check_status)
+        L, H = self.n_layers, self.n_heads
+        lidx, ldrop = _norm_index(layer, L, "layer")
+        hidx, hdrop = _norm_index(head, H, "head")
+        s, e = self._tok_range(i)
+        T = e - s
+        l0, l1 = (min(lidx), max(lidx) + 1) if lidx else (0, 0)
+        h0, h1 = (min(hidx), max(hidx) + 1) if hidx else (0, 0)
+        if self._store == "last_row":
+            ds = self._dset("attention/last_row")
+            if lidx and hidx:
+                blk = ds[s:e, l0:l1, h0:h1]                  # [T, nl, nh]
+            else:
+                blk = np.zeros((T, l1 - l0, h1 - h0), ds.dtype)
+            blk = np.moveaxis(blk, 0, -1)                    # [nl, nh, key]
+            return np.asarray(_select(blk, lidx, hidx, l0, h0, ldrop, hdrop), np.float32)
+        ds = self._dset("attention/full")
+        a = int(self._sweep("attention_start")[i])
+        tt = T * T
+        if not (lidx and hidx):
+            blk = np.zeros((l1 - l0, h1 - h0, T, T), ds.dtype)
+        elif l1 - l0 == 1:                                   # one layer: read only its heads
+            off = a + (l0 * H + h0) * tt
+            blk = ds[off:off + (h1 - h0) * tt].reshape(1, h1 - h0, T, T)
+        else:
+            blk = ds[a + l0 * H * tt:a + l1 * H * tt].reshape(l1 - l0, H, T, T)
+            h0 = 0
+        return np.asarray(_select(blk, lidx, hidx, l0, h0, ldrop, hdrop), np.float32)
 
     def last_row(self, pid, layer=None, head=None, check_status=True):
         """The last query row of the attention, [layer, head, key] float32, for both "full"
@@ -350,48 +540,273 @@ class Sweep:
         >>> r[-1].mean(axis=0)                      # what the notebook's keyword code reads
         """
         a = self.attention(pid, layer, head, check_status)
-        if self.store(pid) == "full":
-            return a[..., -1, :]
+        if self._store == "full":
+            return np.ascontiguousarray(a[..., -1, :])
         return a
 
-    def metrics(self, pid, tables=True):
-        """The prompt's reduce-stage metrics (/prompts/<id>/metrics, see docs/METRICS.md).
+    def aggregate(self, pid, method="mean", check_status=True):
+        """The notebook's ``aggregate_attention(attentions, method)`` of one prompt, [T, T]
+        float64, computed on read from the full attention (store "full" only):
 
-        Returns a dict: every dataset under its own name as numpy (string datasets as object
-        arrays of str), e.g. ``layer_entropy`` [L], ``head_entropy`` [L, H], ``sink_mean``
-        [L, H], ``last_row_mean`` [L, T], ``span_mass`` [S, L, H]; ``"input"`` ("full" or
-        "last_row") and ``"unavailable"`` (list of metric names not computed). With
-        ``tables=True`` it also holds DataFrames:
+        - ``"mean"``: mean over layers and heads (``attentions.mean(axis=(0, 1))``);
+        - ``"max"``: max over layers and heads (``attentions.max(axis=(0, 1))``);
+        - ``"last_layer"``: mean over the heads of the last stored layer
+          (``attentions[-1].mean(axis=0)``).
+
+        The attention is read in one slice (``last_layer`` reads only the last layer; very
+        large prompts are read a few layers at a time) and reduced in float64.
+
+        >>> agg = sw.aggregate("instructions/cot", "last_layer")
+        >>> agg[-1]                                 # where the last token looks
+
+        Raises ValueError for an unknown method, for files that do not store the full maps
+        and for prompts whose status is not done.
+        """
+        if method not in AGGREGATE_METHODS:
+            raise ValueError(f"Unknown method: {method!r} (expected one of "
+                             f"{', '.join(AGGREGATE_METHODS)})")
+        i = self.row(pid)
+        if self._store != "full":
+            raise ValueError(f"{self.path}: aggregate({pid!r}, {method!r}) needs the full "
+                             f"attention maps, but this file has store = {self._store!r}; "
+                             "sw.last_row(id) and sw.metrics(id)['last_row_mean'] have the "
+                             "last query row")
+        self._check_done(pid, i, check_status)
+        L, H = self.n_layers, self.n_heads
+        s, e = self._tok_range(i)
+        T = e - s
+        ds = self._dset("attention/full")
+        a = int(self._sweep("attention_start")[i])
+        per_layer = H * T * T
+        if method == "last_layer":
+            blk = ds[a + (L - 1) * per_layer:a + L * per_layer].reshape(H, T, T)
+            return blk.astype(np.float64).mean(axis=0)
+        step = max(1, _AGG_CHUNK_BYTES // max(1, per_layer * ds.dtype.itemsize))
+        acc = None
+        for l0 in range(0, L, step):
+            l1 = min(L, l0 + step)
+            blk = ds[a + l0 * per_layer:a + l1 * per_layer].reshape((l1 - l0) * H, T, T)
+            blk = blk.astype(np.float64)
+            if method == "mean":
+                part = blk.sum(axis=0)
+                acc = part if acc is None else acc + part
+            else:
+                part = blk.max(axis=0)
+                acc = part if acc is None else np.maximum(acc, part)
+        if method == "mean":
+            acc /= L * H
+        return acc
+
+    # -- metrics --------------------------------------------------------------------------
+    def has_metrics(self):
+        """True when the file has /metrics."""
+        return "metrics" in self.file
+
+    def _metric_names(self):
+        g = self.file["metrics"]
+        return [k for k in g if isinstance(g[k], h5py.Dataset)]
+
+    def _ragged_map(self):
+        """{sample dimension: (start column, count column)}: token from /sweep, occ / substr /
+        span from the /metrics count columns (attribute sample_dimension)."""
+        if self._ragged is None:
+            r = {"token": (self._sweep("token_start"), self._sweep("n_tokens"))}
+            if self.has_metrics():
+                for k in self._metric_names():
+                    if not k.endswith("_count"):
+                        continue
+                    ds = self._dset("metrics/" + k)
+                    sd = _attr_value(ds.attrs.get("sample_dimension", ""))
+                    start = self._col("metrics/" + k[:-len("_count")] + "_start")
+                    if sd and start is not None:
+                        r[sd] = (start, self._col("metrics/" + k))
+            self._ragged = r
+        return self._ragged
+
+    def _unavailable(self):
+        v = self.file["metrics"].attrs.get("unavailable_last_row")
+        if v is None:
+            return list(_UNAVAILABLE_LAST_ROW)
+        return [x for x in _attr_value(v).split(",") if x]
+
+    def _token_str_all(self):
+        return self._col("tokens/token_str")
+
+    def column(self, name):
+        """A whole column of the sweep as numpy, in one read: ``/metrics/<name>`` (e.g.
+        ``head_entropy`` float64 [prompt, layer, head], ``layer_entropy`` [prompt, layer],
+        ``last_row_mean`` [token, layer], ``span_mass`` [span, layer, head]), or any dataset
+        given by its path from the root (``"sweep/status"``, ``"tokens/position"``,
+        ``"summary/js_divergence"``). String columns are object arrays of str.
+
+        ``head_focus_token`` [prompt, layer, head] and ``keyword_substr_token`` [substr] are
+        derived from /tokens/token_str (they are not stored): ``tokens[head_focus]``.
+
+        Rows of prompts whose status is not done hold undefined values (``sw.prompts.status``);
+        rows whose metrics were not computed are NaN (``column("input") == -1``).
+
+        >>> he = sw.column("head_entropy")           # [N, L, H]
+        >>> he[sw.row("instructions/cot")]           # one prompt's [L, H]
+        """
+        if name == "head_focus_token":
+            foc = self.column("head_focus")
+            idx = self._sweep("token_start").astype(np.int64)[:, None, None] + foc
+            return self._derive_tokens(idx, foc >= 0)
+        if name == "keyword_substr_token":
+            pos = self.column("keyword_substr_position")
+            st, cnt = self._ragged_map()["substr"]
+            owner = np.repeat(np.arange(len(cnt)), cnt)
+            idx = self._sweep("token_start").astype(np.int64)[owner] + pos
+            return self._derive_tokens(idx, pos >= 0)
+        path = name if "/" in name else "metrics/" + name
+        ds = self._dset(path)
+        if ds is None:
+            have = ", ".join(self._metric_names()) if self.has_metrics() else "no /metrics"
+            raise KeyError(f"{self.path}: no column {path!r} (/metrics has: {have})")
+        return _read(ds)
+
+    def _derive_tokens(self, idx, ok):
+        tok = self._token_str_all()
+        out = np.full(idx.shape, "", dtype=object)
+        if tok is not None and len(tok):
+            ok = ok & (idx >= 0) & (idx < len(tok))
+            out[ok] = tok[idx[ok]]
+        return out
+
+    def _input_code(self, i):
+        inp = self._col("metrics/input")
+        return int(inp[i]) if inp is not None else 0
+
+    def _metric_slice(self, i, name):
+        """Prompt i's part of /metrics/<name> (one slice read), or None when the column is
+        not per prompt. last_row_mean comes back [layer, token]."""
+        path = "metrics/" + name
+        ds = self._dset(path)
+        dims = self._dims_of(path)
+        d0 = dims[0] if dims else None
+        if d0 == "prompt":
+            return _read(ds, np.s_[i])
+        rag = self._ragged_map()
+        if d0 not in rag:
+            return None
+        st, cnt = rag[d0]
+        a = int(st[i])
+        v = _read(ds, np.s_[a:a + int(cnt[i])])
+        if name == "last_row_mean":
+            v = np.ascontiguousarray(v.T)                   # [L, T], as metrics() gives it
+        return v
+
+    def metric(self, pid, name, check_status=True):
+        """One metric of one prompt, as :meth:`metrics` gives it (one slice read), e.g.
+        ``sw.metric(pid, "head_entropy")`` [L, H] or ``sw.metric(pid, "last_row_mean")``
+        [L, T]; ``head_focus_token`` and ``keyword_substr_token`` are derived.
+
+        Returns None when the file has no such column, when the prompt's metrics were not
+        computed (input = -1) or when the metric is unavailable for its input (metrics that
+        need full maps, after ``attnsweep reduce`` on a last_row file). Raises ValueError for
+        a prompt whose status is not done unless check_status=False.
+
+        >>> sw.metric("instructions/cot", "layer_entropy")       # [L]
+        """
+        i = self.row(pid)
+        if not self.has_metrics():
+            return None
+        self._check_done(pid, i, check_status)
+        code = self._input_code(i)
+        if code == -1 or (code == 1 and name in self._unavailable()):
+            return None
+        if name in ("head_focus_token", "keyword_substr_token"):
+            src = "head_focus" if name == "head_focus_token" else "keyword_substr_position"
+            pos = self.metric(pid, src, check_status=False)
+            if pos is None:
+                return None
+            s, e = self._tok_range(i)
+            toks = _read(self._dset("tokens/token_str"), np.s_[s:e])
+            res = np.full(np.shape(pos), "", dtype=object)
+            ok = (pos >= 0) & (pos < e - s)
+            res[ok] = toks[pos[ok]]
+            return res
+        if name in _SCALES or name == "input" or self._dset("metrics/" + name) is None:
+            return None
+        return self._metric_slice(i, name)
+
+    def metrics(self, pid, tables=True, check_status=True):
+        """The prompt's metrics (docs/METRICS.md), sliced out of the /metrics columns.
+
+        Returns a dict of numpy arrays (string columns as object arrays of str), with the
+        shapes of one prompt: ``layer_entropy`` [L], ``head_entropy`` / ``head_max`` /
+        ``head_focus`` / ``sink_last`` / ``sink_mean`` / ... [L, H], ``head_focus_token``
+        [L, H] (derived: ``tokens[head_focus]``), ``last_row_mean`` [L, T] (layer first, as
+        in earlier releases; the column itself is [token, layer]), ``keywords`` [K],
+        ``keyword_occ_*`` [n_occ, ...], ``keyword_substr_*`` [n, ...] (with the derived
+        ``keyword_substr_token``), ``span_*`` [S, ...]; plus ``"input"`` ("full" or
+        "last_row": what they were computed from) and ``"unavailable"`` (metric names not
+        computed: with input "last_row", the ones that need full maps; they are left out of
+        the dict). With ``tables=True`` it also holds DataFrames:
 
         - ``"heads"``: one row per (layer, head) with the notebook's columns layer, head,
           entropy, max_attention, focus_position, focus_token, plus sink_last and, when
           computed, sink_mean, prev_token, norm_entropy, dup_token, induction (layer and
           head are model indices);
-        - ``"keywords"``: the text rule's occurrences (keyword, bytes, tokens, mass in the last
-          layer);
+        - ``"keywords_table"``: the text rule's occurrences (keyword, bytes, tokens, mass in
+          the last layer);
         - ``"spans"``: name, kind, bytes, tokens.
 
-        Returns {} when the prompt has no metrics (store "none" after ``attnsweep reduce``).
+        The notebook's ``aggregate_*`` [T, T] are not stored: :meth:`aggregate` computes them.
+
+        Returns {} when the file has no /metrics or the prompt's metrics were not computed
+        (``input = -1``, e.g. store "none" after ``attnsweep reduce``). Raises ValueError for
+        a prompt whose status is not done (its rows are undefined) unless check_status=False.
 
         >>> m = sw.metrics("instructions/cot")
         >>> m["heads"].nsmallest(5, "entropy")      # the notebook's most focused heads
         """
-        g = self._group(pid)
-        if "metrics" not in g:
+        i = self.row(pid)
+        if not self.has_metrics():
             return {}
-        mg = g["metrics"]
-        out = {k: _read(mg[k]) for k in mg if isinstance(mg[k], h5py.Dataset)}
-        out["input"] = _str(mg.attrs.get("input", ""))
-        un = _str(mg.attrs.get("unavailable", ""))
-        out["unavailable"] = [x for x in un.split(",") if x]
+        self._check_done(pid, i, check_status)
+        code = self._input_code(i)
+        if code == -1:
+            return {}
+        unavailable = self._unavailable() if code == 1 else []
+        out = {}
+        for name in self._metric_names():
+            if name in _SCALES - {"keyword"} or name == "input" or name in unavailable:
+                continue
+            if name.endswith("_count") or name.endswith("_start"):
+                continue
+            if name == "keyword":
+                out["keywords"] = _read(self._dset("metrics/keyword"))
+                continue
+            v = self._metric_slice(i, name)
+            if v is not None:
+                out[name] = v
+        s, e = self._tok_range(i)
+        if "head_focus" in out or "keyword_substr_position" in out:
+            toks = _read(self._dset("tokens/token_str"), np.s_[s:e])
+            T = e - s
+
+            def tok_at(pos):
+                pos = np.asarray(pos)
+                res = np.full(pos.shape, "", dtype=object)
+                ok = (pos >= 0) & (pos < T)
+                res[ok] = toks[pos[ok]]
+                return res
+
+            if "head_focus" in out:
+                out["head_focus_token"] = tok_at(out["head_focus"])
+            if "keyword_substr_position" in out:
+                out["keyword_substr_token"] = tok_at(out["keyword_substr_position"])
+        out["input"] = INPUT_NAMES.get(code, str(code))
+        out["unavailable"] = unavailable
         if tables:
-            self._metric_tables(pid, out)
+            self._metric_tables(out)
         return out
 
-    def _metric_tables(self, pid, m):
+    def _metric_tables(self, m):
         if "head_entropy" in m:
             L, H = m["head_entropy"].shape
-            lay, hed = self.layers(pid), self.heads(pid)
+            lay, hed = self.layers(), self.heads()
             lay = lay if len(lay) == L else np.arange(L)
             hed = hed if len(hed) == H else np.arange(H)
             ll, hh = np.meshgrid(lay, hed, indexing="ij")
@@ -408,24 +823,89 @@ class Sweep:
         if "keyword_occ_keyword" in m and "keywords" in m:
             kws = list(m["keywords"])
             k = m["keyword_occ_keyword"]
+            n = len(k)
+            by = m.get("keyword_occ_bytes", np.zeros((n, 2), np.int32))
+            tk = m.get("keyword_occ_tokens", np.zeros((n, 2), np.int32))
             m["keywords_table"] = pd.DataFrame({
                 "keyword": [kws[i] if 0 <= i < len(kws) else "" for i in k],
-                "byte_begin": m["keyword_occ_bytes"][:, 0] if len(k) else [],
-                "byte_end": m["keyword_occ_bytes"][:, 1] if len(k) else [],
-                "token_first": m["keyword_occ_tokens"][:, 0] if len(k) else [],
-                "token_end": m["keyword_occ_tokens"][:, 1] if len(k) else [],
-                "mass_last_layer": m["keyword_occ_mass"],
+                "byte_begin": by[:, 0], "byte_end": by[:, 1],
+                "token_first": tk[:, 0], "token_end": tk[:, 1],
+                "mass_last_layer": m.get("keyword_occ_mass", np.full(n, np.nan)),
             })
         if "span_name" in m:
             n = len(m["span_name"])
+            by = m.get("span_bytes", np.full((n, 2), -1, np.int32))
+            tk = m.get("span_tokens", np.full((n, 2), -1, np.int32))
             m["spans"] = pd.DataFrame({
                 "name": list(m["span_name"]),
-                "kind": ["declared" if x == 0 else "derived" for x in m["span_kind"]],
-                "byte_begin": m["span_bytes"][:, 0] if n else [],
-                "byte_end": m["span_bytes"][:, 1] if n else [],
-                "token_first": m["span_tokens"][:, 0] if n else [],
-                "token_end": m["span_tokens"][:, 1] if n else [],
+                "kind": ["declared" if x == 0 else "derived"
+                         for x in m.get("span_kind", np.zeros(n, np.int8))],
+                "byte_begin": by[:, 0], "byte_end": by[:, 1],
+                "token_first": tk[:, 0], "token_end": tk[:, 1],
             })
+
+    def metrics_frame(self, level="head", done_only=True):
+        """The per-prompt metrics of the whole sweep as one long DataFrame (every column read
+        once):
+
+        - ``level="head"``: one row per (prompt, layer, head): prompt, group, variant, layer,
+          head (model indices), then every [prompt, layer, head] column (head_entropy,
+          head_max, head_focus, focus_token, sink_last, sink_mean, prev_token, ...);
+        - ``level="layer"``: one row per (prompt, layer): the [prompt, layer] columns
+          (layer_entropy);
+        - ``level="prompt"``: one row per prompt: n_tokens, input, the [prompt] columns
+          (keyword_occ_count, ...).
+
+        ``done_only`` keeps the prompts whose status is done and whose metrics were
+        computed (input != -1); the other rows are undefined or NaN.
+
+        >>> df = sw.metrics_frame()
+        >>> df.groupby(["layer", "head"])["head_entropy"].mean().unstack()   # head_entropy_mean
+        >>> df[df.group == "instructions"].nsmallest(5, "head_entropy")
+        """
+        dims_of = {"prompt": ("prompt",), "layer": ("prompt", "layer"),
+                   "head": ("prompt", "layer", "head")}
+        if level not in dims_of:
+            raise ValueError(f"level must be 'prompt', 'layer' or 'head', not {level!r}")
+        want = dims_of[level]
+        P = self.prompts
+        N = len(P)
+        L, H = self.n_layers, self.n_heads
+        keep = np.ones(N, bool)
+        inp = self._col("metrics/input") if self.has_metrics() else None
+        if done_only:
+            keep &= (P["status"] == "done").to_numpy()
+            if inp is not None:
+                keep &= np.asarray(inp) != -1
+            else:
+                keep[:] = False
+        rows = np.flatnonzero(keep)
+        per = {"prompt": 1, "layer": L, "head": L * H}[level]
+        cols = {"prompt": np.repeat(P["id"].to_numpy()[rows], per),
+                "group": np.repeat(P["group"].to_numpy()[rows], per),
+                "variant": np.repeat(P["variant"].to_numpy()[rows], per)}
+        if level == "prompt":
+            cols["n_tokens"] = P["n_tokens"].to_numpy()[rows]
+            if inp is not None:
+                cols["input"] = [INPUT_NAMES.get(int(x), str(int(x))) for x in
+                                 np.asarray(inp)[rows]]
+        else:
+            lay = np.tile(np.repeat(self.layers(), per // L), len(rows))
+            cols["layer"] = lay
+            if level == "head":
+                cols["head"] = np.tile(self.heads(), L * len(rows))
+        if self.has_metrics():
+            for name in self._metric_names():
+                if name in _SCALES or name == "input" or name.endswith("_start"):
+                    continue
+                path = "metrics/" + name
+                if self._dims_of(path) != want:
+                    continue
+                v = self.column(name)[rows]
+                cols[name] = v.reshape(-1)
+                if name == "head_focus" and level == "head":
+                    cols["focus_token"] = self.column("head_focus_token")[rows].reshape(-1)
+        return pd.DataFrame(cols)
 
     # -- the sweep summary ----------------------------------------------------------------
     def has_summary(self):
@@ -433,12 +913,14 @@ class Sweep:
         return "summary" in self.file
 
     def summary(self):
-        """/summary as a dict (docs/FORMAT.md "Metrics and summary"), or {} without one.
+        """/summary as a dict (docs/FORMAT.md "Summary"), or {} without one.
 
         Every dataset is there under its own name as numpy (``prompt``, ``prompt_index``,
-        ``layer_entropy`` [N, L], ``head_entropy`` [N, L, H], ``head_entropy_mean`` [L, H],
-        ``most_focused_layer`` [N, 5], ``overall_most_focused_entropy`` [5], ...), plus
-        DataFrames:
+        ``head_entropy_mean`` [L, H], ``most_focused_layer`` [n, 5],
+        ``overall_most_focused_entropy`` [5], ``group``, ``group_count``, ``js_divergence``
+        [G, L], ``member_prompt_index``, ...), plus ``layer_entropy`` [n, L] and
+        ``head_entropy`` [n, L, H] of the summarized prompts, gathered from /metrics (rows
+        ``prompt_index``), and DataFrames:
 
         - ``"most_focused"`` / ``"most_distributed"``: long tables prompt, rank (0-4), layer,
           head, entropy, token (padding rows with layer -1 dropped);
@@ -446,15 +928,15 @@ class Sweep:
           entropy, token;
         - ``"layer_entropy_table"``: index prompt id, one column per layer;
 
-        and ``"groups"``: {group: dict} with that group's datasets (``variant``,
-        ``prompt_index``, ``n_shared_tokens`` as int, ``layer_entropy_std``,
-        ``js_divergence``, ``sensitivity_rank_js``, ``prefix_mass`` [V, L], ...,
-        ``example_mass`` [V, L, H] for few-shot groups) and the DataFrames ``"sensitivity"``
-        (layer, js_divergence, layer_entropy_std), ``"prefix_mass_table"`` /
-        ``"question_mass_table"`` (index variant, one column per layer) and, for few-shot
-        groups, ``"example_top"`` (variant, rank, layer, head, mass).
+        and ``"groups"``: {group: dict} with that group's rows (``variant``,
+        ``prompt_index``, ``n_shared_tokens`` as int, ``layer_entropy_std`` [L],
+        ``js_divergence`` [L], ``sensitivity_rank_js``, ``prefix_mass`` [V, L], ...,
+        ``example_mass`` [V, L, H] and ``example_top_*`` for groups with example answers) and
+        the DataFrames ``"sensitivity"`` (layer, js_divergence, layer_entropy_std),
+        ``"prefix_mass_table"`` / ``"question_mass_table"`` (index variant, one column per
+        layer) and, for few-shot groups, ``"example_top"`` (variant, rank, layer, head, mass).
 
-        Layers and heads in /summary are positions along the stored axes.
+        Layers and heads in /summary's top-K tables are positions along the stored axes.
 
         >>> s = sw.summary()
         >>> s["groups"]["instructions"]["sensitivity"].sort_values("js_divergence")
@@ -466,8 +948,15 @@ class Sweep:
             self._summary = {}
             return self._summary
         sg = self.file["summary"]
-        s = {k: _read(sg[k]) for k in sg if isinstance(sg[k], h5py.Dataset)}
+        names = [k for k in sg if isinstance(sg[k], h5py.Dataset)]
+        s = {k: self._col("summary/" + k) for k in names}
         prompts = [str(x) for x in s.get("prompt", [])]
+        s["prompt"] = np.asarray(prompts, dtype=object)
+        pidx = np.asarray(s.get("prompt_index", np.zeros(0, np.int32)), dtype=np.int64)
+        if self.has_metrics():
+            for k in ("layer_entropy", "head_entropy"):
+                if "metrics/" + k in self.file:
+                    s[k] = self.column(k)[pidx]
 
         def top(prefix, ids):
             lay, hed = s.get(prefix + "_layer"), s.get(prefix + "_head")
@@ -499,47 +988,73 @@ class Sweep:
         if "layer_entropy" in s and s["layer_entropy"].ndim == 2:
             s["layer_entropy_table"] = pd.DataFrame(s["layer_entropy"], index=prompts)
             s["layer_entropy_table"].index.name = "prompt"
-        groups = {}
-        if "groups" in sg:
-            for gname, gg in sg["groups"].items():
-                d = {k: _read(gg[k]) for k in gg if isinstance(gg[k], h5py.Dataset)}
-                d["variant"] = [str(x) for x in d.get("variant", [])]
-                if "n_shared_tokens" in d:
-                    d["n_shared_tokens"] = int(np.asarray(d["n_shared_tokens"]).ravel()[0])
-                if "js_divergence" in d:
-                    L = len(d["js_divergence"])
-                    d["sensitivity"] = pd.DataFrame({
-                        "layer": np.arange(L),
-                        "js_divergence": d["js_divergence"],
-                        "layer_entropy_std": d.get("layer_entropy_std", np.full(L, np.nan)),
-                    })
-                for k in ("prefix_mass", "question_mass"):
-                    if k in d:
-                        t = pd.DataFrame(d[k], index=d["variant"])
-                        t.index.name = "variant"
-                        d[k + "_table"] = t
-                if "example_top_layer" in d:
-                    rows = []
-                    for i, v in enumerate(d["variant"]):
-                        for r in range(d["example_top_layer"].shape[1]):
-                            if d["example_top_layer"][i, r] >= 0:
-                                rows.append((v, r, int(d["example_top_layer"][i, r]),
-                                             int(d["example_top_head"][i, r]),
-                                             float(d["example_top_mass"][i, r])))
-                    d["example_top"] = pd.DataFrame(rows, columns=["variant", "rank", "layer",
-                                                                   "head", "mass"])
-                groups[str(gname)] = d
-        s["groups"] = groups
+        s["groups"] = self._summary_groups(s, names)
         self._summary = s
         return s
+
+    def _summary_groups(self, s, names):
+        gnames = [str(x) for x in s.get("group", [])]
+        if not gnames or "group_start" not in s or "group_count" not in s:
+            return {}
+        start = np.asarray(s["group_start"], dtype=np.int64)
+        count = np.asarray(s["group_count"], dtype=np.int64)
+        per_group, per_member = [], []
+        for k in names:
+            if k in _SCALES or k in ("group_count", "group_start"):
+                continue
+            d = self._dims_of("summary/" + k)
+            if d and d[0] == "group":
+                per_group.append(k)
+            elif d and d[0] == "member":
+                per_member.append(k)
+        rename = {"member_prompt_index": "prompt_index", "member_variant": "variant"}
+        groups = {}
+        for gi, gname in enumerate(gnames):
+            a, n = int(start[gi]), int(count[gi])
+            d = {k: s[k][gi] for k in per_group}
+            has_ex = bool(d.pop("has_examples", 1))
+            for k in per_member:
+                if k.startswith("example_") and not has_ex:
+                    continue
+                d[rename.get(k, k)] = s[k][a:a + n]
+            d["variant"] = [str(x) for x in d.get("variant", [])]
+            if "n_shared_tokens" in d:
+                d["n_shared_tokens"] = int(d["n_shared_tokens"])
+            if "js_divergence" in d:
+                L = len(d["js_divergence"])
+                d["sensitivity"] = pd.DataFrame({
+                    "layer": np.arange(L),
+                    "js_divergence": d["js_divergence"],
+                    "layer_entropy_std": d.get("layer_entropy_std", np.full(L, np.nan)),
+                })
+            for k in ("prefix_mass", "question_mass"):
+                if k in d:
+                    t = pd.DataFrame(d[k], index=d["variant"])
+                    t.index.name = "variant"
+                    d[k + "_table"] = t
+            if "example_top_layer" in d:
+                rows = []
+                for i, v in enumerate(d["variant"]):
+                    for r in range(d["example_top_layer"].shape[1]):
+                        if d["example_top_layer"][i, r] >= 0:
+                            rows.append((v, r, int(d["example_top_layer"][i, r]),
+                                         int(d["example_top_head"][i, r]),
+                                         float(d["example_top_mass"][i, r])))
+                d["example_top"] = pd.DataFrame(rows, columns=["variant", "rank", "layer",
+                                                               "head", "mass"])
+            groups[gname] = d
+        return groups
 
     # -- xarray ---------------------------------------------------------------------------
     def to_xarray(self, pid, metrics=False):
         """The prompt as an ``xarray.Dataset`` with named dimensions and coordinates:
         ``attention`` (layer, head, query, key) or (layer, head, key), float32; ``tokens``,
-        ``token_ids`` (query); ``offsets`` (query, span); the group attributes as attrs.
+        ``token_ids`` (query); ``offsets`` (query, span); the prompt's /sweep row as attrs.
         With ``metrics=True`` the [L]- and [L, H]-shaped metrics are added as variables
         (layer) / (layer, head). Coordinates ``layer`` and ``head`` are model indices.
+
+        For the whole sweep, open a group directly:
+        ``xr.open_dataset(path, group="metrics", engine="h5netcdf")``.
 
         Needs python3-xarray (ImportError otherwise).
 
@@ -551,19 +1066,21 @@ class Sweep:
         except ImportError as e:  # pragma: no cover - depends on the machine
             raise ImportError("to_xarray needs xarray (Debian: apt-get install python3-xarray)"
                               ) from e
-        g = self._group(pid)
-        T = int(g["query"].shape[0])
-        coords = {"layer": self.layers(pid), "head": self.heads(pid),
+        i = self.row(pid)
+        s, e = self._tok_range(i)
+        T = e - s
+        coords = {"layer": self.layers(), "head": self.heads(),
                   "query": np.arange(T, dtype=np.int32), "key": np.arange(T, dtype=np.int32),
                   "span": np.array([0, 1], dtype=np.int32)}
         data = {"tokens": (("query",), np.asarray(self.tokens(pid), dtype=object)),
                 "token_ids": (("query",), self.token_ids(pid)),
                 "offsets": (("query", "span"), self.offsets(pid))}
-        st = self.store(pid)
-        if "attention" in g and self._row(pid)["status"] == "done":
-            dims = ("layer", "head", "query", "key") if st == "full" else ("layer", "head", "key")
+        done = self._status(i) == "done"
+        if self._store in ("full", "last_row") and done:
+            dims = ("layer", "head", "query", "key") if self._store == "full" \
+                else ("layer", "head", "key")
             data["attention"] = (dims, self.attention(pid))
-        if metrics:
+        if metrics and done:
             m = self.metrics(pid, tables=False)
             L, H = len(coords["layer"]), len(coords["head"])
             for k, v in m.items():

@@ -13,6 +13,7 @@ PKGS=(
   libjansson-dev
   libssl-dev
   python3 python3-numpy python3-h5py python3-pandas python3-matplotlib
+  octave octave-netcdf
 )
 # optional extras used by tests/analysis when present; installed with the rest
 OPTIONAL=(python3-xarray python3-h5netcdf clang-format)

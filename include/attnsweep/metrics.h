@@ -5,7 +5,7 @@
  * nothing is re-read from disk. `attnsweep reduce` feeds the same accumulator
  * with layers read back from the file. docs/METRICS.md defines every metric
  * (formula, epsilon, source) and docs/FORMAT.md where it is stored
- * (/prompts/<id>/metrics/).
+ * (the /metrics columns).
  *
  * Two input modes:
  *   AS_METRICS_FULL      add_layer gets (H, T, T): every metric is computed.
@@ -117,9 +117,6 @@ struct as_metrics {
     double *head_entropy;  /* (L, H) */
     double *head_max;      /* (L, H) */
     int32_t *head_focus;   /* (L, H) argmax key of the last row (first maximum) */
-    double *agg_mean;      /* (T, T) FULL only: mean over layers and heads */
-    double *agg_max;       /* (T, T) FULL only: max over layers and heads */
-    double *agg_last;      /* (T, T) FULL only: last layer, mean over heads */
     /* last row, head mean */
     double *last_row_mean; /* (L, T) */
     /* keyword attention */

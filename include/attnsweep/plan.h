@@ -47,9 +47,15 @@ struct as_plan_request {
     int dtype;                /* enum as_out_dtype */
     int n_out_layers;         /* layers stored (0 = all) */
     int n_out_heads;          /* heads stored (0 = all) */
+    /* Batches (as_plan_batches): runs of consecutive prompts that one rank
+     * computes and commits together. n_batches == 0: every prompt is its own
+     * batch. The assignment modes then place whole batches. */
+    int64_t n_batches;
+    const int64_t *batch_start; /* (n_batches + 1) batch b = prompts [start[b], start[b+1]) */
 };
 
 struct as_plan_rank {
+    int64_t n_batches;
     int64_t n_prompts;
     int64_t n_tokens;
     double flops;     /* estimated forward FLOPs */
@@ -69,7 +75,25 @@ struct as_plan {
     int64_t total_tokens;
     double total_flops, total_out_bytes;
     double imbalance; /* max rank FLOPs / mean rank FLOPs (1 = perfect; 0 if no work) */
+    int64_t n_batches;
+    int64_t *batch_start; /* (n_batches + 1) copy of the request's (or one prompt each) */
+    int *batch_rank;      /* (n_batches) */
 };
+
+/* Default batch budget in tokens: min(4096, ceil(total_tokens / 64)), at
+ * least 1. A pure function of the sweep, never of the rank count, so batches
+ * (and with them every result) are the same on any number of ranks. */
+int as_plan_batch_budget(int64_t total_tokens);
+#define AS_PLAN_BATCH_MAX_PROMPTS 256
+
+/* Packs n prompts (in order) into batches: a batch ends before a prompt that
+ * would take it past `budget` tokens (a batch always has at least one
+ * prompt) or past AS_PLAN_BATCH_MAX_PROMPTS prompts, whose `index` is not
+ * the previous one's + 1 (index may be NULL: 0..n-1), or whose explicit rank
+ * differs (explicit_rank may be NULL). *start: (n_batches + 1), malloc'd. */
+as_status as_plan_batches(int64_t n, const int *n_tokens, const int64_t *index,
+                          const int *explicit_rank, int budget, int64_t **start,
+                          int64_t *n_batches, struct as_err *err);
 
 /* Builds the plan. Errors: n_prompts < 1, n_ranks < 1, a T_i < 1, an invalid
  * config, an explicit rank outside [0, n_ranks). Free with as_plan_free. */

@@ -1,23 +1,23 @@
-/* reduce.h - the reduce stage: per-prompt metrics in the HDF5 file and the
- * sweep-level statistics (/summary), plus the JSON / CSV exports.
+/* reduce.h - the reduce stage as pure computation on arrays: the per-prompt
+ * metrics as columns (/metrics), the sweep-level statistics (/summary), and
+ * the JSON / CSV exports. Nothing here calls HDF5 or MPI: src/io/ writes and
+ * reads the tables built here, and src/run/ orchestrates (docs/ARCHITECTURE.md).
  *
  * Who calls what:
- *   `attnsweep run` (the runner), on every rank:
- *     1. as_reduce_prefixes() + as_reduce_span_defs() give each prompt's
- *        context pieces; as_metrics_layout_compute() its layout (pure, so
- *        identical on every rank);
- *     2. as_metrics_h5_create(f, layouts, n)  COLLECTIVE, right after
- *        as_h5file_create_prompts, before compute;
- *     3. per prompt, on its worker: as_metrics_init, as_metrics_add_layer per
- *        layer from the sink, as_metrics_finish, as_metrics_h5_write
- *        (INDEPENDENT), then the status;
- *     4. after a collective as_h5file_flush: as_reduce_summary()  COLLECTIVE.
- *   `attnsweep reduce`: as_reduce_file() does 1-4 from the stored tensors,
- *   MPI-parallel over prompts (prompt i on rank i % size).
+ *   `attnsweep run`, rank 0, before compute: src/run builds each prompt's
+ *     context (struct as_metrics_ctx), as_metrics_layout_compute() its
+ *     layout (pure), and
+ *     as_metrics_table_layout() the /metrics columns that creation allocates
+ *     (counts, starts, scales filled; metric data NULL).
+ *   every worker, per batch of consecutive prompts: as_metrics_init,
+ *     as_metrics_add_layer per layer from the forward pass, as_metrics_finish,
+ *     then as_metrics_table_rows() packs the batch's rows; src/io writes them.
+ *   rank 0, after compute: src/io reads the /metrics and /tokens columns,
+ *     as_summary_compute() computes the statistics, as_summary_table()
+ *     describes /summary, src/io writes it.
  *
- * The summary is computed on rank 0 from the small per-prompt metrics it
- * reads back from the file in prompt-index order, so it is identical for any
- * number of ranks and between `run` and a later `reduce`. */
+ * Cost: every function here is O(prompts + tokens + occurrences + spans)
+ * (times L*H), with no per-prompt scans of the sweep. */
 #ifndef ATTNSWEEP_REDUCE_H
 #define ATTNSWEEP_REDUCE_H
 
@@ -25,27 +25,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "attnsweep/h5out.h"
 #include "attnsweep/metrics.h"
 #include "attnsweep/status.h"
-#include "attnsweep/sweep.h"
+#include "attnsweep/table.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---- per-prompt metrics in the file (/prompts/<id>/metrics) ------------- */
-
-/* COLLECTIVE. layouts: (n == f->n_prompts), identical on every rank (checked
- * by hash). A layout with L == 0 means "no metrics for this prompt" (e.g.
- * store: none). An existing metrics group is deleted and recreated. */
-as_status as_metrics_h5_create(struct as_h5file *f, const struct as_metrics_layout *layouts,
-                               int64_t n, struct as_err *err);
-/* INDEPENDENT: writes every dataset of a finished accumulator. */
-as_status as_metrics_h5_write(struct as_h5file *f, int64_t index, const struct as_metrics *m,
-                              struct as_err *err);
-
-/* Per-(layer, head) metrics that the exports list, in this order. */
+/* Per-(layer, head) metrics that /metrics and the exports list, in this order. */
 enum {
     AS_HM_HEAD_ENTROPY,
     AS_HM_HEAD_MAX,
@@ -59,47 +47,50 @@ enum {
 };
 extern const char *const as_head_metric_names[AS_HM_COUNT];
 
-/* The small per-prompt metrics the summary and the exports need. */
-struct as_metrics_small {
-    int L, H, T, n_spans;
-    double *layer_entropy;     /* (L) */
-    double *head[AS_HM_COUNT]; /* each (L, H); NaN-filled when not available (last_row) */
-    int32_t *head_focus;       /* (L, H) */
-    char **focus_token;        /* (L * H) */
-    double *last_row_mean;     /* (L, T) */
-    char **span_name;          /* (S) */
-    int32_t *span_kind;        /* (S) */
-    int32_t *span_tokens;      /* (S, 2) */
-    double *span_mass;         /* (S, L, H) */
-    double *span_lift;         /* (S, L, H) */
-    void *mem;
-};
-/* INDEPENDENT read of prompt `index`'s small metrics. */
-as_status as_metrics_h5_read(struct as_h5file *f, int64_t index, struct as_metrics_small *s,
-                             struct as_err *err);
-void as_metrics_small_free(struct as_metrics_small *s);
+/* /metrics/input values */
+enum as_metrics_input_flag { AS_MINPUT_NONE = -1, AS_MINPUT_FULL = 0, AS_MINPUT_LAST_ROW = 1 };
 
-/* ---- context helpers for the runner -------------------------------------- */
+/* ---- /metrics as columns (docs/FORMAT.md "Metrics") ---------------------- */
 
-/* Derived variant-specific prefix length of every sweep prompt (bytes), computed
- * per group with as_metrics_variant_prefixes. out: (s->n_prompts). */
-as_status as_reduce_prefixes(const struct as_sweep *s, size_t *out, struct as_err *err);
-/* The declared spans of sweep group g as metrics span definitions; out has
- * room for s->groups[g].n_spans entries (pointers into s). */
-void as_reduce_span_defs(const struct as_sweep *s, int g, struct as_metrics_span_def *out);
+/* The /metrics table of a whole file, for allocation at creation: every
+ * column of docs/FORMAT.md with its full shape; the count and start columns,
+ * input (from lay[i].input, or AS_MINPUT_NONE when lay[i].L == 0) and the
+ * scales (prompt = ids, layer = layer_ids, head = head_ids, token, bound,
+ * keyword = keywords, occ, substr, span) carry data; every metric column has
+ * data = NULL. lay: (n) one layout per prompt (L == 0: no metrics for that
+ * prompt; its counts are 0). n_tokens: (n). */
+as_status as_metrics_table_layout(struct as_table *t, int64_t n,
+                                  const struct as_metrics_layout *lay,
+                                  const char *const *ids /* (n) */,
+                                  const int32_t *n_tokens /* (n) */, int L, int H,
+                                  const int32_t *layer_ids /* (L) */,
+                                  const int32_t *head_ids /* (H) */, const char *const *keywords,
+                                  int n_keywords, struct as_err *err);
+
+/* The rows of n consecutive prompts, for writing into the file's /metrics at
+ * the batch's offsets: every metric column (not the scales or the count /
+ * start columns) with its leading dimension cut to the batch (prompt rows n,
+ * token rows sum T, occ / substr / span rows the batch's counts). m[i] ==
+ * NULL (prompt failed or not computed): its rows are NaN / -1 and its input
+ * is AS_MINPUT_NONE, with lay[i]'s counts. */
+as_status as_metrics_table_rows(struct as_table *t, int64_t n,
+                                const struct as_metrics *const *m /* (n) */,
+                                const struct as_metrics_layout *lay /* (n) */,
+                                const int32_t *n_tokens /* (n) */, int L, int H,
+                                struct as_err *err);
 
 /* ---- sweep-level statistics ------------------------------------------------ */
 
 struct as_summary_head {
     int32_t layer, head;
     double entropy;
-    char *token; /* focus token (points into the summary's strings) */
+    const char *token; /* focus token (points into the summary's strings or the input) */
 };
 
 struct as_summary_group {
     char *name;
     int n_variants;
-    int64_t *prompts;    /* (V) prompt indices, in file order */
+    int64_t *prompts;    /* (V) rows in /sweep, in file order */
     char **variants;     /* (V) variant names */
     int n_shared;        /* tokens of the shared question compared by js_divergence */
     double *entropy_std; /* (L) std over variants of layer_entropy (ddof = 0) */
@@ -109,17 +100,35 @@ struct as_summary_group {
     double *prefix_mass; /* (V, L) head-mean last-row mass on span "prefix" */
     double *question_mass;               /* (V, L) ... on span "question" */
     int has_examples;                    /* some variant has a span named example_answer* */
-    double *example_mass;                /* (V, L, H) summed over example_answer* spans */
-    struct as_summary_head *example_top; /* (V, AS_METRICS_TOP_K) (entropy = mass) */
+    double *example_mass;                /* (V, L, H) summed over example_answer* spans;
+                                            NaN when !has_examples */
+    struct as_summary_head *example_top; /* (V, AS_METRICS_TOP_K) (entropy = mass);
+                                            -1 / NaN when !has_examples */
+};
+
+/* One summarized prompt's metrics: views into the input columns (no copies). */
+struct as_metrics_small {
+    int L, H, T, n_spans;
+    const double *layer_entropy;     /* (L) */
+    const double *head[AS_HM_COUNT]; /* each (L, H); NaN where not available (last_row) */
+    const int32_t *head_focus;       /* (L, H) token position */
+    const char *token_str;           /* (T) the prompt's /tokens/token_str records */
+    size_t token_str_width;          /* bytes per record (NUL-terminated within it) */
+    const double *last_row_mean;     /* the prompt's rows of /metrics/last_row_mean [token, layer]:
+                                        layer l, token t at last_row_mean[t * L + l] */
+    const char *span_names;          /* (S) records of span_name_width bytes, NUL-terminated */
+    size_t span_name_width;
+    const int8_t *span_kind;    /* (S) */
+    const int32_t *span_tokens; /* (S, 2) */
+    const double *span_mass;    /* (S, L, H) */
+    const double *span_lift;    /* (S, L, H) */
 };
 
 struct as_summary {
     int64_t n; /* prompts included (status done, with metrics) */
     int L, H;
-    int64_t *index;                      /* (n) prompt index in the file */
-    char **ids;                          /* (n) */
-    double *layer_entropy;               /* (n, L) */
-    double *head_entropy;                /* (n, L, H) */
+    int64_t *index;                      /* (n) row in /sweep */
+    const char **ids;                    /* (n) prompt ids (point into the input) */
     double *head_entropy_mean;           /* (L, H) */
     struct as_summary_head *focused;     /* (n, K) lowest entropy first */
     struct as_summary_head *distributed; /* (n, K) highest entropy first */
@@ -131,27 +140,41 @@ struct as_summary {
     void *arena;                    /* private */
 };
 
-/* COLLECTIVE over f->comm. Reads the small metrics of every done prompt on
- * rank 0 (prompt-index order), computes the statistics, and (re)creates
- * /summary. s may be NULL (no /config: every prompt is its own group). On
- * rank 0, *out (if out != NULL) receives the summary (free with
- * as_summary_free); other ranks get NULL. */
-as_status as_reduce_summary(struct as_h5file *f, const struct as_sweep *s, struct as_summary **out,
-                            struct as_err *err);
+/* Everything the summary reads: the file's prompt table and its /metrics and
+ * /tokens columns, as src/io read them (struct as_table with data). The
+ * summary keeps pointers into `metrics` and `tokens`: they must outlive it. */
+struct as_summary_input {
+    int64_t n;                      /* prompts in the file */
+    int L, H;                       /* stored layers / heads */
+    const int8_t *status;           /* (n) /sweep/status */
+    const char *const *ids;         /* (n) /sweep/prompt */
+    const int32_t *group_of;        /* (n) group of each prompt, in [0, n_groups) */
+    int n_groups;                   /* groups are numbered in order of first appearance */
+    const char *const *group_names; /* (n_groups) */
+    const char *const *variants;    /* (n) variant names */
+    const int32_t *n_tokens;        /* (n) */
+    const int64_t *token_start;     /* (n) */
+    const struct as_table *metrics; /* /metrics columns (at least those the summary uses) */
+    const char *token_str;          /* (NT) records of /tokens/token_str, token_str_width bytes
+                                       each, NUL-terminated within the record (as src/io reads) */
+    size_t token_str_width;
+};
+
+/* Computes the statistics of the prompts with status done and metrics input
+ * != AS_MINPUT_NONE (AS_ERR_INVALID when there is none). Deterministic: the
+ * same input gives bit-identical output. *out: free with as_summary_free. */
+as_status as_summary_compute(const struct as_summary_input *in, struct as_summary **out,
+                             struct as_err *err);
 void as_summary_free(struct as_summary *sm);
 
-/* COLLECTIVE: everything `attnsweep reduce` does on an open read-write file:
- * per-prompt metrics from the stored tensors (prompt i on rank i % size;
- * store: last_row gives the last-row subset, store: none no metrics), flush,
- * then as_reduce_summary. keywords (n_keywords >= 0) replace the sweep's
- * analysis.keywords when keywords != NULL. log (may be NULL) gets progress
- * lines from rank 0. */
-as_status as_reduce_file(struct as_h5file *f, const struct as_sweep *s, const char *const *keywords,
-                         int n_keywords, FILE *log, struct as_summary **out, struct as_err *err);
+/* Describes /summary (docs/FORMAT.md "Summary") as a table with data. */
+as_status as_summary_table(const struct as_summary *sm, struct as_table *t, struct as_err *err);
 
-/* COLLECTIVE: the sweep YAML stored in /config (malloc'd, NUL-terminated), or
- * *yaml = NULL when the file has none (written by `attnsweep extract`). */
-as_status as_reduce_read_config(struct as_h5file *f, char **yaml, size_t *len, struct as_err *err);
+/* Raw bytes of /summary for n done prompts in n_groups groups (the dry-run
+ * estimate; string widths are upper bounds). Built from the same column list
+ * as as_summary_table; -1 only when out of memory. */
+double as_summary_estimate_bytes(int64_t n, int64_t n_groups, int L, int H, size_t id_width,
+                                 size_t variant_width, size_t group_width, size_t token_width);
 
 /* Rank 0 exports. JSON: the notebook's exp8_attention_results.json keys
  * (layer_entropies, head_specialization_summary) plus the new statistics.

@@ -6,11 +6,11 @@
  *            tokens, plan) is broadcast as one buffer, so no other rank
  *            reads the YAML or the tokenizer;
  *   all      load the weights once per node (MPI-3 shared window, or the
- *            shared page cache for zero-copy F32 files), create the HDF5
- *            file and every dataset collectively (or reopen it to resume),
- *            then compute their prompts one at a time, streaming each layer
- *            into the file and marking the prompt done after its data are on
- *            disk;
+ *            shared page cache for zero-copy F32 files); rank 0 creates the
+ *            HDF5 file whole and atomically (or every rank reopens it to
+ *            resume); then every rank computes its batches of consecutive
+ *            prompts, streaming each layer into the file, and commits each
+ *            batch (one fdatasync, one status write);
  *   rank 0   meanwhile collects one small message per prompt and prints
  *            progress; at the end every rank agrees on the outcome.
  * Every rank agrees on an error before each collective step, so a failure
@@ -25,8 +25,13 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "attnsweep/forward.h"
+#include "attnsweep/h5out.h"
 #include "attnsweep/status.h"
+#include "attnsweep/sweep.h"
+#include "attnsweep/table.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +67,34 @@ struct as_run_result {
  * AS_ERR_INTERRUPTED after a graceful stop, or an error (same on every rank). */
 as_status as_run(MPI_Comm comm, const struct as_run_opts *o, struct as_run_result *r,
                  struct as_err *err);
+
+/* ---- the reduce stage over a file (also used by `attnsweep reduce`) ---- */
+
+struct as_summary;
+/* A summary with the columns it points into (rank 0). */
+struct as_run_summary {
+    struct as_summary *sm;
+    struct as_table metrics;
+    struct as_h5_tokens tok;
+    void *mem;
+    char *id_copy;
+};
+void as_run_summary_free(struct as_run_summary *rs);
+
+/* COLLECTIVE over comm, with the file closed on every rank: rank 0 reopens
+ * it serially, reads /metrics, computes the statistics and replaces
+ * /summary. out (may be NULL) receives the summary on rank 0. */
+as_status as_run_summary(const char *path, MPI_Comm comm, struct as_run_summary *out,
+                         struct as_err *err);
+
+/* COLLECTIVE: `attnsweep reduce`: recomputes /metrics from the stored
+ * attention (MPI-parallel over contiguous blocks of prompts), then
+ * as_run_summary. s: the sweep of /config, or NULL (every prompt its own
+ * group, no spans); keywords (may be NULL) replace the sweep's. log (may be
+ * NULL) gets progress lines from rank 0. */
+as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sweep *s,
+                             const char *const *keywords, int n_keywords, FILE *log,
+                             struct as_run_summary *out, struct as_err *err);
 
 #ifdef __cplusplus
 }

@@ -42,8 +42,9 @@ static void usage(FILE *f) {
 /* per-layer sink: streams each layer straight into the HDF5 dataset */
 static as_status h5_sink(void *ctx, int seq, int layer, const float *probs, int T,
                          struct as_err *err) {
-    struct as_h5prompt *p = ctx;
-    return as_h5prompt_write_attention_layer(p, layer, probs, p->info->n_heads, T, err);
+    struct as_h5batch *b = ctx;
+    (void)seq;
+    return as_h5batch_write_layer(b, 0, layer, probs, b->f->n_heads, T, err);
 }
 
 struct extract_opts {
@@ -148,9 +149,10 @@ int as_cmd_extract(int argc, char **argv) {
     struct as_encoding enc;
     struct as_runstate rs;
     struct as_h5file f;
-    struct as_h5prompt hp;
+    struct as_h5batch hb;
+    int32_t *zero_offsets = NULL;
     memset(&m, 0, sizeof m), memset(&tok, 0, sizeof tok), memset(&enc, 0, sizeof enc);
-    memset(&rs, 0, sizeof rs), memset(&f, 0, sizeof f), memset(&hp, 0, sizeof hp);
+    memset(&rs, 0, sizeof rs), memset(&f, 0, sizeof f), memset(&hb, 0, sizeof hb);
     char *text = NULL, *cmdline = as_cli_join_argv(argc, argv, "attnsweep");
     int32_t *ids = NULL;
     int T = 0;
@@ -241,12 +243,6 @@ int as_cmd_extract(int argc, char **argv) {
         printf("attnsweep extract: prompt '%s': %d tokens\n", o.id, T);
     }
 
-    as_status st = as_h5file_create(&f, o.out, MPI_COMM_WORLD, o.force, &err);
-    if (st != AS_OK) {
-        free(tokstr);
-        goto fail;
-    }
-    created = 1;
     struct as_h5_provenance prov = {0};
     prov.version = ATTNSWEEP_VERSION;
     prov.git_commit = ATTNSWEEP_GIT_COMMIT;
@@ -255,39 +251,47 @@ int as_cmd_extract(int argc, char **argv) {
     prov.model_mtime = -1;
     prov.command_line = cmdline;
     prov.n_ranks = 1;
+    /* --ids without text: every token has the empty span [0, 0) */
+    zero_offsets = calloc(2 * (size_t)T, sizeof *zero_offsets);
     struct as_h5_prompt_spec spec = {0};
     spec.id = o.id;
     spec.text = text;
     spec.n_tokens = T;
-    spec.n_layers = m.cfg.n_layers;
-    spec.n_heads = m.cfg.n_heads;
-    spec.store = o.store;
-    spec.dtype = o.dtype;
     spec.rank = 0;
     spec.token_ids = ids;
     spec.tokens = tokstr;
-    spec.offsets = o.text ? enc.offsets : NULL;
-    st = as_h5file_write_provenance(&f, &prov, &err);
-    if (st == AS_OK) st = as_h5file_write_model(&f, &m.cfg, &err);
-    if (st == AS_OK) st = as_h5file_create_prompts(&f, &spec, 1, &err);
+    spec.offsets = o.text ? enc.offsets : zero_offsets;
+    struct as_h5_create_spec cs = {0};
+    cs.prov = &prov;
+    cs.model = &m.cfg;
+    cs.n_prompts = 1;
+    cs.prompts = &spec;
+    cs.store = o.store;
+    cs.dtype = o.dtype;
+    cs.n_layers = m.cfg.n_layers;
+    cs.n_heads = m.cfg.n_heads;
+    as_status st = zero_offsets ? as_h5file_create(&f, o.out, MPI_COMM_WORLD, o.force, &cs, &err)
+                                : as_err_set(&err, AS_ERR_NOMEM, "out of memory");
     free(tokstr);
     if (st != AS_OK) goto fail;
+    created = 1;
 
-    if (as_h5prompt_open(&f, 0, &hp, &err) != AS_OK) goto fail;
+    if (as_h5batch_begin(&f, 0, 1, &hb, &err) != AS_OK) goto fail;
     if (as_runstate_init(&rs, &m.cfg, T, T, 1, o.naive ? AS_KERNEL_NAIVE : AS_KERNEL_BLAS, &err) !=
         AS_OK)
         goto fail;
     const int32_t *seqs[1] = {ids};
     struct as_batch b = {1, seqs, &T};
-    struct as_attn_sink sink = {h5_sink, &hp};
+    struct as_attn_sink sink = {h5_sink, &hb};
     double tf = as_cli_now();
     if (as_forward(&m, &rs, &b, &sink, NULL, &err) != AS_OK) goto fail;
     tf = as_cli_now() - tf;
-    if (as_h5prompt_close(&hp, &err) != AS_OK) goto fail;
-    if (as_h5file_set_status(&f, 0, AS_PROMPT_DONE, &err) != AS_OK) goto fail;
+    const int8_t done_status = AS_PROMPT_DONE;
+    if (as_h5batch_commit(&hb, NULL, &done_status, &err) != AS_OK) goto fail;
+    as_h5batch_free(&hb);
     if (as_h5file_close(&f, &err) != AS_OK) goto fail;
     if (!o.quiet)
-        printf("attnsweep extract: wrote %s (/prompts/%s/attention %s %s) in %.2f s "
+        printf("attnsweep extract: wrote %s (prompt '%s', attention %s %s) in %.2f s "
                "(forward %.3f s, %.1f tokens/s)\n",
                o.out, o.id, as_store_name(o.store), as_out_dtype_name(o.dtype), as_cli_now() - t0,
                tf, T / (tf > 0 ? tf : 1e-9));
@@ -295,7 +299,7 @@ int as_cmd_extract(int argc, char **argv) {
     goto done;
 fail:
     as_cli_error("extract", &err);
-    if (hp.f) as_h5prompt_close(&hp, NULL);
+    as_h5batch_free(&hb);
     if (created) {
         as_h5file_close(&f, NULL);
         /* the file is ours and incomplete: do not leave a half-written result behind */
@@ -308,6 +312,7 @@ done:
     if (have_tok) as_tokenizer_free(&tok);
     as_model_free(&m);
     free(ids);
+    free(zero_offsets);
     free(text);
     free(cmdline);
     if (mpi_inited) MPI_Finalize();

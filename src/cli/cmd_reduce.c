@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnsweep/agree.h"
+#include "attnsweep/run.h"
 #include "attnsweep/reduce.h"
 #include "attnsweep/sweep.h"
 #include "cli.h"
@@ -95,8 +97,9 @@ int as_cmd_reduce(int argc, char **argv) {
     struct as_err err = {0};
     struct as_h5file f;
     struct as_sweep s;
-    struct as_summary *sm = NULL;
-    char *yaml = NULL;
+    struct as_run_summary rs;
+    memset(&rs, 0, sizeof rs);
+    char *yaml = NULL, *config_dir = NULL;
     size_t yaml_len = 0;
     memset(&f, 0, sizeof f), memset(&s, 0, sizeof s);
     if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
@@ -104,8 +107,17 @@ int as_cmd_reduce(int argc, char **argv) {
         goto out;
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    if (as_h5file_open_rw(&f, o.file, MPI_COMM_WORLD, &err) != AS_OK) goto fail;
-    if (as_reduce_read_config(&f, &yaml, &yaml_len, &err) != AS_OK) goto fail;
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* the sweep in /config, read on every rank (a read-only open) */
+    if (as_h5file_open_read(&f, o.file, MPI_COMM_WORLD, &err) != AS_OK) goto fail;
+    int cst = as_h5file_read_config(&f, &yaml, &yaml_len, &err);
+    struct as_err ignore;
+    if (cst == AS_OK && as_h5file_read_attr_str(&f, "config_dir", &config_dir, &ignore) != AS_OK)
+        config_dir = NULL; /* files of older runs: `file:` paths relative to here */
+    if (as_mpi_agree(MPI_COMM_WORLD, cst, &err) != AS_OK) goto fail;
+    int64_t n_prompts = f.n_prompts;
+    if (as_h5file_close(&f, &err) != AS_OK) goto fail;
     if (yaml) {
         /* Only groups, spans and keywords matter here: the output path is this
          * file, so validation's folder check passes from any working directory. */
@@ -114,14 +126,15 @@ int as_cmd_reduce(int argc, char **argv) {
         char name[4200];
         snprintf(name, sizeof name, "%s:/config", o.file);
         struct as_err serr = {0};
-        int ok = as_sweep_load_string(&s, yaml, yaml_len, name, NULL, &ov, &serr) == AS_OK, all = 0;
+        int ok = as_sweep_load_string(&s, yaml, yaml_len, name, config_dir, &ov, &serr) == AS_OK, all = 0;
         MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
         have_sweep = all;
         if (ok && !all) as_sweep_free(&s);
         if (!all && rank == 0)
             fprintf(stderr,
-                    "attnsweep reduce: warning: cannot re-read the sweep in /config (%s); every "
-                    "prompt is treated as its own group without spans\n",
+                    "attnsweep reduce: warning: cannot re-read the sweep in /config (%s); groups "
+                    "come from /sweep/group, keywords from /metrics/keyword, and declared spans "
+                    "are not measured\n",
                     serr.msg[0] ? serr.msg : "another rank failed");
     } else if (rank == 0 && !o.quiet) {
         printf("attnsweep reduce: %s has no /config (written by extract?): every prompt is its "
@@ -129,38 +142,39 @@ int as_cmd_reduce(int argc, char **argv) {
                o.file, o.have_keywords ? "" : "; pass --keywords to measure keywords");
     }
     if (rank == 0 && !o.quiet)
-        printf("attnsweep reduce: %s: %lld prompts on %d rank(s)\n", o.file, (long long)f.n_prompts,
-               f.size);
-    if (as_reduce_file(&f, have_sweep ? &s : NULL,
-                       o.have_keywords ? (const char *const *)o.keywords : NULL, o.n_keywords,
-                       o.quiet ? NULL : stdout, &sm, &err) != AS_OK)
+        printf("attnsweep reduce: %s: %lld prompts on %d rank(s)\n", o.file, (long long)n_prompts,
+               size);
+    double t0 = MPI_Wtime();
+    if (as_run_reduce_file(o.file, MPI_COMM_WORLD, have_sweep ? &s : NULL,
+                           o.have_keywords ? (const char *const *)o.keywords : NULL, o.n_keywords,
+                           o.quiet ? NULL : stdout, &rs, &err) != AS_OK)
         goto fail;
     int st = AS_OK;
+    const struct as_summary *sm = rs.sm;
     if (rank == 0 && sm) {
         if (o.json) st = as_summary_write_json(sm, o.json, &err);
         if (st == AS_OK && o.csv) st = as_summary_write_csv(sm, o.csv, &err);
         if (st == AS_OK && !o.quiet)
-            printf("attnsweep reduce: wrote /prompts/*/metrics and /summary (%lld prompts, %d "
-                   "groups)%s%s%s%s\n",
-                   (long long)sm->n, sm->n_groups, o.json ? ", " : "", o.json ? o.json : "",
-                   o.csv ? ", " : "", o.csv ? o.csv : "");
+            printf("attnsweep reduce: wrote /metrics and /summary (%lld prompts, %d groups) in "
+                   "%.2f s%s%s%s%s\n",
+                   (long long)sm->n, sm->n_groups, MPI_Wtime() - t0, o.json ? ", " : "",
+                   o.json ? o.json : "", o.csv ? ", " : "", o.csv ? o.csv : "");
     }
     MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (st != AS_OK) {
         if (rank == 0) as_cli_error("reduce", &err);
-        goto close;
+        goto out;
     }
-    if (as_h5file_close(&f, &err) != AS_OK) goto fail;
     rc = AS_EXIT_OK;
     goto out;
 fail:
     if (rank == 0) as_cli_error("reduce", &err);
-close:
     as_h5file_close(&f, NULL);
 out:
-    as_summary_free(sm);
+    as_run_summary_free(&rs);
     if (have_sweep) as_sweep_free(&s);
     free(yaml);
+    free(config_dir);
     for (int i = 0; i < o.n_keywords; i++)
         free(o.keywords[i]);
     free(o.keywords);

@@ -1,11 +1,17 @@
-/* h5file.c - opening, closing and flushing the output file; the in-memory
- * prompt table (/sweep) and the per-prompt status vector. */
-#define _POSIX_C_SOURCE 200809L /* strdup, stat */
+/* h5file.c - creating (rank 0, serial, atomic rename), opening, closing and
+ * flushing the output file; the in-memory prompt table (/sweep) with its id
+ * index; the status vector. */
+#define _POSIX_C_SOURCE 200809L /* strdup, stat, fdatasync */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "attnsweep/agree.h"
 #include "h5internal.h"
 
 /* ------------------------------------------------------------ names */
@@ -115,21 +121,21 @@ as_status as_h5_id_validate(const char *id, struct as_err *err) {
 static void h5file_reset(struct as_h5file *f) {
     memset(f, 0, sizeof *f);
     f->file = f->fapl = f->dxpl_ind = f->dapl_ind = f->gapl_ind = H5I_INVALID_HID;
-    f->f16_type = f->status_dset = H5I_INVALID_HID;
+    f->f16_type = f->status_dset = f->att_dset = H5I_INVALID_HID;
     f->comm = MPI_COMM_NULL;
     f->size = 1;
+    f->fd = -1;
 }
 
-/* Everything that does not touch the file: communicator, property lists, types.
- * coll_md: make metadata reads collective by default (writers only). */
-static as_status h5file_setup(struct as_h5file *f, const char *path, MPI_Comm comm, int coll_md,
+/* Everything that does not touch the file: communicator, property lists, types. */
+static as_status h5file_setup(struct as_h5file *f, const char *path, MPI_Comm comm,
                               struct as_err *err) {
     as_status ret = AS_OK;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through as_err */
     if (!path || !path[0]) return as_err_set(err, AS_ERR_INVALID, "output path is empty");
-    if (strlen(path) >= sizeof f->path)
+    if (strlen(path) + 16 >= sizeof f->path)
         return as_err_set(err, AS_ERR_INVALID, "output path is %zu bytes; expected < %zu",
-                          strlen(path), sizeof f->path);
+                          strlen(path), sizeof f->path - 16);
     snprintf(f->path, sizeof f->path, "%s", path);
     if (comm != MPI_COMM_NULL) {
         if (MPI_Comm_dup(comm, &f->comm) != MPI_SUCCESS) {
@@ -146,10 +152,11 @@ static as_status h5file_setup(struct as_h5file *f, const char *path, MPI_Comm co
         goto done;
     }
     if (f->comm != MPI_COMM_NULL) {
+        /* After creation nobody changes metadata in parallel: every metadata
+         * operation is an independent read, and raw data are independent. */
         if (H5Pset_fapl_mpio(f->fapl, f->comm, MPI_INFO_NULL) < 0 ||
-            H5Pset_coll_metadata_write(f->fapl, 1) < 0 ||
             H5Pset_fclose_degree(f->fapl, H5F_CLOSE_STRONG) < 0 ||
-            H5Pset_all_coll_metadata_ops(f->fapl, coll_md ? 1 : 0) < 0) {
+            H5Pset_all_coll_metadata_ops(f->fapl, 0) < 0) {
             ret = h5_fail(err, path, "setting up MPI-IO file access");
             goto done;
         }
@@ -179,9 +186,19 @@ done:
     return ret;
 }
 
-/* Releases handles without touching the file contents (used on failed opens). */
+static void table_free(struct as_h5file *f) {
+    free(f->prompts), free(f->id_pool), free(f->id_order);
+    free(f->layer_ids), free(f->head_ids);
+    free(f->occ_start), free(f->substr_start), free(f->span_start);
+    f->prompts = NULL, f->id_pool = NULL, f->id_order = NULL;
+    f->layer_ids = f->head_ids = NULL;
+    f->occ_start = f->substr_start = f->span_start = NULL;
+}
+
+/* Releases handles without touching the file contents. */
 static int h5file_release(struct as_h5file *f) {
     int bad = 0;
+    bad |= h5_close_id(&f->att_dset);
     bad |= h5_close_id(&f->status_dset);
     bad |= h5_close_id(&f->file);
     bad |= h5_close_id(&f->f16_type);
@@ -189,38 +206,56 @@ static int h5file_release(struct as_h5file *f) {
     bad |= h5_close_id(&f->dapl_ind);
     bad |= h5_close_id(&f->dxpl_ind);
     bad |= h5_close_id(&f->fapl);
+    if (f->fd >= 0) close(f->fd);
     if (f->comm != MPI_COMM_NULL) MPI_Comm_free(&f->comm);
-    free(f->prompts);
+    table_free(f);
     h5file_reset(f);
     return bad;
 }
 
-as_status as_h5file_create(struct as_h5file *f, const char *path, MPI_Comm comm, int force,
-                           struct as_err *err) {
-    as_status ret = AS_OK;
-    struct as_err local;
-    hid_t fcpl = H5I_INVALID_HID;
-    if (!err) err = &local;
-    h5file_reset(f);
-    AS_TRY(h5file_setup(f, path, comm, 1, err));
-    ret = h5_agree(f, ret, err);
-    if (ret != AS_OK) goto done;
+/* The errno of a failed system call, as a message that names the path and what to do. */
+static as_status sys_fail(struct as_err *err, const char *path, const char *what, int e) {
+    const char *hint = e == ENOSPC   ? " HINT: the disk is full; free space, then rerun with --resume"
+                       : e == ENOENT ? " HINT: create the output directory first"
+                       : e == EACCES ? " HINT: check the permissions of the output directory"
+                       : e == EDQUOT ? " HINT: the disk quota is exhausted"
+                                     : "";
+    return as_err_set(err, AS_ERR_IO, "%s: %s: %s.%s", path, what, strerror(e), hint);
+}
 
-    /* Rank 0 decides whether the file exists, so every rank takes the same branch. */
-    int exists = 0;
-    if (f->rank == 0) {
-        struct stat st;
-        exists = stat(path, &st) == 0;
+/* Rank 0: writes spec into <path>.partial (serial HDF5), syncs, renames. */
+static as_status create_serial(const char *path, int force, const struct as_h5_create_spec *spec,
+                               struct as_err *err) {
+    as_status ret = AS_OK;
+    struct as_h5file f;
+    struct h5_layout y;
+    hid_t fcpl = H5I_INVALID_HID, g = H5I_INVALID_HID, gcpl = H5I_INVALID_HID;
+    char tmp[4096 + 16];
+    int made = 0;
+    h5file_reset(&f);
+    memset(&y, 0, sizeof y);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            ret = as_err_set(err, AS_ERR_INVALID,
+                             "%s is a directory; expected the path of an output file. HINT: "
+                             "name a file, e.g. %s/out.h5",
+                             path, path);
+            goto done;
+        }
+        if (!force) {
+            ret = as_err_set(err, AS_ERR_EXISTS,
+                             "%s: output file already exists; refusing to overwrite it. HINT: "
+                             "pass --force to overwrite, or --resume to continue it",
+                             path);
+            goto done;
+        }
     }
-    if (f->comm != MPI_COMM_NULL && MPI_Bcast(&exists, 1, MPI_INT, 0, f->comm) != MPI_SUCCESS) {
-        ret = as_err_set(err, AS_ERR_MPI, "%s: MPI_Bcast failed", path);
-        goto done;
-    }
-    if (exists && !force) {
-        ret = as_err_set(err, AS_ERR_EXISTS,
-                         "%s: output file already exists; refusing to overwrite it. HINT: pass "
-                         "--force to overwrite, or --resume to continue it",
-                         path);
+    AS_TRY(h5_layout_build(spec, &y, err));
+    AS_TRY(h5file_setup(&f, path, MPI_COMM_NULL, err));
+    snprintf(tmp, sizeof tmp, "%s.partial", path);
+    if (unlink(tmp) != 0 && errno != ENOENT) {
+        ret = sys_fail(err, tmp, "removing a stale partial file", errno);
         goto done;
     }
     if ((fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 ||
@@ -229,28 +264,97 @@ as_status as_h5file_create(struct as_h5file *f, const char *path, MPI_Comm comm,
         ret = h5_fail(err, path, "creating the file creation property list");
         goto done;
     }
-    /* EXCL closes the race between the check above and the create. */
-    f->file = H5Fcreate(path, force ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl, f->fapl);
-    if (f->file < 0) {
-        ret = h5_fail(err, path, "creating the output file");
-        struct stat st;
-        if (!force && stat(path, &st) == 0) /* someone created it after our check */
-            ret = as_err_set(err, AS_ERR_EXISTS,
-                             "%s: output file already exists; refusing to overwrite it. HINT: "
-                             "pass --force to overwrite",
-                             path);
+    if ((f.file = H5Fcreate(tmp, H5F_ACC_EXCL, fcpl, f.fapl)) < 0) {
+        int e = errno;
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        struct stat ds;
+        if (stat(dirname(dir), &ds) != 0)
+            ret = sys_fail(err, path, "the output directory does not exist", ENOENT);
+        else
+            ret = e ? sys_fail(err, tmp, "creating the output file", e)
+                    : h5_fail(err, tmp, "creating the output file");
         goto done;
     }
-    ret = h5_agree(f, ret, err);
-    if (ret != AS_OK) goto done;
-    f->writable = 1;
-    AS_TRY(h5_attr_str(f, f->file, "/", "format", AS_H5_FORMAT_NAME, err));
-    AS_TRY(h5_attr_i32(f, f->file, "/", "format_version", AS_H5_FORMAT_VERSION, err));
+    made = 1;
+    f.writable = 1;
+    snprintf(f.path, sizeof f.path, "%.4000s", tmp);
+    const int64_t NT = y.tokens.n > 0 ? y.tokens.cols[0].shape[0] : 0;
+    AS_TRY(h5_attr_str(&f, f.file, "/", "format", AS_H5_FORMAT_NAME, err));
+    AS_TRY(h5_attr_i32(&f, f.file, "/", "format_version", AS_H5_FORMAT_VERSION, err));
+    AS_TRY(h5_attr_str(&f, f.file, "/", "store", as_store_name(spec->store), err));
+    AS_TRY(h5_attr_str(&f, f.file, "/", "dtype", as_out_dtype_name(spec->dtype), err));
+    AS_TRY(h5_attr_i64(&f, f.file, "/", "n_prompts", spec->n_prompts, err));
+    AS_TRY(h5_attr_i64(&f, f.file, "/", "n_tokens_total", NT, err));
+    AS_TRY(h5_attr_i32(&f, f.file, "/", "n_layers", spec->n_layers, err));
+    AS_TRY(h5_attr_i32(&f, f.file, "/", "n_heads", spec->n_heads, err));
+    if (spec->prov) AS_TRY(h5_write_provenance(&f, spec->prov, err));
+    if (spec->model) AS_TRY(h5_write_model(&f, spec->model, err));
+    if ((gcpl = h5_gcpl_ordered()) < 0) {
+        ret = h5_fail(err, tmp, "creating a group property list");
+        goto done;
+    }
+    const struct as_table *tabs[] = {&y.sweep, &y.text, &y.tokens, &y.attention, spec->metrics};
+    const char *names[] = {"sweep", "text", "tokens", "attention", "metrics"};
+    for (int i = 0; i < 5; i++) {
+        if (!tabs[i] || tabs[i]->n == 0) continue;
+        char where[32];
+        snprintf(where, sizeof where, "/%s", names[i]);
+        if ((g = H5Gcreate2(f.file, names[i], H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
+            ret = h5_fail(err, tmp, "creating group %s", where);
+            goto done;
+        }
+        AS_TRY(h5_table_create(&f, g, where, tabs[i], err));
+        if (h5_close_id(&g) < 0) {
+            ret = h5_fail(err, tmp, "closing %s", where);
+            goto done;
+        }
+    }
+    if (H5Fflush(f.file, H5F_SCOPE_GLOBAL) < 0 || h5_close_id(&f.file) < 0) {
+        ret = h5_fail(err, tmp, "writing the file's metadata");
+        goto done;
+    }
+    /* durable, then visible under its name: a file at `path` is always complete */
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        ret = sys_fail(err, tmp, "syncing the new file", errno);
+        if (fd >= 0) close(fd);
+        goto done;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        ret = sys_fail(err, path, "renaming the new file into place", errno);
+        goto done;
+    }
+    made = 0;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY);
+    if (dfd >= 0) fsync(dfd), close(dfd);
 done:
+    h5_close_id(&g);
+    h5_close_id(&gcpl);
     h5_close_id(&fcpl);
-    ret = h5_agree(f, ret, err);
-    if (ret != AS_OK) h5file_release(f);
+    h5file_release(&f);
+    h5_layout_free(&y);
+    if (made) unlink(tmp); /* never leave a half-created file behind */
     return ret;
+}
+
+as_status as_h5file_create(struct as_h5file *f, const char *path, MPI_Comm comm, int force,
+                           const struct as_h5_create_spec *spec, struct as_err *err) {
+    struct as_err local;
+    if (!err) err = &local;
+    h5file_reset(f);
+    int rank = 0;
+    if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank);
+    as_status ret = AS_OK;
+    if (rank == 0)
+        ret = spec ? create_serial(path, force, spec, err)
+                   : as_err_set(err, AS_ERR_INVALID, "%s: create without a spec on rank 0", path);
+    ret = as_mpi_agree(comm, ret, err);
+    if (ret != AS_OK) return ret;
+    return as_h5file_open_rw(f, path, comm, err);
 }
 
 static as_status h5file_open(struct as_h5file *f, const char *path, MPI_Comm comm, int rw,
@@ -259,10 +363,24 @@ static as_status h5file_open(struct as_h5file *f, const char *path, MPI_Comm com
     char *fmt = NULL;
     hid_t a = H5I_INVALID_HID;
     h5file_reset(f);
-    AS_TRY(h5file_setup(f, path, comm, rw, err));
+    AS_TRY(h5file_setup(f, path, comm, err));
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        ret = sys_fail(err, path, rw ? "opening the file for writing" : "opening the file",
+                       errno);
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ret = as_err_set(err, AS_ERR_INVALID, "%s is %s; expected an attnsweep HDF5 file", path,
+                         S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+        goto done;
+    }
     f->file = H5Fopen(path, rw ? H5F_ACC_RDWR : H5F_ACC_RDONLY, f->fapl);
     if (f->file < 0) {
-        ret = h5_fail(err, path, "opening the file %s", rw ? "for writing" : "for reading");
+        ret = h5_fail(err, path,
+                      "not an HDF5 file, or truncated (opening it %s). HINT: a file whose "
+                      "creation was interrupted is left as %s.partial, never under its name",
+                      rw ? "for writing" : "for reading", path);
         goto done;
     }
     f->writable = rw;
@@ -283,11 +401,17 @@ static as_status h5file_open(struct as_h5file *f, const char *path, MPI_Comm com
     }
     if (version != AS_H5_FORMAT_VERSION) {
         ret = as_err_set(err, AS_ERR_UNSUPPORTED,
-                         "%s: format_version is %d; this attnsweep reads version %d", path,
-                         (int)version, AS_H5_FORMAT_VERSION);
+                         "%s: format_version is %d; this attnsweep reads version %d only. The "
+                         "file is left untouched. HINT: rerun the sweep into a new file (--output "
+                         "or --force)",
+                         path, (int)version, AS_H5_FORMAT_VERSION);
         goto done;
     }
     AS_TRY(h5_table_load(f, err));
+    if (rw && (f->fd = open(path, O_RDONLY)) < 0) {
+        ret = sys_fail(err, path, "opening a descriptor for fdatasync", errno);
+        goto done;
+    }
 done:
     free(fmt);
     h5_close_id(&a);
@@ -299,7 +423,7 @@ as_status as_h5file_open_rw(struct as_h5file *f, const char *path, MPI_Comm comm
     struct as_err local;
     if (!err) err = &local;
     as_status ret = h5file_open(f, path, comm, 1, err);
-    ret = h5_agree(f, ret, err);
+    ret = as_mpi_agree(comm, ret, err);
     if (ret != AS_OK) h5file_release(f);
     return ret;
 }
@@ -309,7 +433,7 @@ as_status as_h5file_open_read(struct as_h5file *f, const char *path, MPI_Comm co
     struct as_err local;
     if (!err) err = &local;
     as_status ret = h5file_open(f, path, comm, 0, err);
-    ret = h5_agree(f, ret, err);
+    ret = as_mpi_agree(comm, ret, err);
     if (ret != AS_OK) h5file_release(f);
     return ret;
 }
@@ -324,16 +448,24 @@ as_status as_h5file_flush(struct as_h5file *f, struct as_err *err) {
     return h5_agree(f, ret, err);
 }
 
+as_status as_h5file_sync(struct as_h5file *f, struct as_err *err) {
+    if (f->fd < 0) return AS_OK;
+    if (fdatasync(f->fd) != 0) return sys_fail(err, f->path, "fdatasync", errno);
+    return AS_OK;
+}
+
 as_status as_h5file_close(struct as_h5file *f, struct as_err *err) {
     as_status ret = AS_OK;
     struct as_err local;
     if (!err) err = &local;
     if (f->file <= 0 && f->fapl <= 0) { /* never opened (zeroed or already closed) */
-        free(f->prompts);
+        table_free(f);
         h5file_reset(f);
         return AS_OK;
     }
-    if (h5_close_id(&f->status_dset) < 0) ret = h5_fail(err, f->path, "closing /sweep/status");
+    if (h5_close_id(&f->att_dset) < 0) ret = h5_fail(err, f->path, "closing the attention");
+    if (h5_close_id(&f->status_dset) < 0 && ret == AS_OK)
+        ret = h5_fail(err, f->path, "closing /sweep/status");
     if (h5_close_id(&f->file) < 0 && ret == AS_OK) ret = h5_fail(err, f->path, "closing the file");
     ret = h5_agree(f, ret, err);
     if (h5file_release(f) != 0 && ret == AS_OK)
@@ -343,143 +475,244 @@ as_status as_h5file_close(struct as_h5file *f, struct as_err *err) {
 
 /* ------------------------------------------------------------ prompt table */
 
+static const struct as_h5file *cmp_file; /* qsort has no context argument */
+static int cmp_row_id(const void *a, const void *b) {
+    return strcmp(cmp_file->prompts[*(const int64_t *)a].id,
+                  cmp_file->prompts[*(const int64_t *)b].id);
+}
+
 int64_t as_h5file_find_prompt(const struct as_h5file *f, const char *id) {
-    if (!id) return -1;
-    for (int64_t i = 0; i < f->n_prompts; i++)
-        if (!strcmp(f->prompts[i].id, id)) return i;
+    if (!id || !f->id_order) return -1;
+    int64_t lo = 0, hi = f->n_prompts;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(f->prompts[f->id_order[mid]].id, id);
+        if (c == 0) return f->id_order[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return -1;
 }
 
-/* Reads one int32/int8 column of /sweep into out (n values, converted to int32). */
-static as_status h5_column_read_i32(struct as_h5file *f, hid_t sweep, const char *name, int64_t n,
-                                    int32_t *out, struct as_err *err) {
+static as_status attr_i64(struct as_h5file *f, const char *name, int64_t *v, struct as_err *err) {
+    hid_t a = H5I_INVALID_HID;
     as_status ret = AS_OK;
-    hid_t d = H5I_INVALID_HID, s = H5I_INVALID_HID;
-    if ((d = H5Dopen2(sweep, name, H5P_DEFAULT)) < 0 || (s = H5Dget_space(d)) < 0) {
-        ret = h5_fail(err, f->path, "opening /sweep/%s", name);
-        goto done;
-    }
-    if (H5Sget_simple_extent_ndims(s) != 1 || H5Sget_simple_extent_npoints(s) != n) {
-        ret = as_err_set(err, AS_ERR_FORMAT, "%s: /sweep/%s has %lld elements; expected %lld",
-                         f->path, name, (long long)H5Sget_simple_extent_npoints(s), (long long)n);
-        goto done;
-    }
-    if (n > 0 && H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, f->dxpl_ind, out) < 0) {
-        ret = h5_fail(err, f->path, "reading /sweep/%s", name);
-        goto done;
-    }
-done:
-    h5_close_id(&s);
-    h5_close_id(&d);
+    if ((a = H5Aopen(f->file, name, H5P_DEFAULT)) < 0 || H5Aread(a, H5T_NATIVE_INT64, v) < 0)
+        ret = h5_fail(err, f->path, "reading root attribute '%s'", name);
+    h5_close_id(&a);
     return ret;
+}
+
+/* A 1-D integer column of the table read as int64 (v64) or int32 (v32), n values. */
+static const struct as_col *col_get(const struct as_table *t, const char *name) {
+    return as_table_find(t, name);
 }
 
 as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
     as_status ret = AS_OK;
-    hid_t sweep = H5I_INVALID_HID, d = H5I_INVALID_HID, s = H5I_INVALID_HID;
-    hid_t ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
-    char *ids = NULL;
-    int32_t *col = NULL;
-    if ((sweep = H5Gopen2(f->file, "sweep", H5P_DEFAULT)) < 0) {
-        ret = h5_fail(err, f->path, "opening group /sweep (the prompt table)");
-        goto done;
-    }
-    if ((d = H5Dopen2(sweep, "prompt", H5P_DEFAULT)) < 0 || (s = H5Dget_space(d)) < 0 ||
-        (ft = H5Dget_type(d)) < 0) {
-        ret = h5_fail(err, f->path, "opening /sweep/prompt");
-        goto done;
-    }
-    hssize_t n = H5Sget_simple_extent_npoints(s);
-    size_t w = H5Tget_size(ft);
-    if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) != 0 || w == 0 ||
-        w >= AS_H5_ID_MAX || n < 0 || H5Sget_simple_extent_ndims(s) != 1) {
+    struct as_table t;
+    char *store = NULL, *dtype = NULL;
+    as_table_init(&t);
+    int64_t n = 0, nt = 0, L = 0, H = 0;
+    AS_TRY(attr_i64(f, "n_prompts", &n, err));
+    AS_TRY(attr_i64(f, "n_tokens_total", &nt, err));
+    AS_TRY(attr_i64(f, "n_layers", &L, err));
+    AS_TRY(attr_i64(f, "n_heads", &H, err));
+    AS_TRY(h5_attr_read_str(f, f->file, "/", "store", &store, err));
+    AS_TRY(h5_attr_read_str(f, f->file, "/", "dtype", &dtype, err));
+    int sv = as_store_from_name(store), dv = as_out_dtype_from_name(dtype);
+    if (n < 0 || nt < 0 || L < 1 || H < 1 || L > 1 << 20 || H > 1 << 20 || sv < 0 || dv < 0) {
         ret = as_err_set(err, AS_ERR_FORMAT,
-                         "%s: /sweep/prompt is not a 1-D fixed-length string dataset of width "
-                         "< %d",
-                         f->path, AS_H5_ID_MAX);
+                         "%s: root attributes n_prompts=%lld n_tokens_total=%lld n_layers=%lld "
+                         "n_heads=%lld store=\"%s\" dtype=\"%s\" are out of range",
+                         f->path, (long long)n, (long long)nt, (long long)L, (long long)H, store,
+                         dtype);
         goto done;
     }
-    size_t nn = (size_t)n, bytes = 0;
-    if (!as_mul_size(nn ? nn : 1, w, &bytes) || !(ids = calloc(bytes, 1)) ||
-        !(col = calloc(nn ? nn : 1, sizeof *col)) ||
-        !(f->prompts = calloc(nn ? nn : 1, sizeof *f->prompts))) {
-        ret =
-            as_err_set(err, AS_ERR_NOMEM, "%s: no memory for a table of %zu prompts", f->path, nn);
+    f->store = (enum as_store)sv, f->dtype = (enum as_out_dtype)dv;
+    f->n_layers = (int)L, f->n_heads = (int)H, f->n_tokens_total = nt;
+    static const char *const cols[] = {"prompt",      "n_tokens", "token_start",
+                                       "rank",        "status",   "attention_start"};
+    AS_TRY(as_h5file_read_columns(f, "sweep", cols, 5, 0, &t, err));
+    if (f->store == AS_STORE_FULL) AS_TRY(as_h5file_read_columns(f, "sweep", cols + 5, 1, 0, &t, err));
+    const struct as_col *cid = col_get(&t, "prompt"), *cnt = col_get(&t, "n_tokens"),
+                        *cts = col_get(&t, "token_start"), *crk = col_get(&t, "rank"),
+                        *cas = col_get(&t, "attention_start");
+    int ok = cid->type == AS_COL_STR && cnt->type == AS_COL_I32 && cts->type == AS_COL_I64 &&
+             crk->type == AS_COL_I32 && (!cas || cas->type == AS_COL_I64);
+    for (int i = 0; i < t.n; i++)
+        ok &= t.cols[i].nd == 1 && t.cols[i].shape[0] == n;
+    if (!ok) {
+        ret = as_err_set(err, AS_ERR_FORMAT,
+                         "%s: /sweep columns prompt, n_tokens, token_start, rank (and "
+                         "attention_start) must be 1-D with n_prompts = %lld rows of the "
+                         "documented types (docs/FORMAT.md)",
+                         f->path, (long long)n);
+        goto done;
+    }
+    size_t nn = (size_t)n;
+    if (!(f->prompts = calloc(nn + 1, sizeof *f->prompts)) ||
+        !(f->id_order = calloc(nn + 1, sizeof *f->id_order)) ||
+        !(f->id_pool = malloc(nn * cid->width + 1))) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for a table of %zu prompts", f->path,
+                         nn);
+        goto done;
+    }
+    memcpy(f->id_pool, cid->data, nn * cid->width);
+    const int32_t *ntok = cnt->data, *rk = crk->data;
+    const int64_t *ts = cts->data, *as = cas ? cas->data : NULL;
+    int64_t tsum = 0, asum = 0;
+    for (size_t i = 0; i < nn; i++) {
+        struct as_h5_prompt_info *p = &f->prompts[i];
+        p->id = f->id_pool + i * cid->width;
+        p->n_tokens = ntok[i], p->rank = rk[i], p->tok_start = ts[i];
+        p->att_start = as ? as[i] : 0;
+        p->n_layers = f->n_layers, p->n_heads = f->n_heads, p->store = f->store;
+        p->dtype = f->dtype;
+        if (p->n_tokens < 1 || p->tok_start != tsum || (as && p->att_start != asum)) {
+            ret = as_err_set(err, AS_ERR_FORMAT,
+                             "%s: /sweep row %zu ('%.100s'): n_tokens=%d token_start=%lld; "
+                             "expected n_tokens >= 1 and token_start = %lld (the sum of the "
+                             "earlier counts)%s",
+                             f->path, i, p->id, p->n_tokens, (long long)p->tok_start,
+                             (long long)tsum, as ? " and attention_start consistent" : "");
+            goto done;
+        }
+        tsum += p->n_tokens;
+        asum += L * H * (int64_t)p->n_tokens * p->n_tokens;
+        f->id_order[i] = (int64_t)i;
+    }
+    if (tsum != nt) {
+        ret = as_err_set(err, AS_ERR_FORMAT,
+                         "%s: /sweep/n_tokens sums to %lld; the root attribute n_tokens_total "
+                         "says %lld",
+                         f->path, (long long)tsum, (long long)nt);
         goto done;
     }
     f->n_prompts = n;
-    if ((mt = h5_str_fixed(w)) < 0 ||
-        (n > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, f->dxpl_ind, ids) < 0)) {
-        ret = h5_fail(err, f->path, "reading /sweep/prompt");
+    cmp_file = f;
+    qsort(f->id_order, nn, sizeof *f->id_order, cmp_row_id);
+    /* stored layer / head ids */
+    if (!(f->layer_ids = calloc((size_t)L, sizeof *f->layer_ids)) ||
+        !(f->head_ids = calloc((size_t)H, sizeof *f->head_ids))) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory", f->path);
         goto done;
     }
-    for (size_t i = 0; i < nn; i++) {
-        memcpy(f->prompts[i].id, ids + i * w, w);
-        f->prompts[i].id[w] = '\0';
+    for (int l = 0; l < L; l++)
+        f->layer_ids[l] = l;
+    for (int h = 0; h < H; h++)
+        f->head_ids[h] = h;
+    const char *idgroup = as_h5file_exists(f, "attention/layer") > 0 ? "attention"
+                          : as_h5file_exists(f, "metrics/layer") > 0 ? "metrics"
+                                                                      : NULL;
+    if (idgroup) {
+        struct as_table ids;
+        as_table_init(&ids);
+        static const char *const lh[] = {"layer", "head"};
+        ret = as_h5file_read_columns(f, idgroup, lh, 2, 0, &ids, err);
+        if (ret == AS_OK && (ids.cols[0].shape[0] != L || ids.cols[1].shape[0] != H ||
+                             ids.cols[0].type != AS_COL_I32 || ids.cols[1].type != AS_COL_I32))
+            ret = as_err_set(err, AS_ERR_FORMAT,
+                             "%s: /%s/layer and /%s/head must be int32 [%lld] and [%lld]",
+                             f->path, idgroup, idgroup, (long long)L, (long long)H);
+        if (ret == AS_OK) {
+            memcpy(f->layer_ids, ids.cols[0].data, (size_t)L * sizeof(int32_t));
+            memcpy(f->head_ids, ids.cols[1].data, (size_t)H * sizeof(int32_t));
+        }
+        as_table_free(&ids);
+        if (ret != AS_OK) goto done;
     }
-    static const char *cols[] = {"n_tokens", "n_layers", "n_heads", "store", "dtype", "rank"};
-    for (int c = 0; c < 6; c++) {
-        AS_TRY(h5_column_read_i32(f, sweep, cols[c], n, col, err));
-        for (size_t i = 0; i < nn; i++) {
-            struct as_h5_prompt_info *p = &f->prompts[i];
-            int32_t v = col[i];
-            int ok = 1;
-            switch (c) {
-            case 0: p->n_tokens = v, ok = v >= 1; break;
-            case 1: p->n_layers = v, ok = v >= 1; break;
-            case 2: p->n_heads = v, ok = v >= 1; break;
-            case 3: p->store = (enum as_store)v, ok = v >= 0 && v <= AS_STORE_NONE; break;
-            case 4: p->dtype = (enum as_out_dtype)v, ok = v == AS_OUT_F32 || v == AS_OUT_F16; break;
-            case 5: p->rank = v; break;
+    /* /metrics ragged starts */
+    if (as_h5file_exists(f, "metrics") > 0) {
+        struct as_table mc;
+        as_table_init(&mc);
+        static const char *const cc[] = {"keyword_occ_count", "keyword_substr_count",
+                                         "span_count"};
+        int64_t **dst[] = {&f->occ_start, &f->substr_start, &f->span_start};
+        ret = as_h5file_read_columns(f, "metrics", cc, 3, 0, &mc, err);
+        for (int k = 0; k < 3 && ret == AS_OK; k++) {
+            const struct as_col *c = &mc.cols[k];
+            if (c->type != AS_COL_I32 || c->nd != 1 || c->shape[0] != n) {
+                ret = as_err_set(err, AS_ERR_FORMAT, "%s: /metrics/%s must be int32 [%lld]",
+                                 f->path, cc[k], (long long)n);
+                break;
             }
-            if (!ok) {
-                ret = as_err_set(err, AS_ERR_FORMAT, "%s: /sweep/%s[%zu] = %d is out of range",
-                                 f->path, cols[c], i, (int)v);
-                goto done;
+            if (!(*dst[k] = malloc((nn + 1) * sizeof(int64_t)))) {
+                ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory", f->path);
+                break;
+            }
+            const int32_t *v = c->data;
+            (*dst[k])[0] = 0;
+            for (size_t i = 0; i < nn; i++) {
+                if (v[i] < 0) {
+                    ret = as_err_set(err, AS_ERR_FORMAT, "%s: /metrics/%s[%zu] = %d < 0",
+                                     f->path, cc[k], i, (int)v[i]);
+                    break;
+                }
+                (*dst[k])[i + 1] = (*dst[k])[i] + v[i];
             }
         }
+        as_table_free(&mc);
+        if (ret != AS_OK) goto done;
     }
-    if ((f->status_dset = H5Dopen2(sweep, "status", H5P_DEFAULT)) < 0) {
+    if ((f->status_dset = H5Dopen2(f->file, "sweep/status", f->dapl_ind)) < 0) {
         ret = h5_fail(err, f->path, "opening /sweep/status");
         goto done;
     }
+    if (f->store != AS_STORE_NONE &&
+        (f->att_dset = H5Dopen2(f->file,
+                                f->store == AS_STORE_FULL ? "attention/full"
+                                                          : "attention/last_row",
+                                f->dapl_ind)) < 0) {
+        ret = h5_fail(err, f->path, "opening the attention dataset (store %s)",
+                      as_store_name(f->store));
+        goto done;
+    }
 done:
-    free(ids);
-    free(col);
-    h5_close_id(&mt);
-    h5_close_id(&ft);
-    h5_close_id(&s);
-    h5_close_id(&d);
-    h5_close_id(&sweep);
+    free(store), free(dtype);
+    as_table_free(&t);
+    if (ret != AS_OK) {
+        table_free(f);
+        f->n_prompts = 0;
+    }
     return ret;
 }
 
 /* ------------------------------------------------------------ status vector */
 
-as_status as_h5file_set_status(struct as_h5file *f, int64_t index, enum as_prompt_status st,
-                               struct as_err *err) {
+as_status as_h5file_write_status_range(struct as_h5file *f, int64_t first, int64_t n,
+                                       const int8_t *status, struct as_err *err) {
     as_status ret = AS_OK;
     hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
     if (!f->writable || f->status_dset <= 0)
         return as_err_set(err, AS_ERR_INVALID, "%s: /sweep/status is not open for writing",
                           f->path);
-    if (index < 0 || index >= f->n_prompts)
-        return as_err_set(err, AS_ERR_INVALID, "%s: prompt index %lld out of range [0, %lld)",
-                          f->path, (long long)index, (long long)f->n_prompts);
-    int8_t v = (int8_t)st;
-    hsize_t start[1] = {(hsize_t)index}, count[1] = {1};
+    if (first < 0 || n < 0 || first + n > f->n_prompts)
+        return as_err_set(err, AS_ERR_INVALID, "%s: prompts [%lld, %lld) out of range [0, %lld)",
+                          f->path, (long long)first, (long long)(first + n),
+                          (long long)f->n_prompts);
+    if (n == 0) return AS_OK;
+    hsize_t start[1] = {(hsize_t)first}, count[1] = {(hsize_t)n};
     if ((fs = H5Dget_space(f->status_dset)) < 0 ||
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         (ms = H5Screate_simple(1, count, NULL)) < 0 ||
-        H5Dwrite(f->status_dset, H5T_NATIVE_INT8, ms, fs, f->dxpl_ind, &v) < 0) {
-        ret = h5_fail(err, f->path, "writing /sweep/status[%lld] (prompt '%s')", (long long)index,
-                      f->prompts[index].id);
+        H5Dwrite(f->status_dset, H5T_NATIVE_INT8, ms, fs, f->dxpl_ind, status) < 0) {
+        ret = h5_fail(err, f->path, "writing /sweep/status[%lld..%lld] (prompt '%s'...)",
+                      (long long)first, (long long)(first + n - 1), f->prompts[first].id);
         goto done;
     }
 done:
     h5_close_id(&ms);
     h5_close_id(&fs);
     return ret;
+}
+
+as_status as_h5file_set_status(struct as_h5file *f, int64_t index, enum as_prompt_status st,
+                               struct as_err *err) {
+    int8_t v = (int8_t)st;
+    return as_h5file_write_status_range(f, index, 1, &v, err);
 }
 
 as_status as_h5file_read_status(struct as_h5file *f, int8_t *out, struct as_err *err) {

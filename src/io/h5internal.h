@@ -75,13 +75,38 @@ uint64_t h5_hash_str(uint64_t h, const char *s);
 as_status h5_check_same(const struct as_h5file *f, uint64_t h, const char *what,
                         struct as_err *err);
 
-/* File-level pieces shared by h5file.c and h5prompt.c. */
-/* Reads the whole fixed-length string dataset d (any rank, row-major), which
- * must hold n elements, into one allocation: *out = n pointers to NUL-terminated strings
- * (free(*out) releases everything). what names the dataset in messages. */
+/* ---- pieces shared by the src/io files ---- */
+
+/* Reads the whole fixed-length string dataset d (n elements) into one
+ * allocation: *out = n pointers to NUL-terminated strings (free(*out)). */
 as_status h5_read_fixed_strings(const struct as_h5file *f, hid_t d, size_t n, const char *what,
                                 char ***out, struct as_err *err);
 
+/* Loads the prompt table (h5file.c): /sweep columns, root layout attributes,
+ * the id index and the /metrics ragged starts. */
 as_status h5_table_load(struct as_h5file *f, struct as_err *err);
+
+/* File and memory types of a column type (f16 from f). Caller closes. */
+hid_t h5_col_file_type(const struct as_h5file *f, const struct as_col *c);
+hid_t h5_col_mem_type(const struct as_h5file *f, const struct as_col *c);
+
+/* Creates every column of t as a dataset of group g (path `where`), writes
+ * the data of columns that have some, marks 1-D columns named like their
+ * dimension as scales and attaches them to every axis (h5table.c). Serial. */
+as_status h5_table_create(struct as_h5file *f, hid_t g, const char *where,
+                          const struct as_table *t, struct as_err *err);
+
+/* The creation-time tables of docs/FORMAT.md (h5layout.c). */
+struct h5_layout {
+    struct as_table sweep, text, tokens, attention;
+};
+as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y,
+                          struct as_err *err);
+void h5_layout_free(struct h5_layout *y);
+
+/* Provenance, /config and /model of a file being created (h5meta.c; serial). */
+as_status h5_write_provenance(struct as_h5file *f, const struct as_h5_provenance *p,
+                              struct as_err *err);
+as_status h5_write_model(struct as_h5file *f, const struct as_config *c, struct as_err *err);
 
 #endif

@@ -1,7 +1,5 @@
 /* h5meta.c - provenance attributes of the root group, /config, and the /model
- * group (collective: every rank writes the same attributes). Values that could
- * differ between ranks (the clock, the model file's stat) are taken on rank 0
- * and broadcast; caller arguments are compared across ranks by hash. */
+ * group of a file being created (rank 0 alone, serial HDF5; see h5file.c). */
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 #include <dirent.h>
 #include <stdio.h>
@@ -37,12 +35,6 @@ static void model_stat(const char *path, int64_t *size, int64_t *mtime) {
     *size = total, *mtime = newest;
 }
 
-/* Rank 0's values of the clock and the model stat, on every rank. */
-struct meta_bcast {
-    char created_utc[32];
-    int64_t model_size, model_mtime;
-};
-
 /* Writes a scalar fixed-length UTF-8 string dataset (rank 0 writes the bytes). */
 static as_status h5_scalar_string_dataset(struct as_h5file *f, const char *name, const char *text,
                                           struct as_err *err) {
@@ -56,8 +48,7 @@ static as_status h5_scalar_string_dataset(struct as_h5file *f, const char *name,
         goto done;
     }
     AS_TRY(h5_attr_str(f, d, name, "_Encoding", "utf-8", err));
-    /* Raw data of a contiguous, early-allocated dataset: one writer is enough. */
-    if (f->rank == 0) {
+    {
         char *buf = calloc(len ? len : 1, 1);
         if (!buf) {
             ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for /%s", f->path, name);
@@ -79,77 +70,38 @@ done:
     return ret;
 }
 
-as_status as_h5file_write_provenance(struct as_h5file *f, const struct as_h5_provenance *p,
-                                     struct as_err *err) {
+as_status h5_write_provenance(struct as_h5file *f, const struct as_h5_provenance *p,
+                              struct as_err *err) {
     as_status ret = AS_OK;
-    struct as_err local;
-    if (!err) err = &local;
-    if (!f->writable || f->file <= 0) {
-        ret = as_err_set(err, AS_ERR_INVALID, "%s: file is not open for writing", f->path);
-        goto done;
-    }
-    uint64_t h = H5_HASH_INIT;
-    const char *strs[] = {p->version,      p->git_commit,    p->model_path, p->model_sha256,
-                          p->command_line, p->config_sha256, p->config_text};
-    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
-        h = h5_hash_str(h, strs[i]);
-    int64_t ints[] = {p->model_size, p->model_mtime, p->n_ranks};
-    h = h5_hash_bytes(h, ints, sizeof ints);
-    AS_TRY(h5_check_same(f, h, "provenance arguments", err));
-
-    struct meta_bcast mb;
-    memset(&mb, 0, sizeof mb);
-    if (f->rank == 0) {
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(mb.created_utc, sizeof mb.created_utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        mb.model_size = p->model_size, mb.model_mtime = p->model_mtime;
-        if (!p->model_sha256 && p->model_size < 0)
-            model_stat(p->model_path, &mb.model_size, &mb.model_mtime);
-    }
-    if (f->comm != MPI_COMM_NULL &&
-        MPI_Bcast(&mb, (int)sizeof mb, MPI_BYTE, 0, f->comm) != MPI_SUCCESS) {
-        ret = as_err_set(err, AS_ERR_MPI, "%s: MPI_Bcast of provenance failed", f->path);
-        goto done;
-    }
+    char created_utc[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(created_utc, sizeof created_utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int64_t model_size = p->model_size, model_mtime = p->model_mtime;
+    if (!p->model_sha256 && p->model_size < 0) model_stat(p->model_path, &model_size, &model_mtime);
     hid_t r = f->file;
     AS_TRY(h5_attr_str(f, r, "/", "attnsweep_version", p->version, err));
     AS_TRY(h5_attr_str(f, r, "/", "git_commit", p->git_commit, err));
-    AS_TRY(h5_attr_str(f, r, "/", "created_utc", mb.created_utc, err));
+    AS_TRY(h5_attr_str(f, r, "/", "created_utc", created_utc, err));
     AS_TRY(h5_attr_i32(f, r, "/", "n_ranks", p->n_ranks > 0 ? p->n_ranks : f->size, err));
     AS_TRY(h5_attr_str(f, r, "/", "model_path", p->model_path, err));
     if (p->model_sha256) AS_TRY(h5_attr_str(f, r, "/", "model_sha256", p->model_sha256, err));
-    if (mb.model_size >= 0) AS_TRY(h5_attr_i64(f, r, "/", "model_size", mb.model_size, err));
-    if (mb.model_mtime >= 0) AS_TRY(h5_attr_i64(f, r, "/", "model_mtime", mb.model_mtime, err));
+    if (model_size >= 0) AS_TRY(h5_attr_i64(f, r, "/", "model_size", model_size, err));
+    if (model_mtime >= 0) AS_TRY(h5_attr_i64(f, r, "/", "model_mtime", model_mtime, err));
     AS_TRY(h5_attr_str(f, r, "/", "command_line", p->command_line, err));
     if (p->config_sha256) AS_TRY(h5_attr_str(f, r, "/", "config_sha256", p->config_sha256, err));
+    if (p->config_dir) AS_TRY(h5_attr_str(f, r, "/", "config_dir", p->config_dir, err));
     if (p->config_text) AS_TRY(h5_scalar_string_dataset(f, "config", p->config_text, err));
 done:
-    return h5_agree(f, ret, err);
+    return ret;
 }
 
-as_status as_h5file_write_model(struct as_h5file *f, const struct as_config *c,
-                                struct as_err *err) {
+as_status h5_write_model(struct as_h5file *f, const struct as_config *c, struct as_err *err) {
     as_status ret = AS_OK;
-    struct as_err local;
     hid_t g = H5I_INVALID_HID, gcpl = H5I_INVALID_HID;
-    if (!err) err = &local;
-    if (!f->writable || f->file <= 0) {
-        ret = as_err_set(err, AS_ERR_INVALID, "%s: file is not open for writing", f->path);
-        goto done;
-    }
-    int32_t iv[] = {
-        c->n_layers,   c->n_heads,    c->n_kv_heads,   c->head_dim,      c->dim,
-        c->hidden_dim, c->vocab_size, c->max_position, (int32_t)c->rope, c->tied_embeddings ? 1 : 0,
-        c->bos_id,     c->eos_id};
-    double fv[] = {c->rope_theta, c->rms_eps};
-    uint64_t h = h5_hash_bytes(H5_HASH_INIT, iv, sizeof iv);
-    h = h5_hash_bytes(h, fv, sizeof fv);
-    h = h5_hash_bytes(h, c->architecture, strnlen(c->architecture, sizeof c->architecture));
-    h = h5_hash_bytes(h, c->source_dtype, strnlen(c->source_dtype, sizeof c->source_dtype));
-    AS_TRY(h5_check_same(f, h, "model configurations", err));
-
+    int32_t iv[] = {c->n_layers,   c->n_heads,    c->n_kv_heads, c->head_dim,
+                    c->dim,        c->hidden_dim, c->vocab_size, c->max_position};
     if ((gcpl = h5_gcpl_ordered()) < 0 ||
         (g = H5Gcreate2(f->file, "model", H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
         ret = h5_fail(err, f->path, "creating group /model");
@@ -176,5 +128,5 @@ as_status as_h5file_write_model(struct as_h5file *f, const struct as_config *c,
 done:
     if (h5_close_id(&g) < 0 && ret == AS_OK) ret = h5_fail(err, f->path, "closing /model");
     h5_close_id(&gcpl);
-    return h5_agree(f, ret, err);
+    return ret;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnsweep/agree.h"
 #include "h5internal.h"
 
 /* ------------------------------------------------------------ errors */
@@ -42,28 +43,7 @@ as_status h5_fail(struct as_err *err, const char *path, const char *fmt, ...) {
 }
 
 as_status h5_agree(const struct as_h5file *f, as_status st, struct as_err *err) {
-    if (f->comm == MPI_COMM_NULL || f->size <= 1) return st;
-    int mine = (st != AS_OK) ? f->rank : f->size, first = f->size;
-    if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, f->comm) != MPI_SUCCESS)
-        return as_err_set(err, AS_ERR_MPI, "%s: MPI_Allreduce failed while agreeing on a status",
-                          f->path);
-    if (first == f->size) return AS_OK;
-    struct {
-        int status;
-        char msg[AS_ERR_MSG_MAX];
-    } buf;
-    memset(&buf, 0, sizeof buf);
-    if (f->rank == first) {
-        buf.status = (int)st;
-        if (err) memcpy(buf.msg, err->msg, sizeof buf.msg);
-    }
-    if (MPI_Bcast(&buf, (int)sizeof buf, MPI_BYTE, first, f->comm) != MPI_SUCCESS)
-        return as_err_set(err, AS_ERR_MPI, "%s: MPI_Bcast failed while agreeing on a status",
-                          f->path);
-    buf.msg[AS_ERR_MSG_MAX - 1] = '\0';
-    if (f->rank == first) return st;
-    if (st != AS_OK) return st; /* keep this rank's own message */
-    return as_err_set(err, (as_status)buf.status, "rank %d: %s", first, buf.msg);
+    return as_mpi_agree(f->comm, st, err);
 }
 
 int h5_close_id(hid_t *id) {
@@ -254,7 +234,7 @@ as_status h5_attr_read_str(const struct as_h5file *f, hid_t loc, const char *whe
             ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for attribute '%s'", f->path, name);
             goto done;
         }
-        if ((mt = h5_str_fixed(w)) < 0 || H5Aread(a, mt, fixed) < 0) {
+        if ((mt = H5Tcopy(ft)) < 0 || H5Aread(a, mt, fixed) < 0) { /* same cset: no conversion */
             ret = h5_fail(err, f->path, "reading attribute '%s' of %s", name, where);
             goto done;
         }

@@ -1,6 +1,8 @@
 /* export.c - rank 0 exports of a summary: JSON (jansson) in the shape of the
  * notebook's exp8_attention_results.json plus the new statistics, and tidy
- * CSV tables for pandas. NaN is written as JSON null and CSV "nan". */
+ * CSV tables for pandas. NaN is written as JSON null and CSV "nan". The
+ * per-prompt values come from the summary's views into the /metrics columns
+ * (sm->small). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -50,7 +52,7 @@ as_status as_summary_write_json(const struct as_summary *sm, const char *path, s
     json_t *root = json_object(), *le = json_object(), *per = json_object(),
            *groups = json_object();
     for (int64_t i = 0; i < sm->n; i++) {
-        json_object_set_new(le, sm->ids[i], jarr(sm->layer_entropy + i * L, L));
+        json_object_set_new(le, sm->ids[i], jarr(sm->small[i].layer_entropy, L));
         json_t *o = json_object();
         json_object_set_new(o, "most_focused", jheads(sm->focused + i * K, 1, "entropy"));
         json_object_set_new(o, "most_distributed", jheads(sm->distributed + i * K, 0, "entropy"));
@@ -156,9 +158,10 @@ as_status as_summary_write_csv(const struct as_summary *sm, const char *dir, str
                         m->head[k][(size_t)l * H + h]);
         for (int s = 0; s < m->n_spans; s++) {
             char name[600];
+            const char *rec = m->span_names + (size_t)s * m->span_name_width;
+            const int len = (int)sm_rec_len(rec, m->span_name_width);
             for (int which = 0; which < 2; which++) {
-                snprintf(name, sizeof name, "%s:%s", which ? "span_lift" : "span_mass",
-                         m->span_name[s]);
+                snprintf(name, sizeof name, "%s:%.*s", which ? "span_lift" : "span_mass", len, rec);
                 const double *v = (which ? m->span_lift : m->span_mass) + (size_t)s * L * H;
                 for (int l = 0; l < L; l++)
                     for (int h = 0; h < H; h++)

@@ -32,9 +32,6 @@ static size_t layout_arrays(struct as_metrics *m, char *base) {
     m->head_entropy = carve(base, &off, L * H, sizeof(double));
     m->head_max = carve(base, &off, L * H, sizeof(double));
     m->head_focus = carve(base, &off, L * H, sizeof(int32_t));
-    m->agg_mean = TT ? carve(base, &off, TT, sizeof(double)) : NULL;
-    m->agg_max = TT ? carve(base, &off, TT, sizeof(double)) : NULL;
-    m->agg_last = TT ? carve(base, &off, TT, sizeof(double)) : NULL;
     m->last_row_mean = carve(base, &off, L * T, sizeof(double));
     m->occ_mass = carve(base, &off, (size_t)y->n_occ, sizeof(double));
     m->occ_mass_layer = carve(base, &off, (size_t)y->n_occ * L, sizeof(double));
@@ -195,7 +192,7 @@ static void last_row_stats(struct as_metrics *m, int l, int h, const float *row)
 static void full_map_stats(struct as_metrics *m, int l, int h, const float *A) {
     const struct as_metrics_layout *y = &m->lay;
     const int T = y->T, H = y->H;
-    const size_t lh = (size_t)l * H + h, TT = (size_t)T * T;
+    const size_t lh = (size_t)l * H + h;
     double sink = 0.0, prev = 0.0, nent = 0.0, total = 0.0, dup = 0.0, ind = 0.0;
     for (int i = 0; i < T; i++) {
         const float *r = A + (size_t)i * T;
@@ -223,17 +220,6 @@ static void full_map_stats(struct as_metrics *m, int l, int h, const float *A) {
     m->norm_entropy[lh] = T >= 2 ? nent / (T - 1) : NAN;
     m->dup_token[lh] = m->dup && total > 0.0 ? dup / total : NAN;
     m->induction[lh] = m->dup && total > 0.0 ? ind / total : NAN;
-
-    /* aggregate_mean: running sum (divided at finish), aggregate_max: running max */
-    const int first = l == 0 && h == 0;
-    for (size_t q = 0; q < TT; q++) {
-        const double a = A[q];
-        m->agg_mean[q] += a;
-        if (first || a > m->agg_max[q]) m->agg_max[q] = a;
-    }
-    if (l == y->L - 1)
-        for (size_t q = 0; q < TT; q++)
-            m->agg_last[q] += A[q];
 }
 
 as_status as_metrics_add_layer(struct as_metrics *m, int layer, const float *probs,
@@ -283,15 +269,7 @@ as_status as_metrics_finish(struct as_metrics *m, struct as_err *err) {
     if (!m->mem || m->finished || m->layers_done != y->L)
         return as_err_set(err, AS_ERR_INVALID, "metrics: finish after %d of %d layers",
                           m->layers_done, y->L);
-    const int L = y->L, H = y->H, T = y->T;
-    if (y->input == AS_METRICS_FULL) {
-        const size_t TT = (size_t)T * T;
-        const double n = (double)L * H;
-        for (size_t q = 0; q < TT; q++) {
-            m->agg_mean[q] /= n;
-            m->agg_last[q] /= H;
-        }
-    }
+    const int L = y->L, T = y->T;
     const double *last = m->last_row_mean + (size_t)(L - 1) * T;
     for (int o = 0; o < y->n_occ; o++)
         m->occ_mass[o] = m->occ_mass_layer[(size_t)o * L + (L - 1)];

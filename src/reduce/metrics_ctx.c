@@ -141,8 +141,7 @@ int mx_list_spans(const struct as_metrics_ctx *c, struct mx_span *out) {
 }
 
 const char *as_metrics_unavailable_last_row(void) {
-    return "aggregate_mean,aggregate_max,aggregate_last_layer,sink_mean,prev_token,"
-           "norm_entropy,dup_token,induction";
+    return "sink_mean,prev_token,norm_entropy,dup_token,induction";
 }
 
 as_status as_metrics_layout_compute(const struct as_metrics_ctx *c, enum as_metrics_input in,

@@ -20,6 +20,9 @@ void as_job_free(struct as_job *j) {
     free(j->tok);
     free(j->rank);
     free(j->status0);
+    free(j->batch_start);
+    free(j->batch_len);
+    free(j->batch_rank);
     memset(j, 0, sizeof *j);
 }
 
@@ -105,17 +108,11 @@ done:
 static as_status read_existing(struct as_job *j, const char *path, struct as_err *err) {
     as_status ret = AS_OK;
     struct as_h5file f;
+    char *sha = NULL;
     memset(&f, 0, sizeof f);
     AS_TRY(as_h5file_open_read(&f, path, MPI_COMM_NULL, err));
-    char *sha = NULL;
-    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID;
-    if (H5Aexists(f.file, "config_sha256") > 0 &&
-        (a = H5Aopen(f.file, "config_sha256", H5P_DEFAULT)) >= 0 && (t = H5Aget_type(a)) >= 0 &&
-        H5Tis_variable_str(t) > 0)
-        H5Aread(a, t, &sha);
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    if (!sha || strcmp(sha, j->sweep.sha256) != 0) {
+    if (as_h5file_read_attr_str(&f, "config_sha256", &sha, err) != AS_OK ||
+        strcmp(sha, j->sweep.sha256) != 0) {
         ret = as_err_set(err, AS_ERR_INVALID,
                          "--resume: %s was written by a different sweep (config_sha256 %.12s..., "
                          "this sweep %.12s...); expected the same YAML, byte for byte. HINT: "
@@ -140,7 +137,7 @@ static as_status read_existing(struct as_job *j, const char *path, struct as_err
         }
     AS_TRY(as_h5file_read_status(&f, j->status0, err));
 done:
-    if (sha) H5free_memory(sha);
+    free(sha);
     as_h5file_close(&f, NULL);
     return ret;
 }
@@ -169,7 +166,14 @@ static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err)
         if (!quiet) printf("plan: every prompt of %s is already done\n", j->sweep.output_path);
         goto done;
     }
+    int64_t total = 0, *bs = NULL, nb = 0;
+    for (int64_t k = 0; k < m; k++)
+        total += ntok[k];
+    AS_TRY(as_plan_batches(m, ntok, map, j->sweep.assign == AS_ASSIGN_EXPLICIT ? expl : NULL,
+                           as_plan_batch_budget(total), &bs, &nb, err));
     struct as_plan_request rq = {0};
+    rq.n_batches = nb;
+    rq.batch_start = bs;
     rq.n_prompts = m;
     rq.n_tokens = ntok;
     rq.cfg = &j->cfg;
@@ -180,9 +184,24 @@ static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err)
     rq.dtype = j->sweep.dtype;
     rq.n_out_layers = j->sweep.n_layers;
     rq.n_out_heads = j->sweep.n_heads;
-    AS_TRY(as_plan_build(&plan, &rq, err));
+    ret = as_plan_build(&plan, &rq, err);
+    free(bs);
+    if (ret != AS_OK) goto done;
     for (int64_t k = 0; k < m; k++)
         j->rank[map[k]] = plan.rank[k];
+    j->n_batches = plan.n_batches;
+    j->batch_start = malloc(((size_t)nb + 1) * sizeof *j->batch_start);
+    j->batch_len = malloc(((size_t)nb + 1) * sizeof *j->batch_len);
+    j->batch_rank = malloc(((size_t)nb + 1) * sizeof *j->batch_rank);
+    if (!j->batch_start || !j->batch_len || !j->batch_rank) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory planning");
+        goto done;
+    }
+    for (int64_t b = 0; b < nb; b++) { /* batches in file rows: consecutive by construction */
+        j->batch_start[b] = map[plan.batch_start[b]];
+        j->batch_len[b] = (int32_t)(plan.batch_start[b + 1] - plan.batch_start[b]);
+        j->batch_rank[b] = plan.batch_rank[b];
+    }
     if (!quiet) as_plan_print(&plan, &j->sweep, stdout);
 done:
     as_plan_free(&plan);
@@ -311,6 +330,10 @@ static as_status job_pack(const struct as_job *j, struct wbuf *b, struct as_err 
     put(b, j->strings, (size_t)j->strings_len);
     put(b, j->rank, sizeof(int32_t) * (size_t)j->n);
     put(b, j->status0, (size_t)j->n);
+    put(b, &j->n_batches, sizeof j->n_batches);
+    put(b, j->batch_start, sizeof(int64_t) * (size_t)j->n_batches);
+    put(b, j->batch_len, sizeof(int32_t) * (size_t)j->n_batches);
+    put(b, j->batch_rank, sizeof(int32_t) * (size_t)j->n_batches);
     if (b->oom) return as_err_set(err, AS_ERR_NOMEM, "out of memory packing the job");
     return AS_OK;
 }
@@ -360,6 +383,21 @@ static as_status job_unpack(struct as_job *j, const char *buf, size_t len, struc
     AS_TRY(take(&c, j->strings, (size_t)j->strings_len, "strings", err));
     AS_TRY(take(&c, j->rank, sizeof(int32_t) * (size_t)j->n, "rank", err));
     AS_TRY(take(&c, j->status0, (size_t)j->n, "status", err));
+    AS_TRY(take(&c, &j->n_batches, sizeof j->n_batches, "batches", err));
+    if (j->n_batches < 0 || j->n_batches > j->n) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "job broadcast: corrupt batch count");
+        goto done;
+    }
+    j->batch_start = malloc(((size_t)j->n_batches + 1) * sizeof *j->batch_start);
+    j->batch_len = malloc(((size_t)j->n_batches + 1) * sizeof *j->batch_len);
+    j->batch_rank = malloc(((size_t)j->n_batches + 1) * sizeof *j->batch_rank);
+    if (!j->batch_start || !j->batch_len || !j->batch_rank) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the batches");
+        goto done;
+    }
+    AS_TRY(take(&c, j->batch_start, sizeof(int64_t) * (size_t)j->n_batches, "batch starts", err));
+    AS_TRY(take(&c, j->batch_len, sizeof(int32_t) * (size_t)j->n_batches, "batch sizes", err));
+    AS_TRY(take(&c, j->batch_rank, sizeof(int32_t) * (size_t)j->n_batches, "batch ranks", err));
     j->strings[j->strings_len] = '\0';
     job_point_strings(j);
 done:

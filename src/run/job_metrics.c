@@ -1,11 +1,42 @@
 /* job_metrics.c - the reduce stage's per-prompt context, built identically on
  * every rank from the broadcast job (see include/attnsweep/metrics.h): text,
- * tokens, offsets, keywords, the group's spans and the variant prefix. */
+ * tokens, offsets, keywords, the group's spans and the variant prefix; and the
+ * prompts' metric layouts and the /metrics table that creation allocates. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "attnsweep/reduce.h"
 #include "run_internal.h"
+
+as_status as_run_prefixes(const struct as_sweep *s, size_t *out, struct as_err *err) {
+    for (int g = 0; g < s->n_groups; g++) {
+        const struct as_sweep_group *gr = &s->groups[g];
+        int64_t n = gr->n_prompts;
+        if (n <= 0) continue;
+        const char **texts = malloc((size_t)n * sizeof *texts);
+        size_t *lens = malloc((size_t)n * sizeof *lens);
+        if (!texts || !lens) {
+            free(texts), free(lens);
+            return as_err_set(err, AS_ERR_NOMEM, "no memory for %lld prompt texts", (long long)n);
+        }
+        for (int64_t i = 0; i < n; i++) {
+            texts[i] = s->prompts[gr->first_prompt + i].text;
+            lens[i] = s->prompts[gr->first_prompt + i].text_len;
+        }
+        as_metrics_variant_prefixes(texts, lens, (int)n, out + gr->first_prompt);
+        free(texts), free(lens);
+    }
+    return AS_OK;
+}
+
+void as_run_span_defs(const struct as_sweep *s, int g, struct as_metrics_span_def *out) {
+    const struct as_sweep_group *gr = &s->groups[g];
+    for (int i = 0; i < gr->n_spans; i++) {
+        out[i].name = gr->spans[i].name;
+        out[i].text = gr->spans[i].text;
+        out[i].text_len = gr->spans[i].text_len;
+    }
+}
 
 void as_job_metrics_free(struct as_job_metrics *jm) {
     if (jm->group_spans)
@@ -13,6 +44,7 @@ void as_job_metrics_free(struct as_job_metrics *jm) {
             free(jm->group_spans[g]);
     free(jm->group_spans);
     free(jm->prefix);
+    free(jm->layouts);
     memset(jm, 0, sizeof *jm);
 }
 
@@ -23,19 +55,26 @@ as_status as_job_metrics_init(struct as_job_metrics *jm, const struct as_job *j,
     memset(jm, 0, sizeof *jm);
     jm->n_groups = s->n_groups;
     jm->prefix = calloc((size_t)j->n + 1, sizeof *jm->prefix);
+    jm->layouts = calloc((size_t)j->n + 1, sizeof *jm->layouts);
     jm->group_spans = calloc((size_t)s->n_groups + 1, sizeof *jm->group_spans);
-    if (!jm->prefix || !jm->group_spans) {
+    if (!jm->prefix || !jm->group_spans || !jm->layouts) {
         ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the metrics contexts");
         goto done;
     }
-    AS_TRY(as_reduce_prefixes(s, jm->prefix, err));
+    AS_TRY(as_run_prefixes(s, jm->prefix, err));
     for (int g = 0; g < s->n_groups; g++) {
         jm->group_spans[g] = calloc((size_t)s->groups[g].n_spans + 1, sizeof **jm->group_spans);
         if (!jm->group_spans[g]) {
             ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the span definitions");
             goto done;
         }
-        as_reduce_span_defs(s, g, jm->group_spans[g]);
+        as_run_span_defs(s, g, jm->group_spans[g]);
+    }
+    for (int64_t i = 0; i < j->n; i++) {
+        struct as_metrics_ctx ctx;
+        as_job_metrics_ctx(jm, j, i, &ctx);
+        /* the forward pass has the full maps even when only the last row is stored */
+        AS_TRY(as_metrics_layout_compute(&ctx, AS_METRICS_FULL, &jm->layouts[i], err));
     }
 done:
     if (ret != AS_OK) as_job_metrics_free(jm);
@@ -61,21 +100,4 @@ void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j,
     ctx->spans = jm->group_spans[p->group_index];
     ctx->n_spans = s->groups[p->group_index].n_spans;
     ctx->prefix_len = jm->prefix[i];
-}
-
-as_status as_job_metrics_create(const struct as_job_metrics *jm, const struct as_job *j,
-                                struct as_h5file *f, struct as_err *err) {
-    as_status ret = AS_OK;
-    struct as_metrics_layout *lay = calloc((size_t)j->n + 1, sizeof *lay);
-    if (!lay) return as_err_set(err, AS_ERR_NOMEM, "out of memory for the metrics layouts");
-    for (int64_t i = 0; i < j->n; i++) {
-        struct as_metrics_ctx ctx;
-        as_job_metrics_ctx(jm, j, i, &ctx);
-        /* the forward pass has the full maps even when only the last row is stored */
-        AS_TRY(as_metrics_layout_compute(&ctx, AS_METRICS_FULL, &lay[i], err));
-    }
-    AS_TRY(as_metrics_h5_create(f, lay, j->n, err));
-done:
-    free(lay);
-    return ret;
 }

@@ -8,46 +8,15 @@
 #include "memstat.h"
 #include "run_internal.h"
 
-static as_status make_specs(const struct as_job *j, struct as_h5_prompt_spec **out,
-                            struct as_err *err) {
-    const struct as_sweep *s = &j->sweep;
-    struct as_h5_prompt_spec *sp = calloc((size_t)j->n + 1, sizeof *sp);
-    if (!sp)
-        return as_err_set(err, AS_ERR_NOMEM, "out of memory for %lld prompt specs",
-                          (long long)j->n);
-    for (int64_t i = 0; i < j->n; i++) {
-        const struct as_sweep_prompt *p = &s->prompts[i];
-        struct as_h5_prompt_spec *x = &sp[i];
-        x->id = p->id;
-        x->text = p->text;
-        x->group = p->group;
-        x->variant = p->variant;
-        x->n_tokens = j->n_tokens[i];
-        x->n_layers = s->n_layers ? s->n_layers : j->cfg.n_layers;
-        x->n_heads = s->n_heads ? s->n_heads : j->cfg.n_heads;
-        x->store = (enum as_store)s->store;
-        x->dtype = (enum as_out_dtype)s->dtype;
-        x->rank = j->rank[i];
-        x->token_ids = j->ids + j->tok_start[i];
-        x->tokens = j->tok + j->tok_start[i];
-        x->offsets = j->offsets + 2 * j->tok_start[i];
-        x->layer_index = s->n_layers ? s->layers : NULL;
-        x->head_index = s->n_heads ? s->heads : NULL;
-    }
-    *out = sp;
-    return AS_OK;
-}
-
-/* Creates the file and all of its metadata (collective), or reopens it. */
-static as_status open_output(const struct as_job *j, const struct as_job_metrics *jm,
+/* Creates the file (rank 0 writes it whole, then every rank opens it), or
+ * reopens it to resume. js: rank 0's create spec (NULL elsewhere). */
+static as_status open_output(const struct as_job *j, const struct as_job_spec *js,
                              const struct as_run_opts *o, MPI_Comm comm, struct as_h5file *f,
                              struct as_err *err) {
     as_status ret = AS_OK;
-    struct as_h5_prompt_spec *specs = NULL;
     const struct as_sweep *s = &j->sweep;
-    int rank, size;
+    int rank;
     MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
     if (j->mode == AS_JOB_RESUME) {
         AS_TRY(as_h5file_open_rw(f, s->output_path, comm, err));
         as_status st = AS_OK;
@@ -55,26 +24,8 @@ static as_status open_output(const struct as_job *j, const struct as_job_metrics
         ret = as_mpi_agree(comm, st, err);
         goto done;
     }
-    as_status st = make_specs(j, &specs, err);
-    AS_TRY(as_mpi_agree(comm, st, err));
-    AS_TRY(as_h5file_create(f, s->output_path, comm, o->force, err));
-    struct as_h5_provenance prov = {0};
-    prov.version = ATTNSWEEP_VERSION;
-    prov.git_commit = ATTNSWEEP_GIT_COMMIT;
-    prov.model_path = s->model_path;
-    prov.model_size = -1;
-    prov.model_mtime = -1;
-    prov.command_line = o->command_line;
-    prov.config_sha256 = s->sha256;
-    prov.config_text = s->yaml;
-    prov.n_ranks = size;
-    AS_TRY(as_h5file_write_provenance(f, &prov, err));
-    AS_TRY(as_h5file_write_model(f, &j->cfg, err));
-    AS_TRY(as_h5file_create_prompts(f, specs, j->n, err)); /* flushes */
-    AS_TRY(as_job_metrics_create(jm, j, f, err));
-    AS_TRY(as_h5file_flush(f, err));
+    ret = as_h5file_create(f, s->output_path, comm, o->force, js ? &js->spec : NULL, err);
 done:
-    free(specs);
     return ret;
 }
 
@@ -108,7 +59,10 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     struct as_shared_model sm;
     struct as_h5file f;
     struct as_job_metrics jm;
+    struct as_job_spec js;
+    int have_js = 0;
     memset(&jm, 0, sizeof jm);
+    memset(&js, 0, sizeof js);
     memset(&job, 0, sizeof job);
     memset(&sm, 0, sizeof sm);
     sm.win = MPI_WIN_NULL;
@@ -131,6 +85,20 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     r->n_prompts = job.n;
     for (int64_t i = 0; i < job.n; i++)
         r->n_skipped += job.status0[i] == AS_PROMPT_DONE;
+    st = as_job_metrics_init(&jm, &job, err);
+    AS_TRY(as_mpi_agree(comm, st, err));
+    /* rank 0: the file's create spec, and its exact size estimate */
+    if (rank == 0 && job.mode == AS_JOB_CREATE) {
+        st = as_job_spec_init(&js, &job, &jm, o, size, err);
+        have_js = st == AS_OK;
+        double est = 0, meta = 0;
+        if (st == AS_OK) st = as_job_estimate(&js, &job, &est, &meta, err);
+        if (st == AS_OK && (!o->quiet || o->dry_run))
+            printf("output file: %s estimated at %.0f bytes (%.1f MB: %.1f MB data, %.1f kB "
+                   "metadata)\n",
+                   job.sweep.output_path, est, est / 1e6, (est - meta) / 1e6, meta / 1e3);
+    }
+    AS_TRY(as_mpi_agree(comm, st, err));
     if (o->dry_run) goto done;
 
     /* 2. weights once per node; BLAS threads per rank */
@@ -145,15 +113,17 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
                                       : "one shared-memory copy per node",
                size, threads, threads == 1 ? "" : "s");
 
-    /* 3. the file: all metadata first (collective), or reopen to resume */
-    st = as_job_metrics_init(&jm, &job, err);
-    AS_TRY(as_mpi_agree(comm, st, err));
-    AS_TRY(open_output(&job, &jm, o, comm, &f, err));
+    /* 3. the file: rank 0 creates it whole (atomically), or every rank reopens it */
+    double tc = MPI_Wtime();
+    AS_TRY(open_output(&job, have_js ? &js : NULL, o, comm, &f, err));
     file_open = 1;
+    if (have_js) as_job_spec_free(&js), have_js = 0;
     if (rank == 0 && !o->quiet)
-        printf("attnsweep run: %s %s: %lld prompts, %lld to compute, %lld already done\n",
-               job.mode == AS_JOB_RESUME ? "resuming" : "created", job.sweep.output_path,
-               (long long)job.n, (long long)(job.n - r->n_skipped), (long long)r->n_skipped);
+        printf("attnsweep run: %s %s in %.2f s: %lld prompts in %lld batches, %lld to compute, "
+               "%lld already done\n",
+               job.mode == AS_JOB_RESUME ? "reopened" : "created", job.sweep.output_path,
+               MPI_Wtime() - tc, (long long)job.n, (long long)job.n_batches,
+               (long long)(job.n - r->n_skipped), (long long)r->n_skipped);
 
     /* 4. compute; rank 0 also collects progress */
     struct as_progress pr;
@@ -178,7 +148,7 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     int stop = o->stop_flag && *o->stop_flag, any_stop;
     MPI_Allreduce(&stop, &any_stop, 1, MPI_INT, MPI_MAX, comm);
 
-    /* 5. everyone's data on disk, then the final status */
+    /* 5. everyone's data on disk (MPI_File_sync), then the final status */
     AS_TRY(as_h5file_flush(&f, err));
     int64_t counts[2] = {0, 0};
     if (rank == 0) {
@@ -195,12 +165,14 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     MPI_Bcast(counts, 2, MPI_INT64_T, 0, comm);
     r->n_done = counts[0];
     r->n_failed = counts[1];
+    file_open = 0;
+    AS_TRY(as_h5file_close(&f, err));
     /* 6. the sweep-level reduce, from the per-prompt metrics of every done prompt */
     /* a stop that came after the last prompt stops nothing: the run is complete */
     r->stopped = any_stop && r->n_done + r->n_failed < r->n_prompts;
     if (!r->stopped && r->n_done > 0) {
         double tr = MPI_Wtime();
-        AS_TRY(as_reduce_summary(&f, &job.sweep, NULL, err));
+        AS_TRY(as_run_summary(job.sweep.output_path, comm, NULL, err));
         if (rank == 0 && !o->quiet)
             printf("attnsweep run: reduce: /summary written in %.2f s\n", MPI_Wtime() - tr);
     }
@@ -219,6 +191,7 @@ done:
         as_status cs = as_h5file_close(&f, ret == AS_OK ? err : NULL);
         if (ret == AS_OK) ret = cs;
     }
+    if (have_js) as_job_spec_free(&js);
     as_shared_model_free(&sm);
     as_job_metrics_free(&jm);
     as_job_free(&job);

@@ -5,10 +5,12 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "attnsweep/agree.h"
 #include "attnsweep/h5out.h"
 #include "attnsweep/model.h"
 #include "attnsweep/run.h"
 #include "attnsweep/sweep.h"
+#include "attnsweep/table.h"
 
 enum as_job_mode { AS_JOB_CREATE = 0, AS_JOB_RESUME = 1 };
 
@@ -31,6 +33,14 @@ struct as_job {
     const char **tok; /* (n_tok) pointers into strings (rebuilt locally) */
     int32_t *rank;    /* (n) rank that computes prompt i in this run, -1 = nothing to do */
     int8_t *status0;  /* (n) /sweep/status at the start (all pending when created) */
+    /* batches of this run: runs of consecutive prompts to compute, planned
+     * before ranks are assigned (as_plan_batches); batch b is prompts
+     * [batch_start[b], batch_start[b] + batch_len[b]) on rank batch_rank[b] */
+    int64_t n_batches;
+    int64_t *batch_start; /* (n_batches) */
+    int32_t *batch_len;   /* (n_batches) */
+    int32_t *batch_rank;  /* (n_batches) */
+    double est_bytes, est_meta; /* the output file's estimated size (rank 0, new files) */
 };
 
 void as_job_free(struct as_job *j);
@@ -40,9 +50,6 @@ as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ra
 /* Broadcasts rank 0's job to every rank (collective; others receive into j). */
 as_status as_job_bcast(struct as_job *j, MPI_Comm comm, struct as_err *err);
 
-/* Agreement: every rank learns the worst status and rank-lowest failing
- * message. Returns the agreed status (collective). */
-as_status as_mpi_agree(MPI_Comm comm, as_status local, struct as_err *err);
 
 /* Weights loaded once per node (see shared_model.c). */
 struct as_shared_model {
@@ -84,19 +91,44 @@ void as_progress_wait(struct as_progress *p);
 
 /* The reduce stage's per-prompt contexts (job_metrics.c). */
 struct as_metrics_ctx;
+struct as_metrics_span_def;
+struct as_metrics_layout;
 struct as_job_metrics {
     size_t *prefix;                           /* (n) variant-specific prefix length */
     struct as_metrics_span_def **group_spans; /* (n_groups) -> the group's declared spans */
     int n_groups;
+    struct as_metrics_layout *layouts; /* (n) each prompt's metrics layout */
 };
 as_status as_job_metrics_init(struct as_job_metrics *jm, const struct as_job *j,
                               struct as_err *err);
 void as_job_metrics_free(struct as_job_metrics *jm);
 void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j, int64_t i,
                         struct as_metrics_ctx *ctx);
-/* Collective: creates /prompts/<id>/metrics for every prompt. */
-as_status as_job_metrics_create(const struct as_job_metrics *jm, const struct as_job *j,
-                                struct as_h5file *f, struct as_err *err);
+/* Derived variant-specific prefix length of every sweep prompt (bytes), per
+ * group with as_metrics_variant_prefixes. out: (s->n_prompts). */
+as_status as_run_prefixes(const struct as_sweep *s, size_t *out, struct as_err *err);
+/* The declared spans of sweep group g (pointers into s). */
+void as_run_span_defs(const struct as_sweep *s, int g, struct as_metrics_span_def *out);
+
+/* The output file (output.c). */
+/* Rank 0: the create spec of the job's file; specs (n) and metrics are owned
+ * by the caller (free with as_job_spec_free). */
+struct as_job_spec {
+    struct as_h5_create_spec spec;
+    struct as_h5_provenance prov;
+    struct as_h5_prompt_spec *prompts;
+    struct as_table metrics;
+    int32_t *layer_ids, *head_ids;
+    char config_dir[4096];
+};
+as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
+                           const struct as_job_metrics *jm, const struct as_run_opts *o,
+                           int n_ranks, struct as_err *err);
+void as_job_spec_free(struct as_job_spec *js);
+/* Rank 0: the estimated size of the file (data and metadata) and of its
+ * metadata alone, for --dry-run and the plan. */
+as_status as_job_estimate(const struct as_job_spec *js, const struct as_job *j, double *bytes,
+                          double *meta, struct as_err *err);
 
 /* Worker: computes this rank's prompts (worker.c). */
 struct as_worker_stats {

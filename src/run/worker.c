@@ -1,11 +1,12 @@
-/* worker.c - computes this rank's prompts, one forward call per prompt,
- * streaming each layer's attention into the HDF5 file as it is produced. */
+/* worker.c - computes this rank's batches: runs of consecutive prompts, one
+ * forward call per prompt, each layer's attention streamed into the file and
+ * into the prompt's metrics as it is produced; at the end of a batch its
+ * last rows and metric rows are written in one transfer per dataset, made
+ * durable with one fdatasync, and its status range is written once. */
 #define _POSIX_C_SOURCE 200809L
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "attnsweep/metrics.h"
 #include "attnsweep/reduce.h"
@@ -13,7 +14,8 @@
 
 /* per-prompt state seen by the attention sink */
 struct sink_ctx {
-    struct as_h5prompt *hp;
+    struct as_h5batch *hb;
+    int64_t index;
     struct as_progress *pr;
     const int *layer_slot;      /* (L) stored index of each model layer, -1 = not stored */
     const int *heads;           /* (n_heads) head subset, NULL = all */
@@ -27,6 +29,7 @@ static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int
                          struct as_err *err) {
     struct sink_ctx *c = vctx;
     as_status st = AS_OK;
+    (void)seq;
     int slot = c->layer_slot[layer]; /* stored index; subsets are in ascending layer order */
     if (slot >= 0) {
         const float *src = probs;
@@ -37,11 +40,11 @@ static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int
             src = c->gather;
         }
         double t0 = MPI_Wtime();
-        if (c->hp->attention >= 0) {
-            st = as_h5prompt_write_attention_layer(c->hp, slot, src, c->n_heads, T, err);
-            const struct as_h5_prompt_info *in = c->hp->info;
-            c->stats->write_bytes += (double)c->n_heads * T * (in->store == AS_STORE_FULL ? T : 1) *
-                                     (in->dtype == AS_OUT_F16 ? 2 : 4);
+        const struct as_h5file *f = c->hb->f;
+        if (f->store != AS_STORE_NONE) {
+            st = as_h5batch_write_layer(c->hb, c->index, slot, src, c->n_heads, T, err);
+            c->stats->write_bytes += (double)c->n_heads * T * (f->store == AS_STORE_FULL ? T : 1) *
+                                     (f->dtype == AS_OUT_F16 ? 2 : 4);
         }
         double t1 = MPI_Wtime();
         /* the metrics see exactly what is stored, so `attnsweep reduce` reproduces them */
@@ -64,17 +67,27 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     MPI_Comm_rank(pr->comm, &me);
     struct as_runstate rs;
     memset(&rs, 0, sizeof rs);
-    int *slot = NULL, fd = -1;
+    int *slot = NULL, maxn = 0;
     float *gather = NULL;
+    struct as_metrics *met = NULL;
+    const struct as_metrics **mp = NULL;
+    int8_t *status = NULL;
     memset(stats, 0, sizeof *stats);
 
     int Tmax = 0;
-    for (int64_t i = 0; i < j->n; i++)
-        if (j->rank[i] == me && j->n_tokens[i] > Tmax) Tmax = j->n_tokens[i];
+    for (int64_t b = 0; b < j->n_batches; b++) {
+        if (j->batch_rank[b] != me) continue;
+        if (j->batch_len[b] > maxn) maxn = j->batch_len[b];
+        for (int64_t i = j->batch_start[b]; i < j->batch_start[b] + j->batch_len[b]; i++)
+            if (j->n_tokens[i] > Tmax) Tmax = j->n_tokens[i];
+    }
     if (Tmax == 0) goto done; /* nothing to do on this rank */
 
     slot = malloc(sizeof(int) * (size_t)c->n_layers);
-    if (!slot) {
+    met = calloc((size_t)maxn, sizeof *met);
+    mp = calloc((size_t)maxn, sizeof *mp);
+    status = calloc((size_t)maxn, 1);
+    if (!slot || !met || !mp || !status) {
         ret = as_err_set(err, AS_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -83,6 +96,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     for (int k = 0; k < s->n_layers; k++)
         slot[s->layers[k]] = k;
     int n_heads = s->n_heads ? s->n_heads : c->n_heads;
+    int L = s->n_layers ? s->n_layers : c->n_layers;
     if (s->n_heads) {
         gather = malloc(sizeof(float) * (size_t)n_heads * Tmax * Tmax);
         if (!gather) {
@@ -91,60 +105,86 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         }
     }
     AS_TRY(as_runstate_init(&rs, c, Tmax, Tmax, 1, o->kernel, err));
-    /* a plain descriptor of the output file, used only to make data durable
-     * (fdatasync) before a prompt is marked done */
-    fd = open(f->path, O_RDONLY);
     /* fault injection for the failure-path tests (docs/ARCHITECTURE.md) */
     const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");
 
-    for (int64_t i = 0; i < j->n; i++) {
-        if (j->rank[i] != me) continue;
+    for (int64_t b = 0; b < j->n_batches; b++) {
+        if (j->batch_rank[b] != me) continue;
         if (o->stop_flag && *o->stop_flag) break;
-        const int T = j->n_tokens[i];
-        const int32_t *ids = j->ids + j->tok_start[i];
-        struct as_err perr = {0};
-        struct as_h5prompt hp;
-        memset(&hp, 0, sizeof hp);
-        struct as_metrics met;
-        memset(&met, 0, sizeof met);
-        struct sink_ctx ctx = {&hp,     pr,     slot, s->n_heads ? s->heads : NULL,
-                               n_heads, gather, &met, stats};
-        struct as_attn_sink sink = {sink_fn, &ctx};
-        struct as_batch b = {1, &ids, &T};
-        struct as_metrics_ctx mctx;
-        as_job_metrics_ctx(jm, j, i, &mctx);
-        as_status st = as_h5prompt_open(f, i, &hp, &perr);
-        if (st == AS_OK) st = as_metrics_init(&met, &mctx, AS_METRICS_FULL, &perr);
-        if (st == AS_OK && fault && strcmp(fault, s->prompts[i].id) == 0)
-            st = as_err_set(&perr, AS_ERR_INTERNAL,
-                            "fault injected by ATTNSWEEP_FAULT_PROMPT (testing hook)");
-        if (st == AS_OK) st = as_forward(m, &rs, &b, &sink, NULL, &perr);
-        if (hp.f) {
-            as_status cs = as_h5prompt_close(&hp, st == AS_OK ? &perr : NULL);
-            if (st == AS_OK) st = cs;
+        const int64_t first = j->batch_start[b];
+        const int n = j->batch_len[b];
+        struct as_h5batch hb;
+        struct as_err berr = {0};
+        as_status bst = as_h5batch_begin(f, first, n, &hb, &berr);
+        for (int k = 0; k < n; k++) {
+            const int64_t i = first + k;
+            const int T = j->n_tokens[i];
+            const int32_t *ids = j->ids + j->tok_start[i];
+            struct as_err perr = {0};
+            memset(&met[k], 0, sizeof met[k]);
+            mp[k] = NULL;
+            struct sink_ctx ctx = {&hb,    i,        pr, slot, s->n_heads ? s->heads : NULL,
+                                   n_heads, gather, &met[k], stats};
+            struct as_attn_sink sink = {sink_fn, &ctx};
+            struct as_batch fb = {1, &ids, &T};
+            struct as_metrics_ctx mctx;
+            as_job_metrics_ctx(jm, j, i, &mctx);
+            as_status st = bst;
+            if (st == AS_OK) st = as_metrics_init(&met[k], &mctx, AS_METRICS_FULL, &perr);
+            if (st == AS_OK && fault && strcmp(fault, s->prompts[i].id) == 0)
+                st = as_err_set(&perr, AS_ERR_INTERNAL,
+                                "fault injected by ATTNSWEEP_FAULT_PROMPT (testing hook)");
+            if (st == AS_OK) st = as_forward(m, &rs, &fb, &sink, NULL, &perr);
+            if (st == AS_OK) st = as_metrics_finish(&met[k], &perr);
+            if (st == AS_OK) {
+                mp[k] = &met[k];
+                status[k] = AS_PROMPT_DONE;
+            } else {
+                status[k] = AS_PROMPT_FAILED;
+                struct as_err ignore;
+                as_h5file_set_message(f, i, bst != AS_OK ? berr.msg : perr.msg, &ignore);
+            }
         }
-        if (st == AS_OK) st = as_metrics_finish(&met, &perr);
-        if (st == AS_OK) st = as_metrics_h5_write(f, i, &met, &perr);
-        as_metrics_free(&met);
-        if (st == AS_OK && fd >= 0 && fdatasync(fd) != 0)
-            st = as_err_set(&perr, AS_ERR_IO, "%s: fdatasync failed", f->path);
-        if (st == AS_OK) st = as_h5file_set_status(f, i, AS_PROMPT_DONE, &perr);
-        if (st == AS_OK) {
-            stats->computed++;
-            as_progress_report(pr, i, AS_PROMPT_DONE, NULL);
-        } else {
-            stats->failed++;
-            struct as_err ignore;
-            as_h5file_set_message(f, i, perr.msg, &ignore);
-            as_h5file_set_status(f, i, AS_PROMPT_FAILED, &ignore);
-            as_progress_report(pr, i, AS_PROMPT_FAILED, perr.msg);
+        /* the batch's rows, durable, then its status: one commit */
+        struct as_table rows;
+        as_table_init(&rows);
+        if (bst == AS_OK)
+            bst = as_metrics_table_rows(&rows, n, mp, jm->layouts + first, j->n_tokens + first, L,
+                                        n_heads, &berr);
+        double t0 = MPI_Wtime();
+        if (bst == AS_OK) bst = as_h5batch_commit(&hb, &rows, status, &berr);
+        stats->write_s += MPI_Wtime() - t0;
+        as_table_free(&rows);
+        as_h5batch_free(&hb);
+        for (int k = 0; k < n; k++) {
+            const int64_t i = first + k;
+            if (bst != AS_OK) { /* the batch could not be committed: every prompt failed */
+                struct as_err ignore;
+                if (status[k] == AS_PROMPT_DONE) as_h5file_set_message(f, i, berr.msg, &ignore);
+                status[k] = AS_PROMPT_FAILED;
+                as_h5file_set_status(f, i, AS_PROMPT_FAILED, &ignore);
+            }
+            if (status[k] == AS_PROMPT_DONE) {
+                stats->computed++;
+                as_progress_report(pr, i, AS_PROMPT_DONE, NULL);
+            } else {
+                char msg[AS_H5_MESSAGE_MAX + 1];
+                struct as_err ignore;
+                if (as_h5file_read_message(f, i, msg, &ignore) != AS_OK) msg[0] = '\0';
+                stats->failed++;
+                as_progress_report(pr, i, AS_PROMPT_FAILED, msg[0] ? msg : berr.msg);
+            }
+            as_metrics_free(&met[k]);
         }
     }
-    if (fd >= 0) fdatasync(fd);
+    struct as_err ignore;
+    as_h5file_sync(f, &ignore);
 done:
-    if (fd >= 0) close(fd);
     as_runstate_free(&rs);
     free(slot);
     free(gather);
+    free(met);
+    free(mp);
+    free(status);
     return ret;
 }

@@ -79,8 +79,34 @@ static void heap_down(struct heap *h, int i) {
     }
 }
 
+int as_plan_batch_budget(int64_t total_tokens) {
+    int64_t b = (total_tokens + 63) / 64;
+    if (b > 4096) b = 4096;
+    return b < 1 ? 1 : (int)b;
+}
+
+as_status as_plan_batches(int64_t n, const int *n_tokens, const int64_t *index,
+                          const int *explicit_rank, int budget, int64_t **start,
+                          int64_t *n_batches, struct as_err *err) {
+    int64_t *s = malloc(((size_t)n + 2) * sizeof *s), nb = 0, tok = 0, cnt = 0;
+    *start = NULL, *n_batches = 0;
+    if (!s) return as_err_set(err, AS_ERR_NOMEM, "plan: out of memory for %lld batches", (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        int cut = i == 0 || tok + n_tokens[i] > budget || cnt >= AS_PLAN_BATCH_MAX_PROMPTS ||
+                  (index && index[i] != index[i - 1] + 1) ||
+                  (explicit_rank && explicit_rank[i] != explicit_rank[i - 1]);
+        if (cut) s[nb++] = i, tok = 0, cnt = 0;
+        tok += n_tokens[i], cnt++;
+    }
+    s[nb] = n;
+    *start = s, *n_batches = nb;
+    return AS_OK;
+}
+
 void as_plan_free(struct as_plan *p) {
     if (!p) return;
+    free(p->batch_start);
+    free(p->batch_rank);
     free(p->rank);
     free(p->flops);
     free(p->out_bytes);
@@ -114,9 +140,13 @@ as_status as_plan_build(struct as_plan *p, const struct as_plan_request *rq, str
     p->by_rank = malloc((size_t)n * sizeof *p->by_rank);
     p->rank_start = calloc((size_t)R + 1, sizeof *p->rank_start);
     p->ranks = calloc((size_t)R, sizeof *p->ranks);
-    jobs = malloc((size_t)n * sizeof *jobs);
+    const int64_t nb = rq->n_batches > 0 ? rq->n_batches : n;
+    p->n_batches = nb;
+    p->batch_start = malloc(((size_t)nb + 1) * sizeof *p->batch_start);
+    p->batch_rank = malloc((size_t)nb * sizeof *p->batch_rank);
+    jobs = malloc((size_t)(nb > n ? nb : n) * sizeof *jobs);
     if (!p->rank || !p->flops || !p->out_bytes || !p->by_rank || !p->rank_start || !p->ranks ||
-        !jobs) {
+        !jobs || !p->batch_start || !p->batch_rank) {
         ret = as_err_set(err, AS_ERR_NOMEM, "plan: out of memory for %lld prompts", (long long)n);
         goto done;
     }
@@ -138,26 +168,44 @@ as_status as_plan_build(struct as_plan *p, const struct as_plan_request *rq, str
         p->flops[i] = (double)f;
         p->out_bytes[i] = prompt_bytes(rq, T);
     }
+    for (int64_t k = 0; k <= nb; k++)
+        p->batch_start[k] = rq->n_batches > 0 ? rq->batch_start[k] : k;
+    if (p->batch_start[0] != 0 || p->batch_start[nb] != n) {
+        ret = as_err_set(err, AS_ERR_INVALID, "plan: batches do not cover prompts [0, %lld)",
+                         (long long)n);
+        goto done;
+    }
+    for (int64_t k = 0; k < nb; k++) { /* a batch's cost: the sum of its prompts' */
+        if (p->batch_start[k + 1] <= p->batch_start[k]) {
+            ret = as_err_set(err, AS_ERR_INVALID, "plan: batch %lld is empty", (long long)k);
+            goto done;
+        }
+        int64_t c = 0;
+        for (int64_t i = p->batch_start[k]; i < p->batch_start[k + 1]; i++)
+            c += (int64_t)p->flops[i];
+        jobs[k] = (struct job){c, k};
+    }
     switch (rq->assign) {
     case AS_ASSIGN_EXPLICIT:
-        for (int64_t i = 0; i < n; i++) {
-            int r = rq->explicit_rank[i];
-            if (r < 0 || r >= R) {
-                ret = as_err_set(err, AS_ERR_INVALID,
-                                 "plan: prompt %lld is assigned to rank %d; expected a rank in "
-                                 "[0, %d)",
-                                 (long long)i, r, R);
-                goto done;
-            }
-            p->rank[i] = r;
+        for (int64_t k = 0; k < nb; k++) {
+            int r = rq->explicit_rank[p->batch_start[k]];
+            for (int64_t i = p->batch_start[k]; i < p->batch_start[k + 1]; i++)
+                if (rq->explicit_rank[i] != r || r < 0 || r >= R) {
+                    ret = as_err_set(err, AS_ERR_INVALID,
+                                     "plan: prompt %lld is assigned to rank %d; expected a rank "
+                                     "in [0, %d), the same for its whole batch",
+                                     (long long)i, rq->explicit_rank[i], R);
+                    goto done;
+                }
+            p->batch_rank[k] = r;
         }
         break;
     case AS_ASSIGN_ROUND_ROBIN:
-        for (int64_t i = 0; i < n; i++)
-            p->rank[i] = (int)(i % R);
+        for (int64_t k = 0; k < nb; k++)
+            p->batch_rank[k] = (int)(k % R);
         break;
     case AS_ASSIGN_BALANCED:
-        qsort(jobs, (size_t)n, sizeof *jobs, job_cmp);
+        qsort(jobs, (size_t)nb, sizeof *jobs, job_cmp);
         h.r = malloc((size_t)R * sizeof *h.r);
         h.load = calloc((size_t)R, sizeof *h.load);
         if (!h.r || !h.load) {
@@ -167,9 +215,9 @@ as_status as_plan_build(struct as_plan *p, const struct as_plan_request *rq, str
         for (int r = 0; r < R; r++)
             h.r[r] = r; /* all loads 0: already a heap */
         h.n = R;
-        for (int64_t k = 0; k < n; k++) {
+        for (int64_t k = 0; k < nb; k++) {
             int r = h.r[0]; /* least loaded, lowest rank on ties */
-            p->rank[jobs[k].index] = r;
+            p->batch_rank[jobs[k].index] = r;
             h.load[r] += (double)jobs[k].cost;
             heap_down(&h, 0);
         }
@@ -177,6 +225,11 @@ as_status as_plan_build(struct as_plan *p, const struct as_plan_request *rq, str
     default:
         ret = as_err_set(err, AS_ERR_INVALID, "plan: unknown assignment mode %d", (int)rq->assign);
         goto done;
+    }
+    for (int64_t k = 0; k < nb; k++) {
+        p->ranks[p->batch_rank[k]].n_batches++;
+        for (int64_t i = p->batch_start[k]; i < p->batch_start[k + 1]; i++)
+            p->rank[i] = p->batch_rank[k];
     }
     /* per-rank totals (in index order, for reproducible sums) and the CSR lists */
     for (int64_t i = 0; i < n; i++) {
@@ -274,11 +327,13 @@ void as_plan_print(const struct as_plan *p, const struct as_sweep *s, FILE *fp) 
             (long long)p->n_prompts, p->n_ranks, p->n_ranks == 1 ? "" : "s",
             assign_desc(p->assign));
     char hb[32];
-    fprintf(fp, "  %6s %9s %11s %13s %11s\n", "rank", "prompts", "tokens", "GFLOP", "output");
+    fprintf(fp, "  %6s %8s %9s %11s %13s %11s\n", "rank", "batches", "prompts", "tokens", "GFLOP",
+            "output");
     int shown = p->n_ranks <= 64 ? p->n_ranks : 64;
     for (int r = 0; r < shown; r++) {
         const struct as_plan_rank *pr = &p->ranks[r];
-        fprintf(fp, "  %6d %9lld %11lld %13.3f %11s\n", r, (long long)pr->n_prompts,
+        fprintf(fp, "  %6d %8lld %9lld %11lld %13.3f %11s\n", r, (long long)pr->n_batches,
+                (long long)pr->n_prompts,
                 (long long)pr->n_tokens, pr->flops / 1e9,
                 human_bytes(pr->out_bytes, hb, sizeof hb));
     }
@@ -293,7 +348,8 @@ void as_plan_print(const struct as_plan *p, const struct as_sweep *s, FILE *fp) 
                 "(%.3f GFLOP)\n",
                 p->n_ranks - shown, lo, p->ranks[lo].flops / 1e9, hi, p->ranks[hi].flops / 1e9);
     }
-    fprintf(fp, "  %6s %9lld %11lld %13.3f %11s\n", "total", (long long)p->n_prompts,
+    fprintf(fp, "  %6s %8lld %9lld %11lld %13.3f %11s\n", "total", (long long)p->n_batches,
+            (long long)p->n_prompts,
             (long long)p->total_tokens, p->total_flops / 1e9,
             human_bytes(p->total_out_bytes, hb, sizeof hb));
     int idle = 0;

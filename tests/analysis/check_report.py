@@ -5,10 +5,12 @@ Checks what analysis/report.py wrote into DIR for OUT.h5:
 - every PNG that report.md embeds exists and is a real picture: PNG signature, more than 5 kB,
   readable by matplotlib, pixel variance > 0;
 - the expected figures are there (--expect PREFIX: some embedded file name starts with it);
-- every number in every report.md table equals the value in the HDF5 file, read here with
-  h5py (independently of load.py): /summary for the statistics, /sweep for the prompt table,
-  the prompts' metrics for the keyword table. A table cell must be exactly
-  format(value, ".4g") ("NaN" for NaN); layers and heads must be the model indices;
+- every number in every report.md table equals the value in the HDF5 file (format 2), read
+  here with plain h5py (independently of load.py): /summary for the statistics (a group's rows
+  through group_start / group_count), /metrics for the layer entropy (rows given by
+  /summary/prompt_index) and the keyword table (ragged keyword_occ_* columns), /sweep for the
+  prompt table. A table cell must be exactly format(value, ".4g") ("NaN" for NaN); layers and
+  heads must be the model indices;
 - --fewshot: the few-shot figure and tables exist; --no-fewshot: the report says the sweep has
   no few-shot group;
 - --note TEXT: report.md contains TEXT (e.g. the note for a skipped figure).
@@ -157,26 +159,63 @@ def check_png(path):
 
 
 class Checker:
+    """Reads format 2 with plain h5py (docs/FORMAT.md), independently of load.py."""
+
     def __init__(self, h5, tables):
         self.f = h5
         self.t = tables
         self.sw = h5["sweep"]
         self.ids = strs(self.sw["prompt"])
+        self.row = {p: i for i, p in enumerate(self.ids)}
         self.S = h5["summary"] if "summary" in h5 else None
+        self.M = h5["metrics"] if "metrics" in h5 else None
         self.srow = {p: i for i, p in enumerate(strs(self.S["prompt"]))} if self.S else {}
+        self.gidx = {g: i for i, g in enumerate(strs(self.S["group"]))} if self.S else {}
+        if self.S is not None:
+            # /summary/prompt_index is the /sweep row of each summarized prompt
+            pidx = self.S["prompt_index"][()]
+            for p, r in self.srow.items():
+                if int(pidx[r]) != self.row[p]:
+                    fail(f"/summary/prompt_index[{r}] = {pidx[r]}, but {p} is /sweep row "
+                         f"{self.row[p]}")
         self.checked = set()
 
+    def axis(self, name, n):
+        for g in ("attention", "metrics", "summary"):
+            if f"{g}/{name}" in self.f:
+                v = self.f[f"{g}/{name}"][()]
+                return [int(x) for x in v] if len(v) == n else list(range(n))
+        return list(range(n))
+
     def lays(self, pid, n):
-        lay = self.f["prompts/" + pid + "/layer"][()]
-        return [int(x) for x in lay] if len(lay) == n else list(range(n))
+        return self.axis("layer", n)
 
     def heads(self, pid, n):
-        hd = self.f["prompts/" + pid + "/head"][()]
-        return [int(x) for x in hd] if len(hd) == n else list(range(n))
+        return self.axis("head", n)
+
+    def group(self, g):
+        """The /summary rows of group g: [group, ...] columns at its row, [member, ...]
+        columns sliced by group_start / group_count (member_* without the prefix)."""
+        S = self.S
+        gi = self.gidx[g]
+        a, n = int(S["group_start"][gi]), int(S["group_count"][gi])
+        d = {}
+        for k in ("n_shared_tokens", "layer_entropy_std", "js_divergence",
+                  "sensitivity_rank_js", "sensitivity_rank_entropy_std", "has_examples"):
+            d[k] = S[k][gi]
+        for k in ("member_prompt_index", "prefix_mass", "question_mass", "example_mass",
+                  "example_top_layer", "example_top_head", "example_top_mass"):
+            d[k.replace("member_", "")] = S[k][a:a + n]
+        d["variant"] = [s(x) for x in S["member_variant"].asstr()[a:a + n]]
+        return d
 
     def group_ids(self, g):
-        G = self.S["groups/" + g]
-        return [self.ids[int(i)] for i in G["prompt_index"][()]]
+        return [self.ids[int(i)] for i in self.group(g)["prompt_index"]]
+
+    def tokens(self, pid):
+        i = self.row[pid]
+        a, n = int(self.sw["token_start"][i]), int(self.sw["n_tokens"][i])
+        return [s(x) for x in self.f["tokens/token_str"].asstr()[a:a + n]]
 
     def eq(self, name, got, want, what):
         if got != want:
@@ -190,16 +229,18 @@ class Checker:
         stat = self.sw["status"][()]
         rank = self.sw["rank"][()]
         names = {0: "pending", 1: "done", 2: "failed"}
+        store, dtype = s(self.f.attrs["store"]), s(self.f.attrs["dtype"])
         for i, r in enumerate(rows):
             pid = unescape_code(r[0])
             self.eq(name, pid, self.ids[i], f"row {i} id")
             self.eq(name, r[1], str(n_tok[i]), f"{pid} tokens")
+            self.eq(name, (r[2], r[3]), (store, dtype), f"{pid} store, dtype")
             self.eq(name, r[4], names[int(stat[i])], f"{pid} status")
             self.eq(name, r[5], str(rank[i]), f"{pid} rank")
 
     def layer_entropy(self, name, hdr, rows, g):
         ids = self.group_ids(g)
-        le = self.S["layer_entropy"][()]
+        le = self.M["layer_entropy"][()]     # [prompt, layer], rows of /sweep
         variants = [md_unescape(h) for h in hdr[1:]]
         for c, v in enumerate(variants):
             pid = f"{g}/{v}" if f"{g}/{v}" in self.srow else v
@@ -211,11 +252,13 @@ class Checker:
             self.eq(name, len(rows), L, "number of layers")
             for li, r in enumerate(rows):
                 self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
-                self.eq(name, r[1 + c], num(le[self.srow[pid], li]), f"{pid} layer {li}")
+                self.eq(name, r[1 + c], num(le[self.row[pid], li]), f"{pid} layer {li}")
+            if pid not in self.srow:
+                fail(f"table {name}: {pid} is not in /summary/prompt")
 
     def sensitivity(self, name, hdr, rows, g):
-        G = self.S["groups/" + g]
-        js, sd = G["js_divergence"][()], G["layer_entropy_std"][()]
+        G = self.group(g)
+        js, sd = G["js_divergence"], G["layer_entropy_std"]
         lays = self.lays(self.group_ids(g)[0], len(js))
         self.eq(name, len(rows), len(js), "rows")
         for li, r in enumerate(rows):
@@ -224,8 +267,8 @@ class Checker:
             self.eq(name, r[2], num(sd[li]), f"layer_entropy_std[{li}]")
 
     def sensitivity_rank(self, name, hdr, rows, g):
-        G = self.S["groups/" + g]
-        rj, rs = G["sensitivity_rank_js"][()], G["sensitivity_rank_entropy_std"][()]
+        G = self.group(g)
+        rj, rs = G["sensitivity_rank_js"], G["sensitivity_rank_entropy_std"]
         lays = self.lays(self.group_ids(g)[0], len(rj))
         self.eq(name, len(rows), len(rj), "rows")
         for k, r in enumerate(rows):
@@ -234,9 +277,9 @@ class Checker:
             self.eq(name, r[2], str(lays[rs[k]]), f"sensitivity_rank_entropy_std[{k}]")
 
     def span_mass(self, name, hdr, rows, g):
-        G = self.S["groups/" + g]
-        pm, qm = G["prefix_mass"][()], G["question_mass"][()]
-        variants = strs(G["variant"])
+        G = self.group(g)
+        pm, qm = G["prefix_mass"], G["question_mass"]
+        variants = G["variant"]
         lays = self.lays(self.group_ids(g)[0], pm.shape[1])
         cols = hdr[1:]
         nv = len(cols) // 2
@@ -252,9 +295,11 @@ class Checker:
                 self.eq(name, r[1 + c], num(arr[vi, li]), f"{kind}_mass[{v}, {li}]")
 
     def example_mass(self, name, hdr, rows, g):
-        G = self.S["groups/" + g]
-        em = G["example_mass"][()]
-        variants = strs(G["variant"])
+        G = self.group(g)
+        if not G["has_examples"]:
+            fail(f"table {name}: group {g} has has_examples = 0")
+        em = G["example_mass"]
+        variants = G["variant"]
         hm = em.mean(axis=2)   # the report's documented head mean of /summary example_mass
         lays = self.lays(self.group_ids(g)[0], em.shape[1])
         self.eq(name, [md_unescape(h) for h in hdr[1:]], variants, "variant columns")
@@ -264,10 +309,9 @@ class Checker:
                 self.eq(name, r[1 + vi], num(hm[vi, li]), f"mean_h example_mass[{v}, {li}]")
 
     def example_top(self, name, hdr, rows, g):
-        G = self.S["groups/" + g]
-        tl, th, tm = (G["example_top_layer"][()], G["example_top_head"][()],
-                      G["example_top_mass"][()])
-        variants = strs(G["variant"])
+        G = self.group(g)
+        tl, th, tm = G["example_top_layer"], G["example_top_head"], G["example_top_mass"]
+        variants = G["variant"]
         pid = self.group_ids(g)[0]
         lays, heads = self.lays(pid, G["example_mass"].shape[1]), \
             self.heads(pid, G["example_mass"].shape[2])
@@ -292,7 +336,7 @@ class Checker:
             pre, r0 = f"most_{kind}_", self.srow[pid]
             lay, hed, ent = (S[pre + "layer"][r0], S[pre + "head"][r0], S[pre + "entropy"][r0])
             tok = [s(x) for x in S[pre + "token"].asstr()[r0]]
-            L, H = S["head_entropy"].shape[1:]
+            L, H = S["head_entropy_mean"].shape
             ref = pid
         lays, heads = self.lays(ref, L), self.heads(ref, H)
         want = [[str(k + 1), str(lays[lay[k]]), str(heads[hed[k]]), num(ent[k]), tok[k]]
@@ -301,12 +345,16 @@ class Checker:
         self.eq(name, got, want, "rows")
 
     def keywords(self, name, hdr, rows, pid):
-        m = self.f["prompts/" + pid + "/metrics"]
-        kws = strs(m["keywords"])
-        k = m["keyword_occ_keyword"][()]
-        by, tk, ms = m["keyword_occ_bytes"][()], m["keyword_occ_tokens"][()], \
-            m["keyword_occ_mass"][()]
-        toks = strs(self.f["prompts/" + pid + "/tokens"])
+        m = self.M
+        i = self.row[pid]
+        if m["keyword_occ_count"].attrs.get("sample_dimension") not in ("occ", b"occ"):
+            fail("/metrics/keyword_occ_count has no sample_dimension = occ")
+        a, n = int(m["keyword_occ_start"][i]), int(m["keyword_occ_count"][i])
+        kws = strs(m["keyword"])
+        k = m["keyword_occ_keyword"][a:a + n]
+        by, tk, ms = (m["keyword_occ_bytes"][a:a + n], m["keyword_occ_tokens"][a:a + n],
+                      m["keyword_occ_mass"][a:a + n])
+        toks = self.tokens(pid)
         want = []
         for i in range(len(k)):
             ts = "".join(toks[tk[i, 0]:tk[i, 1]]) if tk[i, 0] >= 0 else ""
@@ -323,18 +371,21 @@ class Checker:
             var = md_unescape(var)
             if what == "last-layer entropy":
                 pid = f"{grp}/{var}" if f"{grp}/{var}" in self.srow else var
-                e = S["layer_entropy"][self.srow[pid]]
+                if pid not in self.srow:
+                    fail(f"table {name}: {pid} is not in /summary/prompt")
+                    continue
+                e = self.M["layer_entropy"][self.row[pid]]
                 self.eq(name, (layer, val), (str(self.lays(pid, len(e))[-1]), num(e[-1])), what)
             elif what.startswith("most prompt-sensitive layer"):
-                G = S["groups/" + grp]
+                G = self.group(grp)
                 key, rk = (("js_divergence", "sensitivity_rank_js") if "(JS)" in what else
                            ("layer_entropy_std", "sensitivity_rank_entropy_std"))
                 li = int(G[rk][0])
                 lays = self.lays(self.group_ids(grp)[0], len(G[key]))
                 self.eq(name, (layer, val), (str(lays[li]), num(G[key][li])), f"{what} {grp}")
             elif what == "top head on the example answers":
-                G = S["groups/" + grp]
-                vi = strs(G["variant"]).index(var)
+                G = self.group(grp)
+                vi = G["variant"].index(var)
                 pid = self.group_ids(grp)[0]
                 L, H = G["example_mass"].shape[1:]
                 self.eq(name, (layer, head, val),
@@ -344,8 +395,10 @@ class Checker:
             elif what.startswith("most focused head") or what.startswith("most distributed"):
                 kind = "focused" if "focused" in what else "distributed"
                 pre = f"overall_most_{kind}_"
+                L, H = S["head_entropy_mean"].shape
                 self.eq(name, (layer, head, val),
-                        (str(S[pre + "layer"][0]), str(S[pre + "head"][0]),
+                        (str(self.lays(None, L)[S[pre + "layer"][0]]),
+                         str(self.heads(None, H)[S[pre + "head"][0]]),
                          num(S[pre + "entropy"][0])), what)
             else:
                 fail(f"table {name}: unknown finding {what!r}")

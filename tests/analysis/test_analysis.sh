@@ -4,8 +4,9 @@
 #              (figures are real PNGs, every table number equals /summary, no few-shot note)
 #   exp8       jobs/exp8.yaml on the HF fixture model -> report.py, including the few-shot
 #              figure and tables (skips with 77 when the reference data are absent)
-#   last_row   smoke with store: last_row + float16, then `attnsweep reduce` (last_row input):
-#              the report falls back to the last query row and says which figures it skipped
+#   last_row   smoke with store: last_row + float16 (metrics from the full maps), then
+#              `attnsweep reduce` (last_row input): the report draws the last query row instead
+#              of the attention grid and says which figures it skipped
 #   load       load.py's API against h5py on full, last_row/float16 and store: none files
 #   env: ATTNSWEEP, MPIEXEC, ATTNSWEEP_DATA_DIR, PY, SRC (repository root)
 set -uo pipefail
@@ -53,9 +54,12 @@ last_row)
   sed -e 's/store: full/store: last_row/' -e 's/dtype: float32/dtype: float16/' "$SRC/jobs/smoke.yaml" > lr.yaml
   grep -q "store: last_row" lr.yaml && grep -q "dtype: float16" lr.yaml || fail "could not derive the YAML"
   mpirun_n 2 "$BIN" run lr.yaml --output results/lr.h5 --quiet || fail "run"
-  # metrics streamed by `run` come from the full maps: the notebook's grid still works
+  # metrics streamed by `run` come from the full maps (head roles work), but the attention
+  # grid needs the full maps (load.aggregate): the last query row of every layer instead
   "$PY" "$REPORT" results/lr.h5 --out report_run || fail "report.py (run)"
-  "$PY" "$CHECK" results/lr.h5 report_run "${FIGS[@]}" --no-fewshot || fail "report check (run)"
+  "$PY" "$CHECK" results/lr.h5 report_run "${FIGS[@]}" --no-fewshot --tables layer_entropy \
+    --note "the figure shows the last query row of every layer" || fail "report check (run)"
+  if grep -q "not available for these prompts" report_run/report.md; then fail "head roles missing after run"; fi
   # `reduce` on a last_row file has only the last row: fallbacks and notes
   "$BIN" reduce results/lr.h5 --quiet || fail "reduce"
   "$PY" "$REPORT" results/lr.h5 --out report || fail "report.py (reduced)"

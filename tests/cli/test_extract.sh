@@ -55,7 +55,7 @@ no_overwrite)  # an existing output is never touched without --force
   grep -q -- "--force" "$TMP/err" || fail "message gives no hint about --force"
   [ "$(cat "$TMP/o.h5")" = precious ] || fail "existing file was modified"
   "$BIN" extract --model "$HF/model-fp32" --ids 1,2,3 --out "$TMP/o.h5" --force || fail "--force did not overwrite"
-  "$PY" -c "import h5py,sys; f=h5py.File(sys.argv[1]); assert f['prompts/prompt/attention'].shape==(3,4,3,3)" "$TMP/o.h5" || fail "forced file not valid" ;;
+  "$PY" -c "import h5py,sys; f=h5py.File(sys.argv[1]); assert f['attention/full'].shape==(3*4*3*3,) and f.attrs['format_version']==2" "$TMP/o.h5" || fail "forced file not valid" ;;
 bad_input)  # clear errors, exit 1, no file left behind
   need_data reference/hf-tiny-gqa
   expect_err() { # expected-substring args...
@@ -82,12 +82,12 @@ default_model)  # the built-in default model: deterministic, loads through the H
   "$PY" -c "import json,sys; json.load(open(sys.argv[1]))" "$TMP/m1/tokenizer.json" || fail "tokenizer.json is not JSON"
   "$BIN" inspect --model "$TMP/m1" | grep -q "LlamaForCausalLM" || fail "inspect"
   "$BIN" extract --model "$TMP/m1" --text "What is 15 plus 27?" --out "$TMP/d.h5" || fail "extract on default model"
-  "$PY" - "$TMP/d.h5" <<'PYEOF' || fail "default model output"
+  "$PY" - "$TMP/d.h5" "$SRC/tests/common" <<'PYEOF' || fail "default model output"
 import sys, h5py, numpy as np
+sys.path.insert(0, sys.argv[2]); import h5v2
 f = h5py.File(sys.argv[1], "r")
-g = f["prompts/prompt"]
-a = g["attention"][()]
-toks = [t.decode() if isinstance(t, bytes) else t for t in g["tokens"][()]]
+a = h5v2.attention(f, "prompt")
+toks = list(f["tokens/token_str"].asstr()[()])
 T = a.shape[-1]
 assert a.shape == (4, 8, T, T), a.shape
 assert np.all(a[..., np.triu(np.ones((T, T), bool), 1)] == 0)

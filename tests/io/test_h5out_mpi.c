@@ -1,12 +1,13 @@
-/* test_h5out_mpi.c - the sweep write pattern on N ranks:
- *   collective create (provenance, model, all prompts) -> each rank writes
- *   the prompts i with i % N == rank, layer by layer, independently, then
- *   marks them done -> collective close -> every rank reads everything back.
- * Half-way (after prompts 0-2 are done, prompt 3 has one layer written and
- * nothing else is written) rank 0 copies the file as it is on disk to
+/* test_h5out_mpi.c - the sweep write pattern on N ranks (format 2):
+ *   rank 0 creates the file whole; every rank opens it -> each rank writes
+ *   the one-prompt batches i with i % N == rank, layer by layer,
+ *   independently, and commits them -> collective close -> every rank reads
+ *   everything back.
+ * Half-way (after prompts 0-2 are committed, prompt 3 has one layer written
+ * and nothing else) rank 0 copies the file as it is on disk to
  * <path>.crash.h5: what a job killed at that point leaves behind. The copy
  * must open, with status done for 0-2 and correct data for them.
- * Usage: mpiexec -n N test_h5out_mpi OUT.h5   (check_h5out.py reads OUT.h5 after) */
+ * Usage: mpiexec -n N test_h5out_mpi OUT.h5 STORE DTYPE  (check_h5out.py reads OUT.h5 after) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,74 +28,43 @@ static int copy_file(const char *from, const char *to) {
     return rc;
 }
 
-/* every rank must call the same sequence; a failed check on one rank is
- * reported at the end through the exit code */
-static int write_file(const char *path, const char *crash_path, const struct h5t_set *s, int rank,
-                      int size) {
+static void write_file(const char *path, const char *crash_path, struct h5t_set *s, int rank,
+                       int size) {
     struct as_err err = {0};
     struct as_h5file f;
     remove(crash_path);
-    as_status st = as_h5file_create(&f, path, MPI_COMM_WORLD, 1, &err);
+    /* only rank 0 reads the spec */
+    as_status st = as_h5file_create(&f, path, MPI_COMM_WORLD, 1, rank == 0 ? &s->cs : NULL, &err);
     TU_CHECK(st == AS_OK, "rank %d create %s: %s", rank, path, err.msg);
-    if (st != AS_OK) return 1;
-    struct as_h5_provenance pv = {.version = "0.1.0",
-                                  .git_commit = "abc123",
-                                  .model_path = "/nonexistent/model",
-                                  .command_line = "mpirun attnsweep run sweep.yaml",
-                                  .model_size = 1234,
-                                  .model_mtime = 1700000000,
-                                  .config_sha256 = "00ff",
-                                  .config_text = "groups: []\n"};
-    st = as_h5file_write_provenance(&f, &pv, &err);
-    TU_CHECK(st == AS_OK, "rank %d provenance: %s", rank, err.msg);
-    struct as_config c = h5t_config();
-    st = as_h5file_write_model(&f, &c, &err);
-    TU_CHECK(st == AS_OK, "rank %d model: %s", rank, err.msg);
-
-    /* arguments that differ between ranks are caught before touching the file */
-    struct h5t_set odd = *s;
-    if (rank == size - 1 && size > 1) odd.specs[2].text = "The quick brown fix";
-    st = as_h5file_create_prompts(&f, odd.specs, H5T_NP, &err);
-    TU_CHECK(size == 1 || (st == AS_ERR_INVALID && strstr(err.msg, "differ between ranks")),
-             "rank %d: differing specs gave %d: %s", rank, (int)st, err.msg);
-    if (size == 1) { /* nothing differed: the file has its prompts already */
-        TU_CHECK(st == AS_OK, "create prompts: %s", err.msg);
-    } else {
-        st = as_h5file_create_prompts(&f, s->specs, H5T_NP, &err);
-        TU_CHECK(st == AS_OK, "rank %d create prompts: %s", rank, err.msg);
-    }
-    if (st != AS_OK) return as_h5file_close(&f, NULL), 1;
-
+    if (st != AS_OK) return;
     for (int p = 0; p < 3; p++) {
         if (p % size != rank) continue;
-        st = h5t_write_prompt(&f, p, s, &err);
+        st = h5t_write_batch(&f, p, 1, &err);
         TU_CHECK(st == AS_OK, "rank %d write prompt %d: %s", rank, p, err.msg);
-        st = as_h5file_set_status(&f, p, AS_PROMPT_DONE, &err);
-        TU_CHECK(st == AS_OK, "rank %d status %d: %s", rank, p, err.msg);
     }
-    if (3 % size == rank) { /* prompt 3 is "in flight": one layer, no status */
+    if (3 % size == rank && f.store != AS_STORE_NONE) { /* prompt 3 is "in flight" */
+        struct as_h5batch b;
         float buf[H5T_H * 4 * 4];
         h5t_fill_layer(3, 0, H5T_H, 4, buf);
-        st = as_h5file_write_attention_layer(&f, "delta", 0, buf, H5T_H, 4, &err);
+        st = as_h5batch_begin(&f, 3, 1, &b, &err);
+        if (st == AS_OK) st = as_h5batch_write_layer(&b, 3, 0, buf, H5T_H, 4, &err);
         TU_CHECK(st == AS_OK, "rank %d partial prompt 3: %s", rank, err.msg);
+        as_h5batch_free(&b);
     }
-    MPI_Barrier(MPI_COMM_WORLD);
+    st = as_h5file_flush(&f, &err);
+    TU_CHECK(st == AS_OK, "rank %d flush: %s", rank, err.msg);
     if (rank == 0) TU_CHECK(copy_file(path, crash_path) == 0, "copy to %s failed", crash_path);
     MPI_Barrier(MPI_COMM_WORLD);
-
     for (int p = 3; p < H5T_NP; p++) {
         if (p % size != rank) continue;
-        st = h5t_write_prompt(&f, p, s, &err);
+        st = h5t_write_batch(&f, p, 1, &err);
         TU_CHECK(st == AS_OK, "rank %d write prompt %d: %s", rank, p, err.msg);
-        st = as_h5file_set_status(&f, p, AS_PROMPT_DONE, &err);
-        TU_CHECK(st == AS_OK, "rank %d status %d: %s", rank, p, err.msg);
     }
     st = as_h5file_close(&f, &err);
     TU_CHECK(st == AS_OK, "rank %d close: %s", rank, err.msg);
-    return 0;
 }
 
-static void verify(const char *path, const struct h5t_set *s, int n_done, int rank) {
+static void verify(const char *path, int n_done, int rank) {
     struct as_err err = {0};
     struct as_h5file f;
     as_status st = as_h5file_open_read(&f, path, MPI_COMM_WORLD, &err);
@@ -106,7 +76,7 @@ static void verify(const char *path, const struct h5t_set *s, int n_done, int ra
     for (int p = 0; p < H5T_NP; p++) {
         int8_t want = p < n_done ? AS_PROMPT_DONE : AS_PROMPT_PENDING;
         TU_CHECK(status[p] == want, "%s: status[%d] = %d; expected %d", path, p, status[p], want);
-        if (status[p] == AS_PROMPT_DONE) h5t_verify_prompt(&f, p, s);
+        if (status[p] == AS_PROMPT_DONE && f.store != AS_STORE_NONE) h5t_check_prompt(&f, p);
     }
     st = as_h5file_close(&f, &err);
     TU_CHECK(st == AS_OK, "rank %d close after read: %s", rank, err.msg);
@@ -137,19 +107,21 @@ int main(int argc, char **argv) {
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (argc != 2) {
-        if (rank == 0) fprintf(stderr, "usage: %s OUT.h5\n", argv[0]);
+    int store = argc == 4 ? as_store_from_name(argv[2]) : -1;
+    int dtype = argc == 4 ? as_out_dtype_from_name(argv[3]) : -1;
+    if (store < 0 || dtype < 0) {
+        if (rank == 0) fprintf(stderr, "usage: %s OUT.h5 full|last_row|none float32|float16\n", argv[0]);
         MPI_Finalize();
         return 2;
     }
     char crash[4200];
     snprintf(crash, sizeof crash, "%s.crash.h5", argv[1]);
     struct h5t_set s;
-    h5t_set_init(&s);
+    h5t_set_init(&s, (enum as_store)store, (enum as_out_dtype)dtype);
     write_file(argv[1], crash, &s, rank, size);
-    verify(argv[1], &s, H5T_NP, rank);
+    verify(argv[1], H5T_NP, rank);
     MPI_Barrier(MPI_COMM_WORLD);
-    verify(crash, &s, 3, rank);
+    verify(crash, 3, rank);
     resume(crash, rank);
 
     char name[64];

@@ -7,11 +7,16 @@ The functions below are transcribed literally from the user's notebook
 (../shared/seed/experiment8_attention_patterns.txt): compute_layer_entropy,
 analyze_head_specialization (without pandas: a list of dicts, and pandas'
 nsmallest/nlargest as stable sorts), aggregate_attention and
-compute_attention_to_keywords. They run on the attention tensors stored in
-the file (numpy float32, as the notebook's `attentions.cpu().numpy()`), for
-every prompt whose /sweep/status is done, and are compared with
-/prompts/<id>/metrics/* within --tol. Works on any attnsweep file: `run`
-outputs (e.g. jobs/exp8.yaml) and `extract` + `reduce` files alike.
+compute_attention_to_keywords. They run on the attention stored in the
+file (format 2, docs/FORMAT.md: the prompt's slice of /attention/full, or
+of /attention/last_row as a one-row stand-in; numpy float32, as the
+notebook's `attentions.cpu().numpy()`), for every prompt whose
+/sweep/status is done and whose /metrics/input is not -1, and are compared
+with the prompt's rows of the /metrics columns (and the /summary top-5
+tables) within --tol. aggregate_attention stays transcribed but is not
+compared: format 2 does not store the aggregates (analysis/load.py
+computes them on read). Works on any attnsweep file: `run` outputs (e.g.
+jobs/exp8.yaml) and `extract` + `reduce` files alike.
 Exit 0 = all equal, 1 = mismatch, 77 = nothing to check.
 """
 import json
@@ -123,68 +128,88 @@ def main():
     if "--tol" in args:
         tol = float(args[args.index("--tol") + 1])
     f = h5py.File(path, "r")
+    if f.attrs.get("format") != "attnsweep" or f.attrs.get("format_version") != 2:
+        print(f"{path}: not an attnsweep format-2 file (format_version {f.attrs.get('format_version')})")
+        return 1
     ids = strs(f["sweep/prompt"])
     status = f["sweep/status"][()]
+    store = f.attrs["store"]
+    L, H = int(f.attrs["n_layers"]), int(f.attrs["n_heads"])
+    if "metrics" not in f or store == "none":
+        print(f"{path}: no /metrics or no stored attention (store {store}): nothing to check")
+        return 77
+    T_all = f["sweep/n_tokens"][()]
+    tok0 = f["sweep/token_start"][()]
+    token_str = strs(f["tokens/token_str"])
+    m = f["metrics"]
+    col = {n: m[n][()] for n in ("input", "layer_entropy", "head_entropy", "head_max", "head_focus",
+                                 "keyword_substr_count", "keyword_substr_start", "keyword_substr_keyword",
+                                 "keyword_substr_position", "keyword_substr_mass")}
+    keywords = strs(m["keyword"])
+    if store == "full":
+        att_start = f["sweep/attention_start"][()]
+        full = f["attention/full"]
+    else:
+        last_row = f["attention/last_row"][()]  # [NT, L, H]
+    s = f["summary"] if "summary" in f else None
+    srow = {pid: r for r, pid in enumerate(strs(s["prompt"]))} if s is not None else {}
+    stop = {}
+    if s is not None:
+        for k in ("most_focused", "most_distributed"):
+            stop[k] = (s[k + "_layer"][()], s[k + "_head"][()], strs(s[k + "_token"]))
     maxdiff = 0.0
     n_checked = 0
     layer_entropies = {}
     for i, pid in enumerate(ids):
-        g = f["prompts/" + pid]
-        if status[i] != 1 or "metrics" not in g or "attention" not in g:
+        if status[i] != 1 or col["input"][i] == -1:
             continue
         n_checked += 1
-        m = g["metrics"]
-        tokens = strs(g["tokens"])
+        T = int(T_all[i])
+        tokens = token_str[tok0[i]:tok0[i] + T]
         # The notebook computes in float32 (its numpy array); by default we
         # compute the same formulas in float64 on the stored float32 values,
         # so that the comparison measures attnsweep, not float32 rounding
         # (--float32 runs them in float32 exactly as the notebook would).
-        att = g["attention"][()].astype(np.float32 if f32 else np.float64)
-        full = att.ndim == 4
-        if not full:  # last_row: [L, H, T] -> a [L, H, 1, T] stand-in with the same last row
-            att = att[:, :, None, :]
+        if store == "full":
+            a0 = int(att_start[i])
+            att = full[a0:a0 + L * H * T * T].reshape(L, H, T, T)
+        else:  # last_row: [T, L, H] -> a [L, H, 1, T] stand-in with the same last row
+            att = last_row[tok0[i]:tok0[i] + T].transpose(1, 2, 0)[:, :, None, :]
+        att = att.astype(np.float32 if f32 else np.float64)
         le = compute_layer_entropy(att)
         layer_entropies[pid] = [float(x) for x in le]
-        maxdiff = max(maxdiff, close(le, m["layer_entropy"][()], tol, f"{pid} layer_entropy"))
+        maxdiff = max(maxdiff, close(le, col["layer_entropy"][i], tol, f"{pid} layer_entropy"))
         hs = analyze_head_specialization(att, tokens)
-        L, H = att.shape[:2]
         ent = np.array([r["entropy"] for r in hs]).reshape(L, H)
         mx = np.array([r["max_attention"] for r in hs]).reshape(L, H)
         pos = np.array([r["focus_position"] for r in hs]).reshape(L, H)
-        maxdiff = max(maxdiff, close(ent, m["head_entropy"][()], tol, f"{pid} head_entropy"))
-        maxdiff = max(maxdiff, close(mx, m["head_max"][()], tol, f"{pid} head_max"))
-        check(np.array_equal(pos, m["head_focus"][()]), f"{pid} head_focus")
-        check([r["focus_token"] for r in hs] == strs(m["head_focus_token"]),
-              f"{pid} head_focus_token")
+        maxdiff = max(maxdiff, close(ent, col["head_entropy"][i], tol, f"{pid} head_entropy"))
+        maxdiff = max(maxdiff, close(mx, col["head_max"][i], tol, f"{pid} head_max"))
+        focus = col["head_focus"][i]
+        check(np.array_equal(pos, focus), f"{pid} head_focus")
+        # the focus token is derived from /tokens/token_str (format 2 does not store it twice)
+        check([r["focus_token"] for r in hs] == [tokens[p] if 0 <= p < T else None for p in focus.ravel()],
+              f"{pid} focus_token via head_focus")
         # the notebook's top-5 tables vs /summary (per prompt)
-        if "summary" in f:
-            s = f["summary"]
-            row = list(strs(s["prompt"])).index(pid) if pid in strs(s["prompt"]) else -1
-            if row >= 0:
-                foc = nsmallest(hs, 5, "entropy")
-                dis = nlargest(hs, 5, "entropy")
-                check([(r["layer"], r["head"]) for r in foc] ==
-                      list(zip(s["most_focused_layer"][row], s["most_focused_head"][row])),
-                      f"{pid} most_focused heads")
-                check([r["focus_token"] for r in foc] ==
-                      strs(s["most_focused_token"])[row * 5:row * 5 + 5],
-                      f"{pid} most_focused tokens")
-                check([(r["layer"], r["head"]) for r in dis] ==
-                      list(zip(s["most_distributed_layer"][row], s["most_distributed_head"][row])),
-                      f"{pid} most_distributed heads")
+        if pid in srow:
+            row = srow[pid]
+            foc = nsmallest(hs, 5, "entropy")
+            dis = nlargest(hs, 5, "entropy")
+            lay, hd, tok = stop["most_focused"]
+            check([(r["layer"], r["head"]) for r in foc] == list(zip(lay[row], hd[row]))[:len(foc)],
+                  f"{pid} most_focused heads")
+            check([r["focus_token"] for r in foc] == tok[row * 5:row * 5 + len(foc)],
+                  f"{pid} most_focused tokens")
+            lay, hd, tok = stop["most_distributed"]
+            check([(r["layer"], r["head"]) for r in dis] == list(zip(lay[row], hd[row]))[:len(dis)],
+                  f"{pid} most_distributed heads")
         # keywords: the notebook's dict vs the stored token-substring rows
-        keywords = strs(m["keywords"])
-        if full:
-            for meth, name in (("mean", "aggregate_mean"), ("max", "aggregate_max"),
-                               ("last_layer", "aggregate_last_layer")):
-                maxdiff = max(maxdiff, close(aggregate_attention(att, meth), m[name][()], tol,
-                                             f"{pid} {name}"))
+        # (aggregate_attention is not stored in format 2: analysis/load.py computes it on read)
         res = compute_attention_to_keywords(att, tokens, keywords)
-        kwi = m["keyword_substr_keyword"][()]
-        kpos = m["keyword_substr_position"][()]
-        kmass = m["keyword_substr_mass"][()]
+        r = slice(col["keyword_substr_start"][i], col["keyword_substr_start"][i] + col["keyword_substr_count"][i])
         stored = {}
-        for k, p, v in zip(kwi, kpos, kmass):
+        for k, p, v in zip(col["keyword_substr_keyword"][r], col["keyword_substr_position"][r],
+                           col["keyword_substr_mass"][r]):
             stored[f"{keywords[k]} ('{tokens[p]}')"] = v  # later rows overwrite, as in the dict
         check(set(stored) == set(res), f"{pid} keyword keys {sorted(set(stored) ^ set(res))}")
         for key in res:

@@ -36,18 +36,19 @@ hf_reference)  # the seed sweep on the HF fixture model matches HF transformers 
   need_data reference/hf-tiny-gqa
   mkdir -p results
   mpirun_n 2 "$BIN" run "$SRC/jobs/exp8.yaml" --model "$HF/model-fp32" --output results/exp8.h5 --quiet || fail "run"
-  "$PY" - results/exp8.h5 "$HF/outputs/fp32" <<'PY' || fail "HF comparison"
+  "$PY" - results/exp8.h5 "$HF/outputs/fp32" "$SRC/tests/common" <<'PY' || fail "HF comparison"
 import sys, h5py, numpy as np
+sys.path.insert(0, sys.argv[3]); import h5v2
 f = h5py.File(sys.argv[1], "r"); ref = sys.argv[2]
 cases = {"instructions/plain": "seed1_plain", "instructions/cot": "seed2_cot",
          "instructions/expert": "seed3_persona", "instructions/structured": "seed4_qa",
          "fewshot/0-shot": "seed1_plain", "fewshot/1-shot": "seed5_fewshot"}
 bad = 0
 for pid, case in cases.items():
-    g = f["prompts/" + pid]
     ids = np.load(f"{ref}/{case}/ids.npy"); att = np.load(f"{ref}/{case}/attentions.npy")
-    ok_ids = np.array_equal(g["token_ids"][()], ids)
-    d = float(np.abs(g["attention"][()] - att).max()) if g["attention"].shape == att.shape else 1.0
+    ok_ids = np.array_equal(h5v2.token_ids(f, pid), ids)
+    a = h5v2.attention(f, pid)
+    d = float(np.abs(a - att).max()) if a.shape == att.shape else 1.0
     print(f"{pid:26s} vs {case:14s} ids {'ok' if ok_ids else 'DIFFER'}  max|diff| {d:.2g}")
     bad += (not ok_ids) or not (d <= 1e-4)
 assert (f["sweep/status"][()] == 1).all()
@@ -60,14 +61,15 @@ last_row_f16)  # store: last_row + dtype: float16 read back in h5py within 1e-3 
   sed -e 's/store: full/store: last_row/' -e 's/dtype: float32/dtype: float16/' "$SRC/jobs/exp8.yaml" > exp8_lr.yaml
   grep -q "store: last_row" exp8_lr.yaml && grep -q "dtype: float16" exp8_lr.yaml || fail "could not derive the YAML"
   mpirun_n 2 "$BIN" run exp8_lr.yaml --model "$HF/model-fp32" --output results/lr.h5 --quiet || fail "run"
-  "$PY" - results/lr.h5 "$HF/outputs/fp32/seed2_cot" <<'PY' || fail "last_row/float16"
+  "$PY" - results/lr.h5 "$HF/outputs/fp32/seed2_cot" "$SRC/tests/common" <<'PY' || fail "last_row/float16"
 import sys, h5py, numpy as np
+sys.path.insert(0, sys.argv[3]); import h5v2
 f = h5py.File(sys.argv[1], "r")
-a = f["prompts/instructions/cot/attention"]
+assert f["attention/last_row"].dtype == np.float16, f["attention/last_row"].dtype
+a = h5v2.attention(f, "instructions/cot")
 ref = np.load(sys.argv[2] + "/attentions.npy")[:, :, -1, :]
-assert a.dtype == np.float16, a.dtype
 assert a.shape == ref.shape, (a.shape, ref.shape)
-d = float(np.abs(a[()].astype(np.float32) - ref).max())
+d = float(np.abs(a.astype(np.float32) - ref).max())
 print("last_row float16 max|diff|", d)
 assert d <= 1e-3
 PY
@@ -76,20 +78,19 @@ xarray)  # named dimensions through xarray + h5netcdf, or the scales through h5p
   default_model; mkdir -p results
   "$BIN" run "$SRC/jobs/smoke.yaml" --output results/x.h5 --quiet || fail "run"
   "$PY" - results/x.h5 <<'PY' || fail "dimension scales"
-import sys, h5py
-f = h5py.File(sys.argv[1], "r")
-a = f["prompts/arithmetic/cot/attention"]
-names = [a.dims[i][0].name.rsplit("/", 1)[-1] for i in range(4)]
-assert names == ["layer", "head", "query", "key"], names
-try:
-    import xarray as xr
-except ImportError:
-    print("xarray not installed: checked the scales with h5py only"); sys.exit(0)
-ds = xr.open_dataset(sys.argv[1], engine="h5netcdf", group="prompts/arithmetic/cot")
-assert ds["attention"].dims == ("layer", "head", "query", "key"), ds["attention"].dims
-sw = xr.open_dataset(sys.argv[1], engine="h5netcdf", group="sweep")
-assert "prompt" in sw.dims
-print("xarray:", dict(ds.sizes), list(sw.data_vars))
+import sys
+import xarray as xr  # installed by scripts/install-deps.sh: a missing xarray is a failure
+for group, dims in {"metrics": {"prompt", "layer", "head", "token", "span"},
+                    "summary": {"prompt", "layer", "head", "group", "member"},
+                    "sweep": {"prompt"}, "tokens": {"token", "bound"}}.items():
+    ds = xr.open_dataset(sys.argv[1], engine="h5netcdf", group=group)
+    assert dims <= set(ds.sizes), (group, dict(ds.sizes))
+    assert not any(d.startswith("phony") for d in ds.sizes), (group, dict(ds.sizes))
+m = xr.open_dataset(sys.argv[1], engine="h5netcdf", group="metrics")
+assert m["head_entropy"].dims == ("prompt", "layer", "head"), m["head_entropy"].dims
+he = m["head_entropy"].sel(prompt="arithmetic/cot")
+assert he.shape == (4, 8), he.shape
+print("xarray: metrics", dict(m.sizes))
 PY
   ;;
 kill_resume)  # SIGKILL partway (and during the first writes), --resume, compare with a clean run
@@ -129,7 +130,7 @@ YAML
     echo "$when: killed with $done_before/50 prompts done"
     [ "$done_before" -lt 50 ] || fail "$when: nothing left to resume"
     mpirun_n 2 "$BIN" run kill.yaml --resume > log2 2>&1 || { cat log2; fail "$when: resume"; }
-    grep -q "50 prompts, $((50 - done_before)) to compute, $done_before already done" log2 || { cat log2; fail "$when: resume planned the wrong prompts"; }
+    grep -Eq "50 prompts in [0-9]+ batches, $((50 - done_before)) to compute, $done_before already done" log2 || { cat log2; fail "$when: resume planned the wrong prompts"; }
     grep -q "50/50 prompts done, 0 failed, $((50 - done_before)) computed now" log2 || { cat log2; fail "$when: a prompt was computed twice or not at all"; }
     "$PY" "$HERE/compare_h5.py" clean.h5 out.h5 --status || fail "$when: resumed file differs from the clean run"
   done ;;
@@ -164,6 +165,8 @@ dry_run)
   mpirun_n 2 "$BIN" run "$SRC/jobs/large.yaml" --dry-run > out || fail "dry run"
   grep -q "1280 prompts on 2 ranks" out || { cat out; fail "plan summary"; }
   grep -q "output size" out || fail "no size estimate"
+  grep -q "output file: results/large.h5 estimated at" out || { cat out; fail "no file size estimate"; }
+  grep -Eq "^ +0 +[0-9]+ +[0-9]+" out || { cat out; fail "no batches per rank"; }
   [ ! -e results/large.h5 ] || fail "dry run created the output" ;;
 pmi_check)  # srun without PMIx starts singletons: refuse clearly
   default_model
@@ -213,18 +216,20 @@ subset)  # output.layers / output.heads: stored in ascending order, exact, and r
   cp results/sub.h5 results/sub_reduced.h5
   mpirun_n 2 "$BIN" reduce results/sub_reduced.h5 -q || fail "reduce"
   "$PY" "$HERE/compare_h5.py" results/sub.h5 results/sub_reduced.h5 --status || fail "reduce differs from run"
-  "$PY" - results/sub.h5 "$HF/outputs/fp32/seed2_cot" <<'PY' || fail "subset content"
+  "$PY" - results/sub.h5 "$HF/outputs/fp32/seed2_cot" "$SRC/tests/common" <<'PY' || fail "subset content"
 import sys, h5py, numpy as np
+sys.path.insert(0, sys.argv[3]); import h5v2
 f = h5py.File(sys.argv[1], "r")
-g = f["prompts/instructions/cot"]
-a = g["attention"]
+a = h5v2.attention(f, "instructions/cot")
 assert a.shape[:2] == (2, 2), a.shape
-assert g["layer"][()].tolist() == [0, 2] and g["head"][()].tolist() == [1, 3], (g["layer"][()], g["head"][()])
+lay, hd = f["attention/layer"][()].tolist(), f["attention/head"][()].tolist()
+assert lay == [0, 2] and hd == [1, 3], (lay, hd)
+assert f["metrics/layer"][()].tolist() == [0, 2] and f["metrics/head"][()].tolist() == [1, 3]
 ref = np.load(sys.argv[2] + "/attentions.npy")[[0, 2]][:, [1, 3]]
-d = float(np.abs(a[()] - ref).max())
+d = float(np.abs(a - ref).max())
 print("subset max|diff|", d)
 assert d <= 1e-4
-assert g["metrics/head_entropy"].shape == (2, 2)
+assert h5v2.metric(f, "head_entropy", "instructions/cot").shape == (2, 2)
 PY
   ;;
 store_none)  # store: none keeps only metrics and /summary (computed from memory), and reduce keeps them
@@ -237,13 +242,63 @@ store_none)  # store: none keeps only metrics and /summary (computed from memory
   mpirun_n 2 "$BIN" reduce results/none2.h5 -q || fail "reduce"
   "$PY" "$HERE/compare_h5.py" results/none.h5 results/none2.h5 --status || fail "reduce changed the metrics"
   "$PY" - results/none.h5 <<'PY' || fail "content"
-import sys, h5py
+import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
-g = f["prompts/instructions/cot"]
-assert "attention" not in g and "metrics/layer_entropy" in g
+assert "attention" not in f and f.attrs["store"] == "none"
+assert np.isfinite(f["metrics/layer_entropy"][()]).all() and (f["metrics/input"][()] == 0).all()
 assert "summary" in f and (f["sweep/status"][()] == 1).all()
 PY
   ;;
+objects)  # the number of HDF5 objects does not grow with the prompt count (format 2)
+  default_model
+  for store in last_row none full; do
+    for n in 100 5000; do
+      [ $store = full ] && [ $n = 5000 ] && n=1000  # full maps: keep the test small
+      "$PY" "$SRC/tests/common/make_sweep.py" $n s_${store}_$n --store $store --out o_${store}_$n.h5 || fail "make_sweep"
+      mpirun_n 2 "$BIN" run s_${store}_$n/sweep.yaml --quiet || fail "run $store $n"
+      eval "obj_${store}_$n=$("$PY" "$SRC/tests/io/count_objects.py" o_${store}_$n.h5)" || fail "count"
+    done
+  done
+  echo "objects: last_row $obj_last_row_100 / $obj_last_row_5000, none $obj_none_100 / $obj_none_5000, full $obj_full_100 / $obj_full_1000"
+  [ "$obj_last_row_100" = "$obj_last_row_5000" ] || fail "last_row: object count grows with the prompts"
+  [ "$obj_none_100" = "$obj_none_5000" ] || fail "none: object count grows with the prompts"
+  [ $((obj_full_1000 - obj_full_100)) -le 900 ] || fail "full: more than one object per prompt"
+  "$PY" "$SRC/tests/io/check_h5out.py" o_last_row_5000.h5 o_none_100.h5 o_full_100.h5 || fail "structure" ;;
+dry_run_size)  # --dry-run's estimate is within 5% of the real file, in every store mode
+  default_model
+  for store in full last_row none; do
+    for n in 7 300; do
+      "$PY" "$SRC/tests/common/make_sweep.py" $n d_$store$n --store $store --out d_$store$n.h5 || fail "make_sweep"
+      est=$("$BIN" run d_$store$n/sweep.yaml --dry-run | sed -n 's/^output file: .* estimated at \([0-9]*\) bytes.*/\1/p')
+      [ -n "$est" ] || fail "$store $n: no estimate"
+      mpirun_n 2 "$BIN" run d_$store$n/sweep.yaml --quiet || fail "run $store $n"
+      real=$(stat -c %s d_$store$n.h5)
+      echo "$store n=$n: estimate $est, file $real"
+      "$PY" -c "import sys; e, r = int(sys.argv[1]), int(sys.argv[2]); sys.exit(0 if abs(e - r) <= 0.05 * r else 1)" "$est" "$real" \
+        || fail "$store n=$n: estimate $est is not within 5% of $real"
+    done
+  done ;;
+format1)  # a format-1 file is refused by --resume and by reduce, with its version named, and left untouched
+  default_model; mkdir -p results
+  "$PY" - results/v1.h5 <<'PY' || fail "make a v1 file"
+import sys, h5py
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["format"] = "attnsweep"; f.attrs["format_version"] = 1
+    f.attrs["config_sha256"] = "x"; f.create_group("prompts"); f.create_group("sweep")
+PY
+  sum0=$(md5sum < results/v1.h5)
+  rc=0; "$BIN" run "$SRC/jobs/smoke.yaml" --output results/v1.h5 --resume 2> err || rc=$?
+  [ $rc = 1 ] && grep -q "format_version is 1" err && grep -q "results/v1.h5" err || { cat err; fail "resume of a v1 file (rc $rc)"; }
+  rc=0; "$BIN" reduce results/v1.h5 2> err || rc=$?
+  [ $rc = 1 ] && grep -q "format_version is 1" err || { cat err; fail "reduce of a v1 file (rc $rc)"; }
+  [ "$(md5sum < results/v1.h5)" = "$sum0" ] || fail "the v1 file was modified" ;;
+octave)  # GNU Octave reads one prompt's attention, token ids and a metric, equal to h5py's
+  default_model; mkdir -p results
+  "$BIN" run "$SRC/jobs/smoke.yaml" --output results/oc_full.h5 --quiet || fail "run"
+  sed -e 's/store: full/store: last_row/' -e 's/dtype: float32/dtype: float16/' "$SRC/jobs/smoke.yaml" > lr.yaml
+  "$BIN" run lr.yaml --output results/oc_lr.h5 --quiet || fail "run last_row"
+  bash "$SRC/tests/io/test_octave.sh" results/oc_full.h5 1 || fail "octave on store: full"
+  bash "$SRC/tests/io/test_octave.sh" results/oc_lr.h5 3 || fail "octave on store: last_row float16" ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "test_run $CASE: passed"

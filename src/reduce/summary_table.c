@@ -1,0 +1,206 @@
+/* summary_table.c - /summary as a table (docs/FORMAT.md "Summary") and the
+ * dry-run estimate of its raw bytes. Both come from st_build, one list of
+ * columns: with a summary it attaches the data, without one it gives the
+ * shapes for given counts and string widths, so the estimate cannot drift
+ * from what is written. */
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "summary_internal.h"
+
+/* Counts and string widths of a /summary. */
+struct st_dims {
+    int64_t n, G;
+    int L, H;
+    size_t id_w, variant_w, group_w, token_w; /* used when there is no summary */
+};
+
+/* Adds a column that takes ownership of data (freed when the add fails). */
+static struct as_col *st_own(struct as_table *t, const char *name, enum as_col_type type,
+                             const char *dims, const int64_t *shape, void *data) {
+    if (!data) {
+        t->oom = 1;
+        return NULL;
+    }
+    struct as_col *c = as_table_add(t, name, type, dims, shape, data, 0);
+    if (!c) {
+        free(data);
+        return NULL;
+    }
+    c->owned = 1;
+    return c;
+}
+
+/* A string column: from strs (have != 0), or only its shape with width w. */
+static void st_str(struct as_table *t, int have, const char *name, const char *dims,
+                   const int64_t *shape, const char *const *strs, size_t w) {
+    if (have) {
+        as_table_add_strings(t, name, dims, shape, strs);
+        return;
+    }
+    struct as_col *c = as_table_add(t, name, AS_COL_STR, dims, shape, NULL, 0);
+    if (c) c->width = w > 0 ? w : 1;
+}
+
+/* A 1-D scale 0..n-1. */
+static void st_range(struct as_table *t, int have, const char *dim, int64_t n) {
+    if (have)
+        as_table_add_range(t, dim, n);
+    else
+        as_table_add(t, dim, AS_COL_I32, dim, (const int64_t[]){n}, NULL, 0);
+}
+
+/* The columns base_layer, base_head, base_<value> (and base_token) of a
+ * top-heads table h: dims (row_dim, top) with `rows` rows, or (top) when
+ * row_dim is NULL. */
+static void st_heads(struct as_table *t, int have, const char *base, const char *value,
+                     int with_token, const struct as_summary_head *h, const char *row_dim,
+                     int64_t rows, size_t tok_w) {
+    const int K = AS_METRICS_TOP_K;
+    const size_t cnt = (size_t)(row_dim ? rows : 1) * K;
+    char dims[2 * AS_COL_NAME_MAX];
+    snprintf(dims, sizeof dims, "%s%stop", row_dim ? row_dim : "", row_dim ? "," : "");
+    const int64_t shape2[2] = {rows, K}, shape1[1] = {K};
+    const int64_t *shape = row_dim ? shape2 : shape1;
+    char name[AS_COL_NAME_MAX];
+    int32_t *li = NULL, *hi = NULL;
+    double *v = NULL;
+    const char **tok = NULL;
+    if (have) {
+        li = malloc(cnt * sizeof *li), hi = malloc(cnt * sizeof *hi), v = malloc(cnt * sizeof *v);
+        tok = malloc(cnt * sizeof *tok);
+        for (size_t i = 0; li && hi && v && tok && i < cnt; i++)
+            li[i] = h[i].layer, hi[i] = h[i].head, v[i] = h[i].entropy,
+            tok[i] = h[i].token ? h[i].token : "";
+        if (!li || !hi || !v || !tok) { /* st_own below records the failure */
+            free(li), free(hi), free(v), free(tok);
+            li = NULL, hi = NULL, v = NULL, tok = NULL;
+        }
+    }
+    snprintf(name, sizeof name, "%s_layer", base);
+    if (have)
+        st_own(t, name, AS_COL_I32, dims, shape, li);
+    else
+        as_table_add(t, name, AS_COL_I32, dims, shape, NULL, 0);
+    snprintf(name, sizeof name, "%s_head", base);
+    if (have)
+        st_own(t, name, AS_COL_I32, dims, shape, hi);
+    else
+        as_table_add(t, name, AS_COL_I32, dims, shape, NULL, 0);
+    snprintf(name, sizeof name, "%s_%s", base, value);
+    if (have)
+        st_own(t, name, AS_COL_F64, dims, shape, v);
+    else
+        as_table_add(t, name, AS_COL_F64, dims, shape, NULL, 0);
+    if (with_token) {
+        snprintf(name, sizeof name, "%s_token", base);
+        if (have && !tok)
+            t->oom = 1;
+        else
+            st_str(t, have, name, dims, shape, tok, tok_w);
+    }
+    free(tok);
+}
+
+/* Every /summary column; sm == NULL: shapes only (data NULL). */
+static void st_build(struct as_table *t, const struct as_summary *sm, const struct st_dims *d) {
+    const int have = sm != NULL;
+    const struct sm_arena *ar = have ? sm->arena : NULL;
+    const int64_t n = d->n, G = d->G, L = d->L, H = d->H;
+    /* scales */
+    st_str(t, have, "prompt", "prompt", (const int64_t[]){n}, have ? sm->ids : NULL, d->id_w);
+    as_table_add(t, "layer", AS_COL_I32, "layer", (const int64_t[]){L}, have ? ar->layer_ids : NULL,
+                 0);
+    as_table_add(t, "head", AS_COL_I32, "head", (const int64_t[]){H}, have ? ar->head_ids : NULL,
+                 0);
+    st_range(t, have, "top", AS_METRICS_TOP_K);
+    st_str(t, have, "group", "group", (const int64_t[]){G},
+           have ? (const char *const *)ar->group_name : NULL, d->group_w);
+    st_range(t, have, "member", n);
+    /* per prompt */
+    if (have) {
+        int32_t *pi = malloc((size_t)(n > 0 ? n : 1) * sizeof *pi);
+        for (int64_t i = 0; pi && i < n; i++)
+            pi[i] = (int32_t)sm->index[i];
+        st_own(t, "prompt_index", AS_COL_I32, "prompt", (const int64_t[]){n}, pi);
+    } else {
+        as_table_add(t, "prompt_index", AS_COL_I32, "prompt", (const int64_t[]){n}, NULL, 0);
+    }
+    as_table_add(t, "head_entropy_mean", AS_COL_F64, "layer,head", (const int64_t[]){L, H},
+                 have ? sm->head_entropy_mean : NULL, 0);
+    st_heads(t, have, "most_focused", "entropy", 1, have ? sm->focused : NULL, "prompt", n,
+             d->token_w);
+    st_heads(t, have, "most_distributed", "entropy", 1, have ? sm->distributed : NULL, "prompt", n,
+             d->token_w);
+    st_heads(t, have, "overall_most_focused", "entropy", 1, have ? sm->overall_focused : NULL, NULL,
+             0, d->token_w);
+    st_heads(t, have, "overall_most_distributed", "entropy", 1,
+             have ? sm->overall_distributed : NULL, NULL, 0, d->token_w);
+    /* per group (borrowed: the arena's arrays are these columns) */
+    struct as_col *c = as_table_add(t, "group_count", AS_COL_I32, "group", (const int64_t[]){G},
+                                    have ? ar->group_count : NULL, 0);
+    if (c) strcpy(c->sample_dimension, "member");
+    as_table_add(t, "group_start", AS_COL_I64, "group", (const int64_t[]){G},
+                 have ? ar->group_start : NULL, 0);
+    as_table_add(t, "n_shared_tokens", AS_COL_I32, "group", (const int64_t[]){G},
+                 have ? ar->n_shared : NULL, 0);
+    as_table_add(t, "layer_entropy_std", AS_COL_F64, "group,layer", (const int64_t[]){G, L},
+                 have ? ar->entropy_std : NULL, 0);
+    as_table_add(t, "js_divergence", AS_COL_F64, "group,layer", (const int64_t[]){G, L},
+                 have ? ar->js : NULL, 0);
+    as_table_add(t, "sensitivity_rank_js", AS_COL_I32, "group,layer", (const int64_t[]){G, L},
+                 have ? ar->rank_js : NULL, 0);
+    as_table_add(t, "sensitivity_rank_entropy_std", AS_COL_I32, "group,layer",
+                 (const int64_t[]){G, L}, have ? ar->rank_std : NULL, 0);
+    as_table_add(t, "has_examples", AS_COL_I8, "group", (const int64_t[]){G},
+                 have ? ar->has_examples : NULL, 0);
+    /* per member */
+    if (have) {
+        int32_t *mi = malloc((size_t)(n > 0 ? n : 1) * sizeof *mi);
+        for (int64_t i = 0; mi && i < n; i++)
+            mi[i] = (int32_t)ar->member_index[i];
+        st_own(t, "member_prompt_index", AS_COL_I32, "member", (const int64_t[]){n}, mi);
+    } else {
+        as_table_add(t, "member_prompt_index", AS_COL_I32, "member", (const int64_t[]){n}, NULL, 0);
+    }
+    st_str(t, have, "member_variant", "member", (const int64_t[]){n},
+           have ? (const char *const *)ar->member_variant : NULL, d->variant_w);
+    as_table_add(t, "prefix_mass", AS_COL_F64, "member,layer", (const int64_t[]){n, L},
+                 have ? ar->prefix_mass : NULL, 0);
+    as_table_add(t, "question_mass", AS_COL_F64, "member,layer", (const int64_t[]){n, L},
+                 have ? ar->question_mass : NULL, 0);
+    as_table_add(t, "example_mass", AS_COL_F64, "member,layer,head", (const int64_t[]){n, L, H},
+                 have ? ar->example_mass : NULL, 0);
+    st_heads(t, have, "example_top", "mass", 0, have ? ar->example_top : NULL, "member", n, 1);
+}
+
+as_status as_summary_table(const struct as_summary *sm, struct as_table *t, struct as_err *err) {
+    as_status ret = AS_OK;
+    as_table_init(t);
+    if (!sm || !sm->arena || sm->n < 1) {
+        ret = as_err_set(err, AS_ERR_INVALID, "summary table: no summary (or an empty one)");
+        goto done;
+    }
+    const struct st_dims d = {sm->n, sm->n_groups, sm->L, sm->H, 0, 0, 0, 0};
+    st_build(t, sm, &d);
+    AS_TRY(as_table_check(t, "/summary", err));
+done:
+    if (ret != AS_OK) as_table_free(t);
+    return ret;
+}
+
+double as_summary_estimate_bytes(int64_t n, int64_t n_groups, int L, int H, size_t id_width,
+                                 size_t variant_width, size_t group_width, size_t token_width) {
+    struct as_table t;
+    as_table_init(&t);
+    const struct st_dims d = {n, n_groups, L, H, id_width, variant_width, group_width, token_width};
+    st_build(&t, NULL, &d);
+    double bytes = 0;
+    for (int i = 0; i < t.n; i++)
+        bytes += (double)as_col_count(&t.cols[i]) * (double)as_col_elsize(&t.cols[i]);
+    if (t.oom) bytes = -1; /* out of memory for the column list itself */
+    as_table_free(&t);
+    return bytes;
+}

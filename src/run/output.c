@@ -1,0 +1,114 @@
+/* output.c - rank 0's description of the job's output file: the create spec
+ * (prompt table, tokens, the /metrics layout) that creation and the --dry-run
+ * size estimate both use. */
+#define _DEFAULT_SOURCE /* realpath */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnsweep/reduce.h"
+#include "attnsweep/version.h"
+#include "run_internal.h"
+
+void as_job_spec_free(struct as_job_spec *js) {
+    free(js->prompts);
+    free(js->layer_ids);
+    free(js->head_ids);
+    as_table_free(&js->metrics);
+    memset(js, 0, sizeof *js);
+}
+
+as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
+                           const struct as_job_metrics *jm, const struct as_run_opts *o,
+                           int n_ranks, struct as_err *err) {
+    as_status ret = AS_OK;
+    const struct as_sweep *s = &j->sweep;
+    const int L = s->n_layers ? s->n_layers : j->cfg.n_layers;
+    const int H = s->n_heads ? s->n_heads : j->cfg.n_heads;
+    const char **ids = NULL;
+    memset(js, 0, sizeof *js);
+    as_table_init(&js->metrics);
+    js->prompts = calloc((size_t)j->n + 1, sizeof *js->prompts);
+    js->layer_ids = calloc((size_t)L, sizeof *js->layer_ids);
+    js->head_ids = calloc((size_t)H, sizeof *js->head_ids);
+    ids = calloc((size_t)j->n + 1, sizeof *ids);
+    if (!js->prompts || !js->layer_ids || !js->head_ids || !ids) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for %lld prompt specs",
+                         (long long)j->n);
+        goto done;
+    }
+    for (int l = 0; l < L; l++)
+        js->layer_ids[l] = s->n_layers ? s->layers[l] : l;
+    for (int h = 0; h < H; h++)
+        js->head_ids[h] = s->n_heads ? s->heads[h] : h;
+    for (int64_t i = 0; i < j->n; i++) {
+        const struct as_sweep_prompt *p = &s->prompts[i];
+        struct as_h5_prompt_spec *x = &js->prompts[i];
+        x->id = p->id;
+        x->text = p->text;
+        x->text_len = p->text_len;
+        x->group = p->group;
+        x->variant = p->variant;
+        x->n_tokens = j->n_tokens[i];
+        x->rank = j->rank[i];
+        x->token_ids = j->ids + j->tok_start[i];
+        x->tokens = j->tok + j->tok_start[i];
+        x->offsets = j->offsets + 2 * j->tok_start[i];
+        ids[i] = p->id;
+    }
+    AS_TRY(as_metrics_table_layout(&js->metrics, j->n, jm->layouts, ids, j->n_tokens, L, H,
+                                   js->layer_ids, js->head_ids,
+                                   (const char *const *)s->keywords, s->n_keywords, err));
+    struct as_h5_provenance *pv = &js->prov;
+    pv->version = ATTNSWEEP_VERSION;
+    pv->git_commit = ATTNSWEEP_GIT_COMMIT;
+    pv->model_path = s->model_path;
+    pv->model_size = -1;
+    pv->model_mtime = -1;
+    pv->command_line = o->command_line;
+    pv->config_sha256 = s->sha256;
+    pv->config_text = s->yaml;
+    /* the base of `file:` paths, so that `attnsweep reduce` can re-read the sweep */
+    char dir[AS_SWEEP_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", s->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    if (!realpath(slash ? dir : ".", js->config_dir)) js->config_dir[0] = '\0';
+    pv->config_dir = js->config_dir[0] ? js->config_dir : NULL;
+    pv->n_ranks = n_ranks;
+    struct as_h5_create_spec *c = &js->spec;
+    c->prov = pv;
+    c->model = &j->cfg;
+    c->n_prompts = j->n;
+    c->prompts = js->prompts;
+    c->store = (enum as_store)s->store;
+    c->dtype = (enum as_out_dtype)s->dtype;
+    c->n_layers = L;
+    c->n_heads = H;
+    c->layer_index = s->n_layers ? s->layers : NULL;
+    c->head_index = s->n_heads ? s->heads : NULL;
+    c->metrics = &js->metrics;
+done:
+    free(ids);
+    if (ret != AS_OK) as_job_spec_free(js);
+    return ret;
+}
+
+as_status as_job_estimate(const struct as_job_spec *js, const struct as_job *j, double *bytes,
+                          double *meta, struct as_err *err) {
+    const struct as_sweep *s = &j->sweep;
+    size_t idw = 1, gw = 1, vw = 1, tw = 1;
+    for (int64_t i = 0; i < j->n; i++) {
+        const struct as_sweep_prompt *p = &s->prompts[i];
+        size_t a = strlen(p->id), g = strlen(p->group), v = strlen(p->variant);
+        idw = a > idw ? a : idw, gw = g > gw ? g : gw, vw = v > vw ? v : vw;
+    }
+    for (int64_t t = 0; t < j->n_tok; t++) {
+        size_t w = strlen(j->tok[t]);
+        tw = w > tw ? w : tw;
+    }
+    double sb = as_summary_estimate_bytes(j->n, s->n_groups, js->spec.n_layers, js->spec.n_heads,
+                                          idw, vw, gw, tw);
+    return as_h5_estimate(&js->spec, sb, 40, bytes, meta, err);
+}

@@ -1,0 +1,139 @@
+/* summarize.c - the sweep-level statistics of a finished (or partly finished)
+ * file, shared by `attnsweep run` and `attnsweep reduce`: rank 0 reopens the
+ * file serially, reads the /metrics columns in a few whole-column reads,
+ * computes the statistics (pure, src/reduce) and replaces /summary. Every
+ * other rank only waits for the agreement: no collective HDF5 call can hang
+ * on a failure that happened on one rank. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnsweep/reduce.h"
+#include "run_internal.h"
+
+void as_run_summary_free(struct as_run_summary *rs) {
+    as_summary_free(rs->sm);
+    as_table_free(&rs->metrics);
+    as_h5_tokens_free(&rs->tok);
+    free(rs->mem);
+    free(rs->id_copy);
+    memset(rs, 0, sizeof *rs);
+}
+
+static const struct as_h5file *sort_f;
+static const struct as_h5_tokens *sort_t;
+static const char *group_key(int64_t i) {
+    return sort_t->group[i][0] ? sort_t->group[i] : sort_f->prompts[i].id;
+}
+static int cmp_group(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    int c = strcmp(group_key(x), group_key(y));
+    return c ? c : (x > y) - (x < y);
+}
+
+/* Rank 0: everything on an open serial file. */
+static as_status summarize(struct as_h5file *f, struct as_run_summary *rs, struct as_err *err) {
+    as_status ret = AS_OK;
+    const int64_t n = f->n_prompts;
+    static const char *const mcols[] = {
+        "input",      "layer_entropy", "head_entropy",  "head_max",     "sink_last",
+        "sink_mean",  "prev_token",    "norm_entropy",  "dup_token",    "induction",
+        "head_focus", "last_row_mean", "span_count",    "span_start",   "span_name",
+        "span_kind",  "span_tokens",   "span_mass",     "span_lift"};
+    const size_t nn = (size_t)n + 1;
+    AS_TRY(as_h5file_read_columns(f, "metrics", mcols, (int)(sizeof mcols / sizeof *mcols), 0,
+                                  &rs->metrics, err));
+    AS_TRY(as_h5file_read_tokens(f, &rs->tok, err));
+    /* one block: status, ids, group_of, group names, variants, n_tokens, token_start, order */
+    size_t bytes = nn * (1 + 3 * sizeof(char *) + 2 * sizeof(int32_t) + 2 * sizeof(int64_t));
+    if (!(rs->mem = calloc(1, bytes + 64))) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory to summarize %lld prompts", f->path,
+                         (long long)n);
+        goto done;
+    }
+    int64_t *order = rs->mem, *tstart = order + nn;
+    const char **ids = (const char **)(tstart + nn), **gnames = ids + nn, **vars = gnames + nn;
+    int32_t *group_of = (int32_t *)(vars + nn), *ntok = group_of + nn;
+    int8_t *status = (int8_t *)(ntok + nn);
+    AS_TRY(as_h5file_read_status(f, status, err));
+    /* the ids outlive the file (the summary points at them) */
+    size_t idb = 1;
+    for (int64_t i = 0; i < n; i++)
+        idb += strlen(f->prompts[i].id) + 1;
+    if (!(rs->id_copy = malloc(idb))) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for the prompt ids", f->path);
+        goto done;
+    }
+    char *ip = rs->id_copy;
+    for (int64_t i = 0; i < n; i++) {
+        size_t l = strlen(f->prompts[i].id) + 1;
+        memcpy(ip, f->prompts[i].id, l);
+        f->prompts[i].id = ip; /* the table now points at the copy too */
+        ip += l;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        ids[i] = f->prompts[i].id;
+        ntok[i] = f->prompts[i].n_tokens;
+        tstart[i] = f->prompts[i].tok_start;
+        vars[i] = rs->tok.variant[i][0] ? rs->tok.variant[i] : f->prompts[i].id;
+        order[i] = i;
+    }
+    /* groups numbered in order of first appearance: sort by (name, row), O(n log n) */
+    sort_f = f, sort_t = &rs->tok;
+    qsort(order, (size_t)n, sizeof *order, cmp_group);
+    /* runs of equal names -> group ids numbered by first row (one pass over rows) */
+    int32_t *run_of = calloc(nn, sizeof *run_of), *id_of_run = calloc(nn, sizeof *id_of_run);
+    if (!run_of || !id_of_run) {
+        free(run_of), free(id_of_run);
+        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for the groups", f->path);
+        goto done;
+    }
+    int n_runs = 0, next = 0;
+    for (int64_t k = 0; k < n; k++) {
+        if (k == 0 || strcmp(group_key(order[k]), group_key(order[k - 1])) != 0) n_runs++;
+        run_of[order[k]] = n_runs - 1;
+    }
+    for (int r = 0; r < n_runs; r++)
+        id_of_run[r] = -1;
+    for (int64_t i = 0; i < n; i++) {
+        int r = run_of[i];
+        if (id_of_run[r] < 0) id_of_run[r] = next, gnames[next] = group_key(i), next++;
+        group_of[i] = id_of_run[r];
+    }
+    free(run_of), free(id_of_run);
+    struct as_summary_input in = {0};
+    in.n = n, in.L = f->n_layers, in.H = f->n_heads;
+    in.status = status, in.ids = ids, in.group_of = group_of, in.n_groups = next;
+    in.group_names = gnames, in.variants = vars, in.n_tokens = ntok, in.token_start = tstart;
+    in.metrics = &rs->metrics;
+    in.token_str = rs->tok.token_str, in.token_str_width = rs->tok.token_str_width;
+    AS_TRY(as_summary_compute(&in, &rs->sm, err));
+    struct as_table t;
+    as_table_init(&t);
+    ret = as_summary_table(rs->sm, &t, err);
+    if (ret == AS_OK) ret = as_h5file_write_table(f, "summary", &t, err);
+    as_table_free(&t);
+done:
+    return ret;
+}
+
+as_status as_run_summary(const char *path, MPI_Comm comm, struct as_run_summary *out,
+                         struct as_err *err) {
+    as_status ret = AS_OK;
+    struct as_run_summary local;
+    int rank = 0;
+    if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank);
+    if (!out) out = &local;
+    memset(out, 0, sizeof *out);
+    as_table_init(&out->metrics);
+    if (rank == 0) {
+        struct as_h5file f;
+        memset(&f, 0, sizeof f);
+        ret = as_h5file_open_rw(&f, path, MPI_COMM_NULL, err);
+        if (ret == AS_OK) ret = summarize(&f, out, err);
+        as_status cs = as_h5file_close(&f, ret == AS_OK ? err : NULL);
+        if (ret == AS_OK) ret = cs;
+    }
+    ret = as_mpi_agree(comm, ret, err);
+    if (out == &local || ret != AS_OK) as_run_summary_free(out);
+    return ret;
+}
