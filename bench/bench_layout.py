@@ -15,7 +15,8 @@ Measured:
   (a) creation: creating the datasets, writing the blocks, closing (flush); file size, and the
       overhead = file size - attention bytes (HDF5 metadata, plus the starts columns for flat)
   (b) reading one prompt's block: open the file + read one random prompt + close (flat: read its
-      start from the starts column first), and, with the file open, one random prompt's block
+      start and count first), and, with the file open, one random prompt's block (flat: with the
+      starts, counts and the dataset handle held, as analysis/load.py holds them)
 (median over --repeat runs, page cache warm). Prints a table and the per-prompt / flat ratios.
 Files go to a fresh folder under --dir (default: $TMPDIR or /tmp) and are removed at the end.
 
@@ -158,13 +159,14 @@ def read_v1_like(f, k):
     return f[f"prompts/p{k:06d}/attention"][()]
 
 
-def read_flat(f, k, starts=None, ntok=None):
-    g = f["attention"]
-    if starts is None:
+def read_flat(f, k, starts=None, ntok=None, full=None):
+    if starts is None:  # a reader that opened the file for this one prompt
+        g = f["attention"]
         s, t = int(g["attention_start"][k]), int(g["n_tokens"][k])
-    else:
+        full = g["full"]
+    else:  # a reader holding the index (starts, counts) and the dataset open, as load.py does
         s, t = int(starts[k]), int(ntok[k])
-    return g["full"][s:s + L * H * t * t].reshape(L, H, t, t)
+    return full[s:s + L * H * t * t].reshape(L, H, t, t)
 
 
 def bench_reads(path, layout, n, rng, blocks):
@@ -184,9 +186,10 @@ def bench_reads(path, layout, n, rng, blocks):
                 x = READ[layout](f, k)
         else:
             starts, ntok = f["attention/attention_start"][()], f["attention/n_tokens"][()]
+            full = f["attention/full"]
             t0 = time.perf_counter()
             for k in ks:
-                x = read_flat(f, k, starts, ntok)
+                x = read_flat(f, k, starts, ntok, full)
         t_read = (time.perf_counter() - t0) / len(ks)
     assert np.array_equal(x, blocks[ks[-1]])
     return t_open, t_read

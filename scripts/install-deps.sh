@@ -13,10 +13,11 @@ PKGS=(
   libjansson-dev
   libssl-dev
   python3 python3-numpy python3-h5py python3-pandas python3-matplotlib
+  python3-xarray python3-h5netcdf
   octave octave-netcdf
 )
-# optional extras used by tests/analysis when present; installed with the rest
-OPTIONAL=(python3-xarray python3-h5netcdf clang-format)
+# optional extras: the style test skips visibly without clang-format
+OPTIONAL=(clang-format)
 
 missing=()
 for p in "${PKGS[@]}" "${OPTIONAL[@]}"; do

@@ -20,14 +20,14 @@ mpirun --oversubscribe -n "$NP" "$BUILD_DIR"/attnsweep run jobs/smoke.yaml --for
 echo
 echo "quickstart: done. Results are in results/smoke.h5 (layout: docs/FORMAT.md):"
 /usr/bin/python3 - results/smoke.h5 <<'PY'
-import sys, h5py
-with h5py.File(sys.argv[1], "r") as f:
-    ids = f["sweep/prompt"].asstr()[()]
-    print(f"  {len(ids)} prompts:", ", ".join(ids))
-    g = f["prompts/arithmetic/cot"]
-    toks = g["tokens"].asstr()[()]
-    a = g["attention"]
-    print(f"  /prompts/arithmetic/cot/attention {a.shape} {a.dtype}  (layer, head, query, key)")
+import sys
+sys.path.insert(0, "analysis")
+import load  # analysis/load.py: the file as numpy / pandas
+with load.open_sweep(sys.argv[1]) as sw:
+    print(f"  {len(sw.ids)} prompts:", ", ".join(sw.ids))
+    a = sw.attention("arithmetic/cot")
+    toks = sw.tokens("arithmetic/cot")
+    print(f"  attention of arithmetic/cot: {a.shape} {a.dtype}  (layer, head, query, key)")
     last = a[-1, :, -1, :].mean(axis=0)
     top = last.argsort()[::-1][:3]
     print("  last layer, last query, head-mean; most attended tokens:",

@@ -73,9 +73,9 @@ as_status as_h5_id_validate(const char *id, struct as_err *err);
 
 /* One prompt's row of the in-memory prompt table (identical on every rank). */
 struct as_h5_prompt_info {
-    const char *id; /* points into the file's id pool */
-    int n_tokens;   /* T */
-    int rank;       /* rank assigned to compute it, -1 if none */
+    const char *id;    /* points into the file's id pool */
+    int n_tokens;      /* T */
+    int rank;          /* rank assigned to compute it, -1 if none */
     int64_t tok_start; /* first row along the token dimension */
     int64_t att_start; /* store full: first element in /attention/full, else 0 */
     /* the file-level values, repeated for convenience */
@@ -107,7 +107,7 @@ struct as_h5file {
     int32_t *layer_ids;    /* (L) model layer of each stored layer */
     int32_t *head_ids;     /* (H) model head of each stored head */
     int64_t n_prompts;
-    int64_t n_tokens_total; /* NT */
+    int64_t n_tokens_total;            /* NT */
     struct as_h5_prompt_info *prompts; /* (n_prompts) owned */
     char *id_pool;                     /* the ids, NUL-terminated, back to back */
     int64_t *id_order;                 /* (n_prompts) prompt rows sorted by id */
@@ -127,8 +127,8 @@ struct as_h5_provenance {
     const char *command_line;
     const char *config_sha256; /* hex of the sweep YAML, or NULL */
     const char *config_text;   /* the sweep YAML exactly as read -> /config, or NULL */
-    const char *config_dir;    /* absolute folder of the sweep YAML (base of `file:` paths), or NULL */
-    int n_ranks;               /* 0: the communicator size */
+    const char *config_dir; /* absolute folder of the sweep YAML (base of `file:` paths), or NULL */
+    int n_ranks;            /* 0: the communicator size */
 };
 
 /* One prompt to create. Everything is known before compute. */
@@ -153,9 +153,9 @@ struct as_h5_create_spec {
     const struct as_h5_prompt_spec *prompts; /* (n_prompts) */
     enum as_store store;
     enum as_out_dtype dtype;
-    int n_layers, n_heads;   /* stored L, H (>= 1) */
-    const int *layer_index;  /* (n_layers) model layer of each stored layer, NULL = 0..L-1 */
-    const int *head_index;   /* (n_heads) model head of each stored head, NULL = 0..H-1 */
+    int n_layers, n_heads;          /* stored L, H (>= 1) */
+    const int *layer_index;         /* (n_layers) model layer of each stored layer, NULL = 0..L-1 */
+    const int *head_index;          /* (n_heads) model head of each stored head, NULL = 0..H-1 */
     const struct as_table *metrics; /* the /metrics layout (as_metrics_table_layout), or NULL */
 };
 
@@ -242,19 +242,25 @@ void as_h5batch_free(struct as_h5batch *b);
 as_status as_h5file_read_attention_layer(struct as_h5file *f, int64_t index, int layer, float *out,
                                          struct as_err *err);
 
+/* store last_row: the last rows of n consecutive prompts [first, first + n)
+ * in one transfer, as float32: out is (tokens of the batch, L, H), the
+ * layout of /attention/last_row. */
+as_status as_h5file_read_last_rows(struct as_h5file *f, int64_t first, int64_t n, float *out,
+                                   struct as_err *err);
+
 /* Every prompt's text and token data, read in a few transfers. */
 struct as_h5_tokens {
     int64_t n_prompts, n_tokens;
-    char *text;                /* (text_bytes + n_prompts) every text, each NUL-terminated */
-    const char **texts;        /* (n_prompts) pointers into text */
-    size_t *text_len;          /* (n_prompts) */
-    int32_t *token_id;         /* (n_tokens) */
-    int32_t *offsets;          /* (n_tokens, 2) */
-    char *token_str;           /* (n_tokens) records of token_str_width bytes, NUL-terminated */
+    char *text;         /* (text_bytes + n_prompts) every text, each NUL-terminated */
+    const char **texts; /* (n_prompts) pointers into text */
+    size_t *text_len;   /* (n_prompts) */
+    int32_t *token_id;  /* (n_tokens) */
+    int32_t *offsets;   /* (n_tokens, 2) */
+    char *token_str;    /* (n_tokens) records of token_str_width bytes, NUL-terminated */
     size_t token_str_width;
-    const char **tokens;       /* (n_tokens) pointers into token_str */
-    char **group, **variant;   /* (n_prompts) pointers into strings */
-    char *strings;             /* group / variant records */
+    const char **tokens;     /* (n_tokens) pointers into token_str */
+    char **group, **variant; /* (n_prompts) pointers into strings */
+    char *strings;           /* group / variant records */
 };
 as_status as_h5file_read_tokens(struct as_h5file *f, struct as_h5_tokens *t, struct as_err *err);
 void as_h5_tokens_free(struct as_h5_tokens *t);

@@ -92,8 +92,8 @@ int as_plan_batch_budget(int64_t total_tokens);
  * the previous one's + 1 (index may be NULL: 0..n-1), or whose explicit rank
  * differs (explicit_rank may be NULL). *start: (n_batches + 1), malloc'd. */
 as_status as_plan_batches(int64_t n, const int *n_tokens, const int64_t *index,
-                          const int *explicit_rank, int budget, int64_t **start,
-                          int64_t *n_batches, struct as_err *err);
+                          const int *explicit_rank, int budget, int64_t **start, int64_t *n_batches,
+                          struct as_err *err);
 
 /* Builds the plan. Errors: n_prompts < 1, n_ranks < 1, a T_i < 1, an invalid
  * config, an explicit rank outside [0, n_ranks). Free with as_plan_free. */

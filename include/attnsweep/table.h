@@ -51,9 +51,19 @@ struct as_col {
     int flag_base;                          /* the value of the first flag meaning */
 };
 
+#define AS_TABLE_MAX_ATTRS 4
+
+/* A string attribute of the group that holds the table. */
+struct as_table_attr {
+    char name[AS_COL_NAME_MAX];
+    char value[256];
+};
+
 struct as_table {
     struct as_col *cols; /* (n) */
     int n, cap;
+    struct as_table_attr attrs[AS_TABLE_MAX_ATTRS]; /* (n_attrs) */
+    int n_attrs;
     int oom; /* an add failed (out of memory, or a bad name / dims / shape): as_table_check
                 reports it */
 };
@@ -71,12 +81,19 @@ void as_table_free(struct as_table *t);
  * then set). */
 struct as_col *as_table_add(struct as_table *t, const char *name, enum as_col_type type,
                             const char *dims, const int64_t *shape, const void *data, int copy);
+/* Adds a column that takes ownership of data (malloc'd; freed by as_table_free,
+ * or at once when the add fails). data == NULL marks the table oom. */
+struct as_col *as_table_add_owned(struct as_table *t, const char *name, enum as_col_type type,
+                                  const char *dims, const int64_t *shape, void *data);
 /* Adds a fixed-length string column from n C strings (NULL entries = ""):
  * the width is the longest string (>= 1). The packed data is owned. */
 struct as_col *as_table_add_strings(struct as_table *t, const char *name, const char *dims,
                                     const int64_t *shape, const char *const *strs);
 /* Adds a 1-D int32 scale 0..n-1 named like its dimension. */
 struct as_col *as_table_add_range(struct as_table *t, const char *dim, int64_t n);
+/* Sets a string attribute of the table's group (at most AS_TABLE_MAX_ATTRS;
+ * values longer than 255 bytes are an error: t->oom). */
+void as_table_set_attr(struct as_table *t, const char *name, const char *value);
 /* The column named name, or NULL. */
 const struct as_col *as_table_find(const struct as_table *t, const char *name);
 /* AS_ERR_NOMEM if an add failed, AS_ERR_INVALID if a dimension is used

@@ -126,7 +126,8 @@ int as_cmd_reduce(int argc, char **argv) {
         char name[4200];
         snprintf(name, sizeof name, "%s:/config", o.file);
         struct as_err serr = {0};
-        int ok = as_sweep_load_string(&s, yaml, yaml_len, name, config_dir, &ov, &serr) == AS_OK, all = 0;
+        int ok = as_sweep_load_string(&s, yaml, yaml_len, name, config_dir, &ov, &serr) == AS_OK,
+            all = 0;
         MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
         have_sweep = all;
         if (ok && !all) as_sweep_free(&s);

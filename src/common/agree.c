@@ -23,8 +23,10 @@ as_status as_mpi_agree(MPI_Comm comm, as_status local, struct as_err *err) {
     memset(&buf, 0, sizeof buf);
     if (rank == first) {
         buf.status = (int)local;
-        if (err) memcpy(buf.msg, err->msg, sizeof buf.msg);
-        else snprintf(buf.msg, sizeof buf.msg, "unknown error");
+        if (err)
+            memcpy(buf.msg, err->msg, sizeof buf.msg);
+        else
+            snprintf(buf.msg, sizeof buf.msg, "unknown error");
     }
     if (MPI_Bcast(&buf, (int)sizeof buf, MPI_BYTE, first, comm) != MPI_SUCCESS)
         return as_err_set(err, AS_ERR_MPI, "MPI_Bcast failed while agreeing on a status");

@@ -4,6 +4,7 @@
  * once with as_table_check. */
 #include "attnsweep/table.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,4 +189,30 @@ as_status as_table_check(const struct as_table *t, const char *what, struct as_e
             }
     }
     return AS_OK;
+}
+
+struct as_col *as_table_add_owned(struct as_table *t, const char *name, enum as_col_type type,
+                                  const char *dims, const int64_t *shape, void *data) {
+    if (!data) {
+        t->oom = 1;
+        return NULL;
+    }
+    struct as_col *c = as_table_add(t, name, type, dims, shape, data, 0);
+    if (!c) {
+        free(data);
+        return NULL;
+    }
+    c->owned = 1;
+    return c;
+}
+
+void as_table_set_attr(struct as_table *t, const char *name, const char *value) {
+    if (t->n_attrs >= AS_TABLE_MAX_ATTRS || strlen(name) >= AS_COL_NAME_MAX ||
+        strlen(value) >= sizeof t->attrs[0].value) {
+        t->oom = 1;
+        return;
+    }
+    struct as_table_attr *a = &t->attrs[t->n_attrs++];
+    snprintf(a->name, sizeof a->name, "%s", name);
+    snprintf(a->value, sizeof a->value, "%s", value);
 }

@@ -2,6 +2,7 @@
  * one (prompt, layer) block at a time, last rows buffered and written in one
  * transfer at commit, then the metric rows, one fdatasync, and the batch's
  * status range. Also reading attention back one layer at a time. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +36,8 @@ as_status as_h5batch_begin(struct as_h5file *f, int64_t first, int64_t n, struct
         if (!as_mul_size((size_t)b->n_tok, (size_t)f->n_layers * (size_t)f->n_heads, &bytes) ||
             !as_mul_size(bytes, elsize_of(f->dtype), &bytes) || !(b->last_row = calloc(bytes, 1)))
             return as_err_set(err, AS_ERR_NOMEM,
-                              "%s: no memory for the last rows of a batch of %lld tokens",
-                              f->path, (long long)b->n_tok);
+                              "%s: no memory for the last rows of a batch of %lld tokens", f->path,
+                              (long long)b->n_tok);
     }
     return AS_OK;
 }
@@ -51,25 +52,34 @@ static as_status scratch_reserve(struct as_h5batch *b, size_t bytes, struct as_e
     return AS_OK;
 }
 
-/* Transfers nelem elements at flat offset `off` of /attention/full. */
-static as_status full_xfer(struct as_h5file *f, int write, hsize_t off, size_t nelem, hid_t mtype,
-                           void *buf, const char *id, struct as_err *err) {
+/* Transfers the hyperslab [start, start + count) of the attention dataset
+ * (rank nd) from/to buf in memory type mtype; what names it in messages. */
+static as_status att_xfer(struct as_h5file *f, int write, int nd, const hsize_t *start,
+                          const hsize_t *count, hid_t mtype, void *buf, const char *what,
+                          struct as_err *err) {
     as_status ret = AS_OK;
     hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
-    hsize_t count[1] = {(hsize_t)nelem}, start[1] = {off};
     herr_t r = -1;
     if ((fs = H5Dget_space(f->att_dset)) >= 0 &&
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-        (ms = H5Screate_simple(1, count, NULL)) >= 0)
+        (ms = H5Screate_simple(nd, count, NULL)) >= 0)
         r = write ? H5Dwrite(f->att_dset, mtype, ms, fs, f->dxpl_ind, buf)
                   : H5Dread(f->att_dset, mtype, ms, fs, f->dxpl_ind, buf);
     if (r < 0)
-        ret = h5_fail(err, f->path, "%s /attention/full[%llu..%llu] (prompt '%s')",
-                      write ? "writing" : "reading", (unsigned long long)off,
-                      (unsigned long long)(off + nelem - 1), id);
+        ret = h5_fail(err, f->path, "%s %s rows %llu..%llu", write ? "writing" : "reading", what,
+                      (unsigned long long)start[0], (unsigned long long)(start[0] + count[0] - 1));
     h5_close_id(&ms);
     h5_close_id(&fs);
     return ret;
+}
+
+/* Transfers nelem elements at flat offset `off` of /attention/full. */
+static as_status full_xfer(struct as_h5file *f, int write, hsize_t off, size_t nelem, hid_t mtype,
+                           void *buf, const char *id, struct as_err *err) {
+    hsize_t count[1] = {(hsize_t)nelem}, start[1] = {off};
+    char what[AS_H5_ID_MAX + 64];
+    snprintf(what, sizeof what, "/attention/full (prompt '%s')", id);
+    return att_xfer(f, write, 1, start, count, mtype, buf, what, err);
 }
 
 static as_status check_layer(const struct as_h5file *f, int64_t index, int layer, int H, int T,
@@ -123,8 +133,7 @@ as_status as_h5batch_write_layer(struct as_h5batch *b, int64_t index, int layer,
                 dst[i] = as_f32_to_f16(probs[o + i]);
             buf = dst;
         }
-        AS_TRY(full_xfer(f, 1, off + o, m, f16 ? f->f16_type : H5T_NATIVE_FLOAT, buf, in->id,
-                         err));
+        AS_TRY(full_xfer(f, 1, off + o, m, f16 ? f->f16_type : H5T_NATIVE_FLOAT, buf, in->id, err));
     }
 done:
     return ret;
@@ -134,20 +143,13 @@ as_status as_h5batch_commit(struct as_h5batch *b, const struct as_table *rows, c
                             struct as_err *err) {
     as_status ret = AS_OK;
     struct as_h5file *f = b->f;
-    hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
     if (!f) return as_err_set(err, AS_ERR_INVALID, "commit of a batch that is not open");
     if (f->store == AS_STORE_LAST_ROW && b->n_tok > 0) {
         hsize_t start[3] = {(hsize_t)b->tok0, 0, 0};
         hsize_t count[3] = {(hsize_t)b->n_tok, (hsize_t)f->n_layers, (hsize_t)f->n_heads};
-        if ((fs = H5Dget_space(f->att_dset)) < 0 ||
-            H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-            (ms = H5Screate_simple(3, count, NULL)) < 0 ||
-            H5Dwrite(f->att_dset, f->dtype == AS_OUT_F16 ? f->f16_type : H5T_NATIVE_FLOAT, ms, fs,
-                     f->dxpl_ind, b->last_row) < 0) {
-            ret = h5_fail(err, f->path, "writing /attention/last_row rows %lld..%lld",
-                          (long long)b->tok0, (long long)(b->tok0 + b->n_tok - 1));
-            goto done;
-        }
+        AS_TRY(att_xfer(f, 1, 3, start, count,
+                        f->dtype == AS_OUT_F16 ? f->f16_type : H5T_NATIVE_FLOAT, b->last_row,
+                        "/attention/last_row", err));
     }
     if (rows) AS_TRY(as_h5file_write_rows(f, "metrics", rows, b->first, err));
     if (status) {
@@ -155,15 +157,12 @@ as_status as_h5batch_commit(struct as_h5batch *b, const struct as_table *rows, c
         AS_TRY(as_h5file_write_status_range(f, b->first, b->n, status, err));
     }
 done:
-    h5_close_id(&ms);
-    h5_close_id(&fs);
     return ret;
 }
 
 as_status as_h5file_read_attention_layer(struct as_h5file *f, int64_t index, int layer, float *out,
                                          struct as_err *err) {
     as_status ret = AS_OK;
-    hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
     void *tmp = NULL;
     if (index < 0 || index >= f->n_prompts)
         return as_err_set(err, AS_ERR_INVALID, "%s: prompt %lld out of range [0, %lld)", f->path,
@@ -192,27 +191,44 @@ as_status as_h5file_read_attention_layer(struct as_h5file *f, int64_t index, int
         goto done;
     }
     /* last_row: rows [tok_start, +T) of layer `layer`, (T, H) -> (H, T) */
-    hsize_t start[3] = {(hsize_t)in->tok_start, (hsize_t)layer, 0};
-    hsize_t count[3] = {(hsize_t)T, 1, (hsize_t)H};
     (void)L;
-    if (!(tmp = malloc((size_t)T * H * sizeof(float)))) {
+    if (!(tmp = malloc((size_t)T * L * H * sizeof(float)))) {
         ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory", f->path);
         goto done;
     }
-    if ((fs = H5Dget_space(f->att_dset)) < 0 ||
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        (ms = H5Screate_simple(3, count, NULL)) < 0 ||
-        H5Dread(f->att_dset, H5T_NATIVE_FLOAT, ms, fs, f->dxpl_ind, tmp) < 0) {
-        ret = h5_fail(err, f->path, "reading /attention/last_row of prompt '%s', layer %d", in->id,
-                      layer);
-        goto done;
-    }
+    AS_TRY(as_h5file_read_last_rows(f, index, 1, tmp, err));
     for (int k = 0; k < T; k++)
         for (int h = 0; h < H; h++)
-            out[(size_t)h * T + k] = ((float *)tmp)[(size_t)k * H + h];
+            out[(size_t)h * T + k] = ((float *)tmp)[((size_t)k * L + layer) * H + h];
 done:
     free(tmp);
-    h5_close_id(&ms);
-    h5_close_id(&fs);
+    return ret;
+}
+
+as_status as_h5file_read_last_rows(struct as_h5file *f, int64_t first, int64_t n, float *out,
+                                   struct as_err *err) {
+    as_status ret = AS_OK;
+    if (f->store != AS_STORE_LAST_ROW || first < 0 || n < 1 || first + n > f->n_prompts)
+        return as_err_set(err, AS_ERR_INVALID,
+                          "%s: last rows of prompts [%lld, %lld): the file stores %s with %lld "
+                          "prompts",
+                          f->path, (long long)first, (long long)(first + n),
+                          as_store_name(f->store), (long long)f->n_prompts);
+    const int64_t t0 = f->prompts[first].tok_start;
+    const int64_t nt =
+        f->prompts[first + n - 1].tok_start + f->prompts[first + n - 1].n_tokens - t0;
+    hsize_t start[3] = {(hsize_t)t0, 0, 0};
+    hsize_t count[3] = {(hsize_t)nt, (hsize_t)f->n_layers, (hsize_t)f->n_heads};
+    const size_t total = (size_t)nt * f->n_layers * f->n_heads;
+    const int f16 = f->dtype == AS_OUT_F16;
+    /* float16 is read raw and converted here: HDF5's soft conversion is bit by bit */
+    AS_TRY(att_xfer(f, 0, 3, start, count, f16 ? f->f16_type : H5T_NATIVE_FLOAT, out,
+                    "/attention/last_row", err));
+    if (f16) { /* in place, from the back: out holds total uint16 values at its start */
+        const uint16_t *h = (const uint16_t *)out;
+        for (size_t i = total; i-- > 0;)
+            out[i] = as_f16_to_f32(h[i]);
+    }
+done:
     return ret;
 }

@@ -215,7 +215,7 @@ static int h5file_release(struct as_h5file *f) {
 
 /* The errno of a failed system call, as a message that names the path and what to do. */
 static as_status sys_fail(struct as_err *err, const char *path, const char *what, int e) {
-    const char *hint = e == ENOSPC   ? " HINT: the disk is full; free space, then rerun with --resume"
+    const char *hint = e == ENOSPC ? " HINT: the disk is full; free space, then rerun with --resume"
                        : e == ENOENT ? " HINT: create the output directory first"
                        : e == EACCES ? " HINT: check the permissions of the output directory"
                        : e == EDQUOT ? " HINT: the disk quota is exhausted"
@@ -366,8 +366,7 @@ static as_status h5file_open(struct as_h5file *f, const char *path, MPI_Comm com
     AS_TRY(h5file_setup(f, path, comm, err));
     struct stat st;
     if (stat(path, &st) != 0) {
-        ret = sys_fail(err, path, rw ? "opening the file for writing" : "opening the file",
-                       errno);
+        ret = sys_fail(err, path, rw ? "opening the file for writing" : "opening the file", errno);
         goto done;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -533,10 +532,11 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
     }
     f->store = (enum as_store)sv, f->dtype = (enum as_out_dtype)dv;
     f->n_layers = (int)L, f->n_heads = (int)H, f->n_tokens_total = nt;
-    static const char *const cols[] = {"prompt",      "n_tokens", "token_start",
-                                       "rank",        "status",   "attention_start"};
+    static const char *const cols[] = {"prompt", "n_tokens", "token_start",
+                                       "rank",   "status",   "attention_start"};
     AS_TRY(as_h5file_read_columns(f, "sweep", cols, 5, 0, &t, err));
-    if (f->store == AS_STORE_FULL) AS_TRY(as_h5file_read_columns(f, "sweep", cols + 5, 1, 0, &t, err));
+    if (f->store == AS_STORE_FULL)
+        AS_TRY(as_h5file_read_columns(f, "sweep", cols + 5, 1, 0, &t, err));
     const struct as_col *cid = col_get(&t, "prompt"), *cnt = col_get(&t, "n_tokens"),
                         *cts = col_get(&t, "token_start"), *crk = col_get(&t, "rank"),
                         *cas = col_get(&t, "attention_start");
@@ -556,8 +556,8 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
     if (!(f->prompts = calloc(nn + 1, sizeof *f->prompts)) ||
         !(f->id_order = calloc(nn + 1, sizeof *f->id_order)) ||
         !(f->id_pool = malloc(nn * cid->width + 1))) {
-        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for a table of %zu prompts", f->path,
-                         nn);
+        ret =
+            as_err_set(err, AS_ERR_NOMEM, "%s: no memory for a table of %zu prompts", f->path, nn);
         goto done;
     }
     memcpy(f->id_pool, cid->data, nn * cid->width);
@@ -606,7 +606,7 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
         f->head_ids[h] = h;
     const char *idgroup = as_h5file_exists(f, "attention/layer") > 0 ? "attention"
                           : as_h5file_exists(f, "metrics/layer") > 0 ? "metrics"
-                                                                      : NULL;
+                                                                     : NULL;
     if (idgroup) {
         struct as_table ids;
         as_table_init(&ids);
@@ -615,8 +615,8 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
         if (ret == AS_OK && (ids.cols[0].shape[0] != L || ids.cols[1].shape[0] != H ||
                              ids.cols[0].type != AS_COL_I32 || ids.cols[1].type != AS_COL_I32))
             ret = as_err_set(err, AS_ERR_FORMAT,
-                             "%s: /%s/layer and /%s/head must be int32 [%lld] and [%lld]",
-                             f->path, idgroup, idgroup, (long long)L, (long long)H);
+                             "%s: /%s/layer and /%s/head must be int32 [%lld] and [%lld]", f->path,
+                             idgroup, idgroup, (long long)L, (long long)H);
         if (ret == AS_OK) {
             memcpy(f->layer_ids, ids.cols[0].data, (size_t)L * sizeof(int32_t));
             memcpy(f->head_ids, ids.cols[1].data, (size_t)H * sizeof(int32_t));
@@ -628,8 +628,7 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
     if (as_h5file_exists(f, "metrics") > 0) {
         struct as_table mc;
         as_table_init(&mc);
-        static const char *const cc[] = {"keyword_occ_count", "keyword_substr_count",
-                                         "span_count"};
+        static const char *const cc[] = {"keyword_occ_count", "keyword_substr_count", "span_count"};
         int64_t **dst[] = {&f->occ_start, &f->substr_start, &f->span_start};
         ret = as_h5file_read_columns(f, "metrics", cc, 3, 0, &mc, err);
         for (int k = 0; k < 3 && ret == AS_OK; k++) {
@@ -647,8 +646,8 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
             (*dst[k])[0] = 0;
             for (size_t i = 0; i < nn; i++) {
                 if (v[i] < 0) {
-                    ret = as_err_set(err, AS_ERR_FORMAT, "%s: /metrics/%s[%zu] = %d < 0",
-                                     f->path, cc[k], i, (int)v[i]);
+                    ret = as_err_set(err, AS_ERR_FORMAT, "%s: /metrics/%s[%zu] = %d < 0", f->path,
+                                     cc[k], i, (int)v[i]);
                     break;
                 }
                 (*dst[k])[i + 1] = (*dst[k])[i] + v[i];
@@ -662,10 +661,9 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
         goto done;
     }
     if (f->store != AS_STORE_NONE &&
-        (f->att_dset = H5Dopen2(f->file,
-                                f->store == AS_STORE_FULL ? "attention/full"
-                                                          : "attention/last_row",
-                                f->dapl_ind)) < 0) {
+        (f->att_dset =
+             H5Dopen2(f->file, f->store == AS_STORE_FULL ? "attention/full" : "attention/last_row",
+                      f->dapl_ind)) < 0) {
         ret = h5_fail(err, f->path, "opening the attention dataset (store %s)",
                       as_store_name(f->store));
         goto done;

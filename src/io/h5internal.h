@@ -93,8 +93,8 @@ hid_t h5_col_mem_type(const struct as_h5file *f, const struct as_col *c);
 /* Creates every column of t as a dataset of group g (path `where`), writes
  * the data of columns that have some, marks 1-D columns named like their
  * dimension as scales and attaches them to every axis (h5table.c). Serial. */
-as_status h5_table_create(struct as_h5file *f, hid_t g, const char *where,
-                          const struct as_table *t, struct as_err *err);
+as_status h5_table_create(struct as_h5file *f, hid_t g, const char *where, const struct as_table *t,
+                          struct as_err *err);
 
 /* The creation-time tables of docs/FORMAT.md (h5layout.c). */
 struct h5_layout {

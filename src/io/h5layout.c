@@ -87,8 +87,8 @@ static as_status ids_unique(const struct as_h5_create_spec *s, struct as_err *er
 #define NOMEM_IF(cond)                                                                             \
     do {                                                                                           \
         if (cond) {                                                                                \
-            ret = as_err_set(err, AS_ERR_NOMEM, "no memory to lay out %lld prompts",               \
-                             (long long)n);                                                        \
+            ret =                                                                                  \
+                as_err_set(err, AS_ERR_NOMEM, "no memory to lay out %lld prompts", (long long)n);  \
             goto done;                                                                             \
         }                                                                                          \
     } while (0)

@@ -100,8 +100,8 @@ done:
 as_status h5_write_model(struct as_h5file *f, const struct as_config *c, struct as_err *err) {
     as_status ret = AS_OK;
     hid_t g = H5I_INVALID_HID, gcpl = H5I_INVALID_HID;
-    int32_t iv[] = {c->n_layers,   c->n_heads,    c->n_kv_heads, c->head_dim,
-                    c->dim,        c->hidden_dim, c->vocab_size, c->max_position};
+    int32_t iv[] = {c->n_layers, c->n_heads,    c->n_kv_heads, c->head_dim,
+                    c->dim,      c->hidden_dim, c->vocab_size, c->max_position};
     if ((gcpl = h5_gcpl_ordered()) < 0 ||
         (g = H5Gcreate2(f->file, "model", H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
         ret = h5_fail(err, f->path, "creating group /model");

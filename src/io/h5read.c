@@ -61,7 +61,8 @@ as_status as_h5file_read_tokens(struct as_h5file *f, struct as_h5_tokens *t, str
     int64_t NB = tx.n ? as_col_count(&tx.cols[0]) : 0;
     AS_TRY(take(f, &tx, "text", "utf8", AS_COL_U8, NB, (void **)&utf8, NULL, err));
     size_t nn = (size_t)n;
-    if (!(t->text = malloc((size_t)NB + nn + 1)) || !(t->texts = calloc(nn + 1, sizeof *t->texts)) ||
+    if (!(t->text = malloc((size_t)NB + nn + 1)) ||
+        !(t->texts = calloc(nn + 1, sizeof *t->texts)) ||
         !(t->text_len = calloc(nn + 1, sizeof *t->text_len)) ||
         !(t->tokens = calloc((size_t)NT + 1, sizeof *t->tokens)) ||
         !(t->group = calloc(nn + 1, sizeof *t->group)) ||
@@ -89,7 +90,8 @@ as_status as_h5file_read_tokens(struct as_h5file *f, struct as_h5_tokens *t, str
     for (size_t i = 0; i < nn; i++) {
         const struct as_h5_prompt_info *in = &f->prompts[i];
         for (int k = 0; k < in->n_tokens; k++) {
-            int32_t a = t->offsets[2 * (in->tok_start + k)], b = t->offsets[2 * (in->tok_start + k) + 1];
+            int32_t a = t->offsets[2 * (in->tok_start + k)],
+                    b = t->offsets[2 * (in->tok_start + k) + 1];
             if (a < 0 || b < a || (size_t)b > t->text_len[i]) {
                 ret = as_err_set(err, AS_ERR_FORMAT,
                                  "%s: /tokens/offsets of prompt '%s' token %d = [%d, %d); expected "

@@ -61,8 +61,8 @@ static as_status flag_attrs(struct as_h5file *f, hid_t d, const char *where, con
     return h5_attr_str(f, d, where, "flag_meanings", c->flag_meanings, err);
 }
 
-as_status h5_table_create(struct as_h5file *f, hid_t g, const char *where,
-                          const struct as_table *t, struct as_err *err) {
+as_status h5_table_create(struct as_h5file *f, hid_t g, const char *where, const struct as_table *t,
+                          struct as_err *err) {
     as_status ret = AS_OK;
     hid_t *ds = calloc((size_t)t->n + 1, sizeof *ds);
     hid_t ft = H5I_INVALID_HID, mt = H5I_INVALID_HID, sp = H5I_INVALID_HID;
@@ -72,6 +72,8 @@ as_status h5_table_create(struct as_h5file *f, hid_t g, const char *where,
     for (int i = 0; i < t->n; i++)
         ds[i] = H5I_INVALID_HID;
     AS_TRY(as_table_check(t, where, err));
+    for (int i = 0; i < t->n_attrs; i++)
+        AS_TRY(h5_attr_str(f, g, where, t->attrs[i].name, t->attrs[i].value, err));
     if ((dcpl = h5_dcpl_contig()) < 0) {
         ret = h5_fail(err, f->path, "creating a dataset property list for %s", where);
         goto done;
@@ -178,7 +180,8 @@ static int col_type_of(hid_t ft, size_t *width) {
     H5T_class_t cl = H5Tget_class(ft);
     size_t sz = H5Tget_size(ft);
     *width = 0;
-    if (cl == H5T_FLOAT) return sz == 8 ? AS_COL_F64 : sz == 4 ? AS_COL_F32 : sz == 2 ? AS_COL_F16 : -1;
+    if (cl == H5T_FLOAT)
+        return sz == 8 ? AS_COL_F64 : sz == 4 ? AS_COL_F32 : sz == 2 ? AS_COL_F16 : -1;
     if (cl == H5T_INTEGER) {
         int sgn = H5Tget_sign(ft) == H5T_SGN_2;
         if (sz == 8 && sgn) return AS_COL_I64;
@@ -309,8 +312,8 @@ as_status as_h5file_write_rows(struct as_h5file *f, const char *group, const str
             ret = as_err_set(err, AS_ERR_FORMAT,
                              "%s: /%s has rank %d and %llu rows; cannot write %lld rows at row "
                              "%lld (a batch of rank %d)",
-                             f->path, path, nd, (unsigned long long)dims[0],
-                             (long long)c->shape[0], (long long)off, c->nd);
+                             f->path, path, nd, (unsigned long long)dims[0], (long long)c->shape[0],
+                             (long long)off, c->nd);
             goto done;
         }
         start[0] = (hsize_t)off;

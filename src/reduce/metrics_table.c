@@ -110,22 +110,6 @@ static void mt_shape(const struct mt_col *d, int64_t rows, int L, int H, int64_t
     }
 }
 
-/* Adds a column that takes ownership of data; frees data when the add fails. */
-static struct as_col *add_owned(struct as_table *t, const char *name, enum as_col_type type,
-                                const char *dims, const int64_t *shape, void *data) {
-    if (!data) {
-        t->oom = 1;
-        return NULL;
-    }
-    struct as_col *c = as_table_add(t, name, type, dims, shape, data, 0);
-    if (!c) {
-        free(data);
-        return NULL;
-    }
-    c->owned = 1;
-    return c;
-}
-
 /* The array of a per-(layer, head) float metric of column mc, or NULL when
  * the accumulator did not compute it (last_row input). */
 static const double *head_array(const struct as_metrics *m, int mc) {
@@ -149,6 +133,8 @@ as_status as_metrics_table_layout(struct as_table *t, int64_t n,
                                   int n_keywords, struct as_err *err) {
     as_status ret = AS_OK;
     as_table_init(t);
+    /* which metrics a last_row input leaves NaN (rows with input = 1) */
+    as_table_set_attr(t, "unavailable_last_row", as_metrics_unavailable_last_row());
     if (n < 0 || L < 0 || H < 0 || n_keywords < 0 || (n > 0 && (!lay || !ids || !n_tokens)) ||
         (L > 0 && !layer_ids) || (H > 0 && !head_ids) || (n_keywords > 0 && !keywords)) {
         ret = as_err_set(err, AS_ERR_INVALID,
@@ -209,10 +195,11 @@ as_status as_metrics_table_layout(struct as_table *t, int64_t n,
                 cnt[i] = (int32_t)c[r], start[i] = at;
                 at += c[r];
             }
-            struct as_col *cc =
-                add_owned(t, mt_count_name[r], AS_COL_I32, "prompt", (const int64_t[]){n}, cnt);
+            struct as_col *cc = as_table_add_owned(t, mt_count_name[r], AS_COL_I32, "prompt",
+                                                   (const int64_t[]){n}, cnt);
             if (cc) strcpy(cc->sample_dimension, mt_ragged_dim[r]);
-            add_owned(t, mt_start_name[r], AS_COL_I64, "prompt", (const int64_t[]){n}, start);
+            as_table_add_owned(t, mt_start_name[r], AS_COL_I64, "prompt", (const int64_t[]){n},
+                               start);
         }
         prev = (int)d->rows;
         const int64_t rows = d->rows == MT_PROMPT  ? n
@@ -224,7 +211,7 @@ as_status as_metrics_table_layout(struct as_table *t, int64_t n,
             int8_t *in = malloc((size_t)(n > 0 ? n : 1));
             for (int64_t i = 0; in && i < n; i++)
                 in[i] = (int8_t)(lay[i].L == 0 ? AS_MINPUT_NONE : lay[i].input);
-            struct as_col *c = add_owned(t, d->name, d->type, d->dims, shape, in);
+            struct as_col *c = as_table_add_owned(t, d->name, d->type, d->dims, shape, in);
             if (c) {
                 strcpy(c->flag_meanings, "none full last_row");
                 c->flag_base = AS_MINPUT_NONE;
@@ -290,8 +277,8 @@ as_status as_metrics_table_rows(struct as_table *t, int64_t n, const struct as_m
                                      : d->inner == MT_LH    ? LH
                                      : d->inner == MT_BOUND ? 2
                                                             : 1);
-        struct as_col *c =
-            add_owned(t, d->name, d->type, d->dims, shape, malloc(cnt * as_col_elsize(&probe) + 1));
+        struct as_col *c = as_table_add_owned(t, d->name, d->type, d->dims, shape,
+                                              malloc(cnt * as_col_elsize(&probe) + 1));
         if (!c) {
             ret = as_err_set(err, AS_ERR_NOMEM,
                              "metrics rows: no memory for column %s (%zu values)", d->name, cnt);

@@ -17,22 +17,6 @@ struct st_dims {
     size_t id_w, variant_w, group_w, token_w; /* used when there is no summary */
 };
 
-/* Adds a column that takes ownership of data (freed when the add fails). */
-static struct as_col *st_own(struct as_table *t, const char *name, enum as_col_type type,
-                             const char *dims, const int64_t *shape, void *data) {
-    if (!data) {
-        t->oom = 1;
-        return NULL;
-    }
-    struct as_col *c = as_table_add(t, name, type, dims, shape, data, 0);
-    if (!c) {
-        free(data);
-        return NULL;
-    }
-    c->owned = 1;
-    return c;
-}
-
 /* A string column: from strs (have != 0), or only its shape with width w. */
 static void st_str(struct as_table *t, int have, const char *name, const char *dims,
                    const int64_t *shape, const char *const *strs, size_t w) {
@@ -81,17 +65,17 @@ static void st_heads(struct as_table *t, int have, const char *base, const char 
     }
     snprintf(name, sizeof name, "%s_layer", base);
     if (have)
-        st_own(t, name, AS_COL_I32, dims, shape, li);
+        as_table_add_owned(t, name, AS_COL_I32, dims, shape, li);
     else
         as_table_add(t, name, AS_COL_I32, dims, shape, NULL, 0);
     snprintf(name, sizeof name, "%s_head", base);
     if (have)
-        st_own(t, name, AS_COL_I32, dims, shape, hi);
+        as_table_add_owned(t, name, AS_COL_I32, dims, shape, hi);
     else
         as_table_add(t, name, AS_COL_I32, dims, shape, NULL, 0);
     snprintf(name, sizeof name, "%s_%s", base, value);
     if (have)
-        st_own(t, name, AS_COL_F64, dims, shape, v);
+        as_table_add_owned(t, name, AS_COL_F64, dims, shape, v);
     else
         as_table_add(t, name, AS_COL_F64, dims, shape, NULL, 0);
     if (with_token) {
@@ -124,7 +108,7 @@ static void st_build(struct as_table *t, const struct as_summary *sm, const stru
         int32_t *pi = malloc((size_t)(n > 0 ? n : 1) * sizeof *pi);
         for (int64_t i = 0; pi && i < n; i++)
             pi[i] = (int32_t)sm->index[i];
-        st_own(t, "prompt_index", AS_COL_I32, "prompt", (const int64_t[]){n}, pi);
+        as_table_add_owned(t, "prompt_index", AS_COL_I32, "prompt", (const int64_t[]){n}, pi);
     } else {
         as_table_add(t, "prompt_index", AS_COL_I32, "prompt", (const int64_t[]){n}, NULL, 0);
     }
@@ -161,7 +145,8 @@ static void st_build(struct as_table *t, const struct as_summary *sm, const stru
         int32_t *mi = malloc((size_t)(n > 0 ? n : 1) * sizeof *mi);
         for (int64_t i = 0; mi && i < n; i++)
             mi[i] = (int32_t)ar->member_index[i];
-        st_own(t, "member_prompt_index", AS_COL_I32, "member", (const int64_t[]){n}, mi);
+        as_table_add_owned(t, "member_prompt_index", AS_COL_I32, "member", (const int64_t[]){n},
+                           mi);
     } else {
         as_table_add(t, "member_prompt_index", AS_COL_I32, "member", (const int64_t[]){n}, NULL, 0);
     }

@@ -34,8 +34,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     js->head_ids = calloc((size_t)H, sizeof *js->head_ids);
     ids = calloc((size_t)j->n + 1, sizeof *ids);
     if (!js->prompts || !js->layer_ids || !js->head_ids || !ids) {
-        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for %lld prompt specs",
-                         (long long)j->n);
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for %lld prompt specs", (long long)j->n);
         goto done;
     }
     for (int l = 0; l < L; l++)
@@ -58,8 +57,8 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
         ids[i] = p->id;
     }
     AS_TRY(as_metrics_table_layout(&js->metrics, j->n, jm->layouts, ids, j->n_tokens, L, H,
-                                   js->layer_ids, js->head_ids,
-                                   (const char *const *)s->keywords, s->n_keywords, err));
+                                   js->layer_ids, js->head_ids, (const char *const *)s->keywords,
+                                   s->n_keywords, err));
     struct as_h5_provenance *pv = &js->prov;
     pv->version = ATTNSWEEP_VERSION;
     pv->git_commit = ATTNSWEEP_GIT_COMMIT;

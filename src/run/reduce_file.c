@@ -84,8 +84,21 @@ static as_status rf_compute(struct as_h5file *f, struct rf_ctx *r, const int8_t 
         ret = as_err_set(err, AS_ERR_NOMEM, "%s: out of memory", f->path);
         goto done;
     }
+    const int L = f->n_layers, H = f->n_heads, lr = f->store == AS_STORE_LAST_ROW;
+    float *rows_lr = NULL; /* the batch's last rows (n_tok, L, H) */
     for (int64_t first = lo; first < hi && ret == AS_OK; first += RF_BATCH) {
         int n = (int)(hi - first < RF_BATCH ? hi - first : RF_BATCH);
+        int64_t t0 = f->prompts[first].tok_start;
+        if (lr) { /* one read for the whole batch */
+            int64_t nt =
+                f->prompts[first + n - 1].tok_start + f->prompts[first + n - 1].n_tokens - t0;
+            free(rows_lr);
+            if (!(rows_lr = malloc((size_t)nt * L * H * sizeof *rows_lr))) {
+                ret = as_err_set(err, AS_ERR_NOMEM, "%s: out of memory", f->path);
+                break;
+            }
+            ret = as_h5file_read_last_rows(f, first, n, rows_lr, err);
+        }
         for (int k = 0; k < n && ret == AS_OK; k++) {
             const int64_t i = first + k;
             const struct as_h5_prompt_info *in = &f->prompts[i];
@@ -94,7 +107,8 @@ static as_status rf_compute(struct as_h5file *f, struct rf_ctx *r, const int8_t 
             if (status[i] != AS_PROMPT_DONE || f->store == AS_STORE_NONE) continue;
             const int full = f->store == AS_STORE_FULL;
             *n_last_row += !full;
-            size_t per = (size_t)f->n_heads * (size_t)in->n_tokens * (full ? (size_t)in->n_tokens : 1);
+            size_t per =
+                (size_t)f->n_heads * (size_t)in->n_tokens * (full ? (size_t)in->n_tokens : 1);
             if (per > buf_n) {
                 free(buf);
                 if (!(buf = malloc(per * sizeof *buf))) {
@@ -107,8 +121,15 @@ static as_status rf_compute(struct as_h5file *f, struct rf_ctx *r, const int8_t 
             struct as_metrics_ctx c;
             rf_ctx_of(f, r, i, &c);
             ret = as_metrics_init(&m[k], &c, full ? AS_METRICS_FULL : AS_METRICS_LAST_ROW, err);
-            for (int l = 0; l < f->n_layers && ret == AS_OK; l++) {
-                ret = as_h5file_read_attention_layer(f, i, l, buf, err);
+            for (int l = 0; l < L && ret == AS_OK; l++) {
+                if (lr) { /* (T, L, H) rows -> (H, T) of layer l */
+                    const float *src = rows_lr + (size_t)(in->tok_start - t0) * L * H;
+                    for (int t = 0; t < in->n_tokens; t++)
+                        for (int h = 0; h < H; h++)
+                            buf[(size_t)h * in->n_tokens + t] = src[((size_t)t * L + l) * H + h];
+                } else {
+                    ret = as_h5file_read_attention_layer(f, i, l, buf, err);
+                }
                 if (ret == AS_OK) ret = as_metrics_add_layer(&m[k], l, buf, err);
             }
             if (ret == AS_OK) ret = as_metrics_finish(&m[k], err);
@@ -120,13 +141,14 @@ static as_status rf_compute(struct as_h5file *f, struct rf_ctx *r, const int8_t 
         struct as_table rows;
         as_table_init(&rows);
         if (ret == AS_OK)
-            ret = as_metrics_table_rows(&rows, n, mp, r->lay + first, ntok, f->n_layers,
-                                        f->n_heads, err);
+            ret = as_metrics_table_rows(&rows, n, mp, r->lay + first, ntok, f->n_layers, f->n_heads,
+                                        err);
         if (ret == AS_OK) ret = as_h5file_write_rows(f, "metrics", &rows, first, err);
         as_table_free(&rows);
         for (int k = 0; k < n; k++)
             as_metrics_free(&m[k]);
     }
+    free(rows_lr);
 done:
     free(m), free(mp), free(ntok), free(buf);
     return ret;
@@ -145,7 +167,8 @@ static as_status file_prefixes(const struct as_h5_tokens *t, size_t *out, struct
     const int64_t n = t->n_prompts;
     int64_t *order = malloc(((size_t)n + 1) * sizeof *order);
     const char **texts = malloc(((size_t)n + 1) * sizeof *texts);
-    size_t *lens = malloc(((size_t)n + 1) * sizeof *lens), *pl = malloc(((size_t)n + 1) * sizeof *pl);
+    size_t *lens = malloc(((size_t)n + 1) * sizeof *lens),
+           *pl = malloc(((size_t)n + 1) * sizeof *pl);
     as_status ret = AS_OK;
     if (!order || !texts || !lens || !pl) {
         ret = as_err_set(err, AS_ERR_NOMEM, "no memory for the prefixes of %lld prompts",
@@ -193,8 +216,9 @@ as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sw
     const int64_t N = f.n_prompts;
     if (f.store == AS_STORE_NONE) { /* nothing stored to recompute from: keep run's metrics */
         if (log && rank == 0)
-            fprintf(log, "attnsweep reduce: %s stores no attention (store: none); the metrics "
-                         "that run computed are kept, only /summary is recomputed\n",
+            fprintf(log,
+                    "attnsweep reduce: %s stores no attention (store: none); the metrics "
+                    "that run computed are kept, only /summary is recomputed\n",
                     path);
         AS_TRY(as_h5file_close(&f, err));
         ret = as_run_summary(path, comm, out, err);
@@ -225,7 +249,8 @@ as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sw
          !(status = calloc((size_t)N + 1, 1)) || !(ids = calloc((size_t)N + 1, sizeof *ids)) ||
          !(ntok = calloc((size_t)N + 1, sizeof *ntok))))
         ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for %lld prompts", path, (long long)N);
-    if (ret == AS_OK) ret = r.s ? as_run_prefixes(r.s, r.prefix, err) : file_prefixes(&r.tok, r.prefix, err);
+    if (ret == AS_OK)
+        ret = r.s ? as_run_prefixes(r.s, r.prefix, err) : file_prefixes(&r.tok, r.prefix, err);
     /* without the sweep, keep the keywords the file was measured with */
     static const char *const kwc[] = {"keyword"};
     if (ret == AS_OK && !keywords && !r.s &&
@@ -258,8 +283,7 @@ as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sw
     if (!same) {
         AS_TRY(as_h5file_close(&f, err));
         if (rank == 0) {
-            if (log)
-                fprintf(log, "attnsweep reduce: (re)creating /metrics (its shapes change)\n");
+            if (log) fprintf(log, "attnsweep reduce: (re)creating /metrics (its shapes change)\n");
             struct as_h5file g;
             memset(&g, 0, sizeof g);
             ret = as_h5file_open_rw(&g, path, MPI_COMM_NULL, err);

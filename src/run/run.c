@@ -162,7 +162,9 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
         free(status);
     }
     AS_TRY(as_mpi_agree(comm, st, err));
+    int have_summary = rank == 0 && as_h5file_exists(&f, "summary") > 0;
     MPI_Bcast(counts, 2, MPI_INT64_T, 0, comm);
+    MPI_Bcast(&have_summary, 1, MPI_INT, 0, comm);
     r->n_done = counts[0];
     r->n_failed = counts[1];
     file_open = 0;
@@ -170,7 +172,8 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     /* 6. the sweep-level reduce, from the per-prompt metrics of every done prompt */
     /* a stop that came after the last prompt stops nothing: the run is complete */
     r->stopped = any_stop && r->n_done + r->n_failed < r->n_prompts;
-    if (!r->stopped && r->n_done > 0) {
+    /* (a resume that computed nothing keeps the summary it finds) */
+    if (!r->stopped && r->n_done > 0 && (sum[0] > 0 || !have_summary)) {
         double tr = MPI_Wtime();
         AS_TRY(as_run_summary(job.sweep.output_path, comm, NULL, err));
         if (rank == 0 && !o->quiet)

@@ -37,9 +37,9 @@ struct as_job {
      * before ranks are assigned (as_plan_batches); batch b is prompts
      * [batch_start[b], batch_start[b] + batch_len[b]) on rank batch_rank[b] */
     int64_t n_batches;
-    int64_t *batch_start; /* (n_batches) */
-    int32_t *batch_len;   /* (n_batches) */
-    int32_t *batch_rank;  /* (n_batches) */
+    int64_t *batch_start;       /* (n_batches) */
+    int32_t *batch_len;         /* (n_batches) */
+    int32_t *batch_rank;        /* (n_batches) */
     double est_bytes, est_meta; /* the output file's estimated size (rank 0, new files) */
 };
 
@@ -49,7 +49,6 @@ as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ra
                          struct as_err *err);
 /* Broadcasts rank 0's job to every rank (collective; others receive into j). */
 as_status as_job_bcast(struct as_job *j, MPI_Comm comm, struct as_err *err);
-
 
 /* Weights loaded once per node (see shared_model.c). */
 struct as_shared_model {

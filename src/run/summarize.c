@@ -35,10 +35,10 @@ static as_status summarize(struct as_h5file *f, struct as_run_summary *rs, struc
     as_status ret = AS_OK;
     const int64_t n = f->n_prompts;
     static const char *const mcols[] = {
-        "input",      "layer_entropy", "head_entropy",  "head_max",     "sink_last",
-        "sink_mean",  "prev_token",    "norm_entropy",  "dup_token",    "induction",
-        "head_focus", "last_row_mean", "span_count",    "span_start",   "span_name",
-        "span_kind",  "span_tokens",   "span_mass",     "span_lift"};
+        "input",      "layer_entropy", "head_entropy", "head_max",   "sink_last",
+        "sink_mean",  "prev_token",    "norm_entropy", "dup_token",  "induction",
+        "head_focus", "last_row_mean", "span_count",   "span_start", "span_name",
+        "span_kind",  "span_tokens",   "span_mass",    "span_lift"};
     const size_t nn = (size_t)n + 1;
     AS_TRY(as_h5file_read_columns(f, "metrics", mcols, (int)(sizeof mcols / sizeof *mcols), 0,
                                   &rs->metrics, err));

@@ -123,7 +123,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             struct as_err perr = {0};
             memset(&met[k], 0, sizeof met[k]);
             mp[k] = NULL;
-            struct sink_ctx ctx = {&hb,    i,        pr, slot, s->n_heads ? s->heads : NULL,
+            struct sink_ctx ctx = {&hb,     i,      pr,      slot, s->n_heads ? s->heads : NULL,
                                    n_heads, gather, &met[k], stats};
             struct as_attn_sink sink = {sink_fn, &ctx};
             struct as_batch fb = {1, &ids, &T};
@@ -139,6 +139,10 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             if (st == AS_OK) {
                 mp[k] = &met[k];
                 status[k] = AS_PROMPT_DONE;
+                if (j->status0[i] == AS_PROMPT_FAILED) { /* an earlier run's failure is over */
+                    struct as_err ignore;
+                    as_h5file_set_message(f, i, "", &ignore);
+                }
             } else {
                 status[k] = AS_PROMPT_FAILED;
                 struct as_err ignore;

@@ -86,11 +86,12 @@ int as_plan_batch_budget(int64_t total_tokens) {
 }
 
 as_status as_plan_batches(int64_t n, const int *n_tokens, const int64_t *index,
-                          const int *explicit_rank, int budget, int64_t **start,
-                          int64_t *n_batches, struct as_err *err) {
+                          const int *explicit_rank, int budget, int64_t **start, int64_t *n_batches,
+                          struct as_err *err) {
     int64_t *s = malloc(((size_t)n + 2) * sizeof *s), nb = 0, tok = 0, cnt = 0;
     *start = NULL, *n_batches = 0;
-    if (!s) return as_err_set(err, AS_ERR_NOMEM, "plan: out of memory for %lld batches", (long long)n);
+    if (!s)
+        return as_err_set(err, AS_ERR_NOMEM, "plan: out of memory for %lld batches", (long long)n);
     for (int64_t i = 0; i < n; i++) {
         int cut = i == 0 || tok + n_tokens[i] > budget || cnt >= AS_PLAN_BATCH_MAX_PROMPTS ||
                   (index && index[i] != index[i - 1] + 1) ||
@@ -333,8 +334,7 @@ void as_plan_print(const struct as_plan *p, const struct as_sweep *s, FILE *fp) 
     for (int r = 0; r < shown; r++) {
         const struct as_plan_rank *pr = &p->ranks[r];
         fprintf(fp, "  %6d %8lld %9lld %11lld %13.3f %11s\n", r, (long long)pr->n_batches,
-                (long long)pr->n_prompts,
-                (long long)pr->n_tokens, pr->flops / 1e9,
+                (long long)pr->n_prompts, (long long)pr->n_tokens, pr->flops / 1e9,
                 human_bytes(pr->out_bytes, hb, sizeof hb));
     }
     if (shown < p->n_ranks) {
@@ -349,8 +349,7 @@ void as_plan_print(const struct as_plan *p, const struct as_sweep *s, FILE *fp) 
                 p->n_ranks - shown, lo, p->ranks[lo].flops / 1e9, hi, p->ranks[hi].flops / 1e9);
     }
     fprintf(fp, "  %6s %8lld %9lld %11lld %13.3f %11s\n", "total", (long long)p->n_batches,
-            (long long)p->n_prompts,
-            (long long)p->total_tokens, p->total_flops / 1e9,
+            (long long)p->n_prompts, (long long)p->total_tokens, p->total_flops / 1e9,
             human_bytes(p->total_out_bytes, hb, sizeof hb));
     int idle = 0;
     for (int r = 0; r < p->n_ranks; r++)

@@ -265,11 +265,11 @@ class File:
         if "metrics" in f:
             self.metrics()
         else:
-            print(f"   no /metrics (allowed: attnsweep extract without reduce)")
+            print("   no /metrics (allowed: attnsweep extract without reduce)")
         if "summary" in f:
             self.summary()
         else:
-            print(f"   no /summary")
+            print("   no /summary")
         self.xarray()
         n_obj = []
         f.visititems(lambda n, o: n_obj.append(n))
@@ -304,7 +304,12 @@ class File:
             self.ok(re.fullmatch(r"[0-9a-f]{64}", str(a["model_sha256"])), "model_sha256 is not hex")
         else:
             check_attrs(f, f"{self.path}: /", [], {"model_size": np.dtype("<i8"), "model_mtime": np.dtype("<i8")})
-        known = set(ROOT_STR + ROOT_I32 + ROOT_I64 + ["model_sha256", "model_size", "model_mtime", "config_sha256"])
+        if "config_dir" in a:  # optional (a sweep's folder; absent when it could not be resolved)
+            check_attrs(f, f"{self.path}: /", ["config_dir"], {})
+            self.ok(str(a["config_dir"]).startswith("/"), f"config_dir {a['config_dir']!r} is not absolute")
+            self.ok("config" in f, "config_dir without /config")
+        known = set(ROOT_STR + ROOT_I32 + ROOT_I64 + ["model_sha256", "model_size", "model_mtime", "config_sha256",
+                                                      "config_dir"])
         self.ok(set(a) <= known, f"root attributes not in docs/FORMAT.md: {sorted(set(a) - known)}")
         # /config and config_sha256: both or neither
         if "config" in f:
@@ -569,7 +574,7 @@ class File:
                     f"/metrics unavailable_last_row {un!r} does not list all of {NEED_FULL}")
         if any(v is None for v in d.values()):
             return
-        N, T, done = self.N, self.T, self.done
+        T, done = self.T, self.done
         if d["prompt"] is not None:
             self.ok(strs(d["prompt"]) == self.ids, "/metrics/prompt != /sweep/prompt")
         for sc, ref in (("layer", "layer_ids"), ("head", "head_ids")):
@@ -623,13 +628,14 @@ class File:
         sp_c, sp_s = d["span_count"][()], d["span_start"][()]
         sk, sb, stk = d["span_kind"][()], d["span_bytes"][()], d["span_tokens"][()]
         span_names = strs(d["span_name"])
-        self.ok(np.all((okw >= 0) & (okw < K)), "/metrics/keyword_occ_keyword outside [0, K)")
-        self.ok(np.all((skw >= 0) & (skw < K)), "/metrics/keyword_substr_keyword outside [0, K)")
-        self.ok(np.isin(sk, [0, 1]).all(), "/metrics/span_kind not 0/1")
         problems = []
-        for i in range(N):
+        # the rows of prompts that are not done (or whose metrics were not computed) are undefined
+        # (a failed prompt's rows are -1 / NaN): only the computed prompts' rows are checked
+        for i in np.nonzero(comp)[0]:
             t, nb = int(T[i]), int(self.text_len[i])
             r = slice(occ_s[i], occ_s[i] + occ_c[i])
+            if not np.all((okw[r] >= 0) & (okw[r] < K)):
+                problems.append(f"{self.ids[i]}: keyword_occ_keyword outside [0, K={K})")
             kb = [(int(k), int(b[0])) for k, b in zip(okw[r], ob[r])]
             if kb != sorted(kb):
                 problems.append(f"{self.ids[i]}: keyword occurrences not ordered by keyword, position")
@@ -639,12 +645,16 @@ class File:
                 if not ((t0, t1) == (-1, -1) or 0 <= t0 < t1 <= t):
                     problems.append(f"{self.ids[i]}: keyword_occ_tokens [{t0}, {t1}) outside [0, {t})")
             r = slice(sub_s[i], sub_s[i] + sub_c[i])
+            if not np.all((skw[r] >= 0) & (skw[r] < K)):
+                problems.append(f"{self.ids[i]}: keyword_substr_keyword outside [0, K={K})")
             pk = list(zip(spos[r].tolist(), skw[r].tolist()))
             if pk != sorted(pk) or len(set(pk)) != len(pk):
                 problems.append(f"{self.ids[i]}: keyword_substr rows not in token-major order")
             if not all(0 <= p < t for p, _ in pk):
                 problems.append(f"{self.ids[i]}: keyword_substr_position outside [0, {t})")
             r = slice(sp_s[i], sp_s[i] + sp_c[i])
+            if not np.isin(sk[r], [0, 1]).all():
+                problems.append(f"{self.ids[i]}: span_kind not 0/1: {sk[r].tolist()}")
             for nm, (b0, b1), (t0, t1) in zip(span_names[r], sb[r], stk[r]):
                 if not ((b0, b1) == (-1, -1) or 0 <= b0 <= b1 <= nb):
                     problems.append(f"{self.ids[i]}: span {nm!r} bytes [{b0}, {b1}) outside the text")
@@ -655,7 +665,6 @@ class File:
                 problems.append(f"{self.ids[i]}: span names {names} empty or repeated")
         for p in problems[:10]:
             self.ok(False, f"/metrics: {p}")
-        self.ok(True, "")
         self.he = he
         self.hf = hf
         self.input = inp
@@ -715,7 +724,9 @@ class File:
                 p = int(mpi[r])
                 self.ok((sw_group[p] or self.ids[p]) == name,
                         f"/summary member {r} ({self.ids[p]!r}) is not in group {name!r}")
-                self.ok(mv[r] == sw_var[p], f"/summary/member_variant[{r}] {mv[r]!r} != {sw_var[p]!r}")
+                # a prompt without a sweep variant (extract) is its own group: its id may stand in
+                self.ok(mv[r] == sw_var[p] or (sw_var[p] == "" and mv[r] == self.ids[p]),
+                        f"/summary/member_variant[{r}] {mv[r]!r} != /sweep/variant {sw_var[p]!r}")
                 if hx[k] == 0:
                     self.ok(np.all(np.isnan(em[r])), f"/summary/example_mass of {self.ids[p]!r} not NaN "
                             f"although group {name!r} has no examples")
@@ -752,7 +763,7 @@ class File:
     def xarray(self):
         try:
             import xarray as xr
-            import h5netcdf  # noqa: F401
+            import h5netcdf  # noqa: F401 (the engine xarray needs)
         except ImportError as e:
             self.ok(False, f"xarray + h5netcdf are required (python3-xarray python3-h5netcdf): {e}")
             return

@@ -89,14 +89,15 @@ static inline void h5t_set_init(struct h5t_set *s, enum as_store store, enum as_
         sp->offsets = offs[p];
     }
     s->cfg = h5t_config();
-    s->prov = (struct as_h5_provenance){.version = "0.1.0",
-                                        .git_commit = "abc123",
-                                        .model_path = "/nonexistent/model",
-                                        .command_line = "attnsweep run sweep.yaml",
-                                        .model_size = 1234,
-                                        .model_mtime = 1700000000,
-                                        .config_sha256 = "00ff",
-                                        .config_text = "groups: []\n"};
+    s->prov = (struct as_h5_provenance){
+        .version = "0.1.0",
+        .git_commit = "abc123",
+        .model_path = "/nonexistent/model",
+        .command_line = "attnsweep run sweep.yaml",
+        .model_size = 1234,
+        .model_mtime = 1700000000,
+        .config_sha256 = "761adf8d97e15214e4da44effe63bc331092f597e3089818d5825c87444b1f27",
+        .config_text = "groups: []\n"};
     s->cs = (struct as_h5_create_spec){.prov = &s->prov,
                                        .model = &s->cfg,
                                        .n_prompts = H5T_NP,

@@ -97,8 +97,8 @@ static void verify_file(const char *path, const struct h5t_set *s, MPI_Comm comm
             int64_t t0 = f.prompts[p].tok_start;
             for (int k = 0; k < s->specs[p].n_tokens; k++) {
                 TU_CHECK(t.token_id[t0 + k] == s->specs[p].token_ids[k], "token id %d.%d", p, k);
-                TU_CHECK(!strcmp(t.tokens[t0 + k], s->specs[p].tokens[k]), "token %d.%d: %s", p,
-                         k, t.tokens[t0 + k]);
+                TU_CHECK(!strcmp(t.tokens[t0 + k], s->specs[p].tokens[k]), "token %d.%d: %s", p, k,
+                         t.tokens[t0 + k]);
                 TU_CHECK(t.offsets[2 * (t0 + k) + 1] == s->specs[p].offsets[2 * k + 1],
                          "offset %d.%d", p, k);
             }

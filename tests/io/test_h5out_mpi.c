@@ -110,7 +110,8 @@ int main(int argc, char **argv) {
     int store = argc == 4 ? as_store_from_name(argv[2]) : -1;
     int dtype = argc == 4 ? as_out_dtype_from_name(argv[3]) : -1;
     if (store < 0 || dtype < 0) {
-        if (rank == 0) fprintf(stderr, "usage: %s OUT.h5 full|last_row|none float32|float16\n", argv[0]);
+        if (rank == 0)
+            fprintf(stderr, "usage: %s OUT.h5 full|last_row|none float32|float16\n", argv[0]);
         MPI_Finalize();
         return 2;
     }

@@ -87,6 +87,8 @@ for name, w in want.items():
         continue
     size, v = got[name]
     oct_shape = tuple(reversed(w.shape)) if w.ndim >= 2 else (w.size, 1)
+    while len(oct_shape) > 2 and oct_shape[-1] == 1:  # Octave drops trailing singleton axes
+        oct_shape = oct_shape[:-1]
     x = w.astype(np.float64).ravel()  # C order of h5py == column-major order of Octave's reversed axes
     same = v.shape == x.shape and np.array_equal(v, x, equal_nan=True)
     ok = same and size == oct_shape

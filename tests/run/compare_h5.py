@@ -213,9 +213,9 @@ def main():
                     if c1[n][0] != first:
                         fail(f"{p}: /metrics/{n}: first dimension {c1[n][0]} vs {first}")
                     # columns not split by prompt are compared whole (keywords, layer / head ids)
-                    elif first in ("scale:layer", "scale:head", "scale:bound", "scale:keyword") or (
-                            first is not None and not first.startswith("scale:")
-                            and first not in ("prompt", "token") and first not in m0[1]):
+                    elif first is None or first in ("scale:layer", "scale:head", "scale:bound", "scale:keyword") or (
+                            not first.startswith("scale:") and first not in ("prompt", "token")
+                            and first not in m0[1]):
                         if not same(u, c1[n][1]):
                             fail(f"{p}: /metrics/{n} differs ({describe(u, c1[n][1])})")
         for pid in ids:
