@@ -84,7 +84,8 @@ if [ $rc != 0 ]; then
     exit 1
 fi
 out=$(awk '$1 == "output.path" { print $2; exit }' "$dry")
-size=$(sed -n 's/^ *output size \([^;]*\).*/\1/p' "$dry" | head -n 1)
+# the whole file (data + metadata), as the dry run estimates it (docs/FORMAT.md "Size estimate")
+size=$(sed -n 's/^output file: .* estimated at \([0-9]*\) bytes (\([0-9.]* MB\).*/\2 (\1 bytes)/p' "$dry" | head -n 1)
 plan=$(grep -m 1 '^plan for' "$dry" | sed 's/ on 1 rank.*//')
 [ -n "$out" ] && [ -n "$size" ] || { cat "$dry" >&2; err "could not read the plan of the dry run"; exit 1; }
 case $out in /*) ;; *) out=$PWD/$out ;; esac

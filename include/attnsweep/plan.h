@@ -80,9 +80,15 @@ struct as_plan {
     int *batch_rank;      /* (n_batches) */
 };
 
-/* Default batch budget in tokens: min(4096, ceil(total_tokens / 64)), at
- * least 1. A pure function of the sweep, never of the rank count, so batches
- * (and with them every result) are the same on any number of ranks. */
+/* Default batch budget in tokens: ceil(total_tokens / 64) (so that a sweep
+ * has about 64 batches to spread over ranks), but at least
+ * AS_PLAN_BATCH_MIN_TOKENS (below it the packed GEMMs run far from peak:
+ * docs/PERFORMANCE.md) and at most AS_PLAN_BATCH_MAX_TOKENS (a batch is also
+ * the unit of commit and of graceful stop). A pure function of the sweep,
+ * never of the rank count, so batches (and with them every result) are the
+ * same on any number of ranks. */
+#define AS_PLAN_BATCH_MIN_TOKENS 128
+#define AS_PLAN_BATCH_MAX_TOKENS 4096
 int as_plan_batch_budget(int64_t total_tokens);
 #define AS_PLAN_BATCH_MAX_PROMPTS 256
 

@@ -155,22 +155,43 @@ static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err)
         ret = as_err_set(err, AS_ERR_NOMEM, "out of memory planning");
         goto done;
     }
+    /* Batches are cut over the WHOLE sweep (a pure function of its prompts and
+     * their token counts), so that a resumed run recomputes exactly the
+     * batches of an uninterrupted one: a batch with any prompt not done is
+     * recomputed whole, with the same packing, hence bit-identical results. */
+    int64_t total = 0, *all = NULL, n_all = 0, *bs = NULL, nb = 0;
     for (int64_t i = 0; i < j->n; i++) {
         j->rank[i] = -1;
-        if (j->status0[i] == AS_PROMPT_DONE) continue;
-        ntok[m] = j->n_tokens[i];
-        expl[m] = j->sweep.prompts[i].explicit_rank;
-        map[m++] = i;
+        ntok[i] = j->n_tokens[i];
+        expl[i] = j->sweep.prompts[i].explicit_rank;
+        total += ntok[i];
     }
+    AS_TRY(as_plan_batches(j->n, ntok, NULL, j->sweep.assign == AS_ASSIGN_EXPLICIT ? expl : NULL,
+                           as_plan_batch_budget(total), &all, &n_all, err));
+    if (!(bs = malloc(((size_t)n_all + 1) * sizeof *bs))) {
+        free(all);
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory planning");
+        goto done;
+    }
+    for (int64_t b = 0; b < n_all; b++) { /* keep the batches that have work left */
+        int todo = 0;
+        for (int64_t i = all[b]; i < all[b + 1] && !todo; i++)
+            todo = j->status0[i] != AS_PROMPT_DONE;
+        if (!todo) continue;
+        bs[nb++] = m;
+        for (int64_t i = all[b]; i < all[b + 1]; i++) {
+            ntok[m] = j->n_tokens[i];
+            expl[m] = j->sweep.prompts[i].explicit_rank;
+            map[m++] = i;
+        }
+    }
+    bs[nb] = m;
+    free(all);
     if (m == 0) { /* --resume of a finished file: nothing to plan */
+        free(bs);
         if (!quiet) printf("plan: every prompt of %s is already done\n", j->sweep.output_path);
         goto done;
     }
-    int64_t total = 0, *bs = NULL, nb = 0;
-    for (int64_t k = 0; k < m; k++)
-        total += ntok[k];
-    AS_TRY(as_plan_batches(m, ntok, map, j->sweep.assign == AS_ASSIGN_EXPLICIT ? expl : NULL,
-                           as_plan_batch_budget(total), &bs, &nb, err));
     struct as_plan_request rq = {0};
     rq.n_batches = nb;
     rq.batch_start = bs;
@@ -202,7 +223,26 @@ static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err)
         j->batch_len[b] = (int32_t)(plan.batch_start[b + 1] - plan.batch_start[b]);
         j->batch_rank[b] = plan.batch_rank[b];
     }
-    if (!quiet) as_plan_print(&plan, &j->sweep, stdout);
+    if (!quiet) {
+        as_plan_print(&plan, &j->sweep, stdout);
+        /* peak compute memory: the runstate of the largest batch (its packed
+         * activations) plus one layer of attention of its longest prompt */
+        int max_tok = 0, max_T = 0, max_n = 0;
+        for (int64_t b = 0; b < nb; b++) {
+            int tok = 0;
+            for (int64_t i = j->batch_start[b]; i < j->batch_start[b] + j->batch_len[b]; i++) {
+                tok += j->n_tokens[i];
+                if (j->n_tokens[i] > max_T) max_T = j->n_tokens[i];
+            }
+            if (tok > max_tok) max_tok = tok;
+            if (j->batch_len[b] > max_n) max_n = j->batch_len[b];
+        }
+        double mib = (double)as_runstate_bytes(&j->cfg, max_tok, max_T, max_n) / 1048576.0;
+        printf("  batches: up to %d tokens (budget %d) and %d prompts; compute memory per rank "
+               "%.1f MiB (runstate for %d tokens + one layer of attention at T = %d), weights "
+               "not included\n",
+               max_tok, as_plan_batch_budget(total), max_n, mib, max_tok, max_T);
+    }
 done:
     as_plan_free(&plan);
     free(ntok);

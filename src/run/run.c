@@ -84,7 +84,7 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     AS_TRY(as_job_bcast(&job, comm, err));
     r->n_prompts = job.n;
     for (int64_t i = 0; i < job.n; i++)
-        r->n_skipped += job.status0[i] == AS_PROMPT_DONE;
+        r->n_skipped += job.rank[i] < 0; /* done, in a batch with nothing left to do */
     st = as_job_metrics_init(&jm, &job, err);
     AS_TRY(as_mpi_agree(comm, st, err));
     /* rank 0: the file's create spec, and its exact size estimate */
@@ -104,6 +104,7 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     /* 2. weights once per node; BLAS threads per rank */
     double tl = MPI_Wtime();
     AS_TRY(as_shared_model_init(&sm, comm, job.sweep.model_path, err));
+    const double t_weights = MPI_Wtime() - tl;
     int threads = as_run_set_threads(sm.node, sm.node_rank, sm.node_size);
     if (rank == 0 && !o->quiet)
         printf("attnsweep run: weights of %s ready in %.1f s (%s), %d ranks, %d BLAS thread%s "
@@ -114,9 +115,10 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
                size, threads, threads == 1 ? "" : "s");
 
     /* 3. the file: rank 0 creates it whole (atomically), or every rank reopens it */
-    double tc = MPI_Wtime();
+    double tc = MPI_Wtime(), t_file = 0, t_compute = 0, t_summary = 0;
     AS_TRY(open_output(&job, have_js ? &js : NULL, o, comm, &f, err));
     file_open = 1;
+    t_file = MPI_Wtime() - tc;
     if (have_js) as_job_spec_free(&js), have_js = 0;
     if (rank == 0 && !o->quiet)
         printf("attnsweep run: %s %s in %.2f s: %lld prompts in %lld batches, %lld to compute, "
@@ -129,9 +131,11 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     struct as_progress pr;
     as_progress_init(&pr, comm, &job, o->quiet, o->progress_interval);
     struct as_worker_stats ws;
+    double tw = MPI_Wtime();
     st = as_worker_run(&job, &jm, &sm.m, &f, &pr, o, &ws, err);
     as_progress_finish(&pr);
     as_progress_wait(&pr);
+    t_compute = MPI_Wtime() - tw;
     AS_TRY(as_mpi_agree(comm, st, err));
     int64_t mine[2] = {ws.computed, ws.failed}, sum[2];
     MPI_Allreduce(mine, sum, 2, MPI_INT64_T, MPI_SUM, comm);
@@ -176,10 +180,15 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     if (!r->stopped && r->n_done > 0 && (sum[0] > 0 || !have_summary)) {
         double tr = MPI_Wtime();
         AS_TRY(as_run_summary(job.sweep.output_path, comm, NULL, err));
+        t_summary = MPI_Wtime() - tr;
         if (rank == 0 && !o->quiet)
-            printf("attnsweep run: reduce: /summary written in %.2f s\n", MPI_Wtime() - tr);
+            printf("attnsweep run: reduce: /summary written in %.2f s\n", t_summary);
     }
     report_memory(comm, o->quiet);
+    if (rank == 0 && !o->quiet) /* the weights are never mistaken for compute */
+        printf("attnsweep run: time: weights %.2f s (load and convert, once per node), file %.2f "
+               "s, compute %.2f s (forward, writes, metrics, commits), summary %.2f s\n",
+               t_weights, t_file, t_compute, t_summary);
     if (rank == 0 && !o->quiet)
         printf("attnsweep run: %lld/%lld prompts done, %lld failed, %lld computed now, in %.2f s\n",
                (long long)r->n_done, (long long)r->n_prompts, (long long)r->n_failed,

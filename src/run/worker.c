@@ -1,8 +1,11 @@
-/* worker.c - computes this rank's batches: runs of consecutive prompts, one
- * forward call per prompt, each layer's attention streamed into the file and
- * into the prompt's metrics as it is produced; at the end of a batch its
- * last rows and metric rows are written in one transfer per dataset, made
- * durable with one fdatasync, and its status range is written once. */
+/* worker.c - computes this rank's batches: runs of consecutive prompts
+ * packed into one forward call (every projection is one GEMM over all the
+ * batch's tokens), each (prompt, layer) attention block streamed into the
+ * file and into the prompt's metrics as it is produced; at the end of a
+ * batch its last rows and metric rows are written in one transfer per
+ * dataset, made durable with one fdatasync, and its status range is written
+ * once. A batch's composition never depends on the rank count (plan.c), so
+ * neither do its results. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,16 +15,16 @@
 #include "attnsweep/reduce.h"
 #include "run_internal.h"
 
-/* per-prompt state seen by the attention sink */
+/* per-batch state seen by the attention sink */
 struct sink_ctx {
     struct as_h5batch *hb;
-    int64_t index;
+    const int64_t *index;        /* (n_seq) prompt of each packed sequence */
+    struct as_metrics *const *m; /* (n_seq) its metrics */
     struct as_progress *pr;
-    const int *layer_slot;      /* (L) stored index of each model layer, -1 = not stored */
-    const int *heads;           /* (n_heads) head subset, NULL = all */
-    int n_heads;                /* heads stored */
-    float *gather;              /* (n_heads, T, T) when a head subset is stored */
-    struct as_metrics *metrics; /* per-prompt metrics, accumulated from the same layers */
+    const int *layer_slot; /* (L) stored index of each model layer, -1 = not stored */
+    const int *heads;      /* (n_heads) head subset, NULL = all */
+    int n_heads;           /* heads stored */
+    float *gather;         /* (n_heads, T, T) when a head subset is stored */
     struct as_worker_stats *stats;
 };
 
@@ -29,7 +32,6 @@ static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int
                          struct as_err *err) {
     struct sink_ctx *c = vctx;
     as_status st = AS_OK;
-    (void)seq;
     int slot = c->layer_slot[layer]; /* stored index; subsets are in ascending layer order */
     if (slot >= 0) {
         const float *src = probs;
@@ -42,13 +44,13 @@ static as_status sink_fn(void *vctx, int seq, int layer, const float *probs, int
         double t0 = MPI_Wtime();
         const struct as_h5file *f = c->hb->f;
         if (f->store != AS_STORE_NONE) {
-            st = as_h5batch_write_layer(c->hb, c->index, slot, src, c->n_heads, T, err);
+            st = as_h5batch_write_layer(c->hb, c->index[seq], slot, src, c->n_heads, T, err);
             c->stats->write_bytes += (double)c->n_heads * T * (f->store == AS_STORE_FULL ? T : 1) *
                                      (f->dtype == AS_OUT_F16 ? 2 : 4);
         }
         double t1 = MPI_Wtime();
         /* the metrics see exactly what is stored, so `attnsweep reduce` reproduces them */
-        if (st == AS_OK) st = as_metrics_add_layer(c->metrics, slot, src, err);
+        if (st == AS_OK) st = as_metrics_add_layer(c->m[seq], slot, src, err);
         c->stats->write_s += t1 - t0;
         c->stats->metrics_s += MPI_Wtime() - t1;
     }
@@ -67,19 +69,25 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     MPI_Comm_rank(pr->comm, &me);
     struct as_runstate rs;
     memset(&rs, 0, sizeof rs);
-    int *slot = NULL, maxn = 0;
+    int *slot = NULL, maxn = 0, *lens = NULL;
     float *gather = NULL;
-    struct as_metrics *met = NULL;
+    struct as_metrics *met = NULL, **seq_m = NULL;
     const struct as_metrics **mp = NULL;
+    const int32_t **seq_ids = NULL;
+    int64_t *seq_index = NULL;
     int8_t *status = NULL;
     memset(stats, 0, sizeof *stats);
 
-    int Tmax = 0;
+    int Tmax = 0, max_tok = 0;
     for (int64_t b = 0; b < j->n_batches; b++) {
         if (j->batch_rank[b] != me) continue;
         if (j->batch_len[b] > maxn) maxn = j->batch_len[b];
-        for (int64_t i = j->batch_start[b]; i < j->batch_start[b] + j->batch_len[b]; i++)
+        int tok = 0;
+        for (int64_t i = j->batch_start[b]; i < j->batch_start[b] + j->batch_len[b]; i++) {
             if (j->n_tokens[i] > Tmax) Tmax = j->n_tokens[i];
+            tok += j->n_tokens[i];
+        }
+        if (tok > max_tok) max_tok = tok;
     }
     if (Tmax == 0) goto done; /* nothing to do on this rank */
 
@@ -87,7 +95,11 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     met = calloc((size_t)maxn, sizeof *met);
     mp = calloc((size_t)maxn, sizeof *mp);
     status = calloc((size_t)maxn, 1);
-    if (!slot || !met || !mp || !status) {
+    seq_m = calloc((size_t)maxn, sizeof *seq_m);
+    seq_ids = calloc((size_t)maxn, sizeof *seq_ids);
+    seq_index = calloc((size_t)maxn, sizeof *seq_index);
+    lens = calloc((size_t)maxn, sizeof *lens);
+    if (!slot || !met || !mp || !status || !seq_m || !seq_ids || !seq_index || !lens) {
         ret = as_err_set(err, AS_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -104,7 +116,9 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             goto done;
         }
     }
-    AS_TRY(as_runstate_init(&rs, c, Tmax, Tmax, 1, o->kernel, err));
+    /* one runstate for this rank's largest batch: the packed activations plus
+     * one layer of attention of the longest prompt */
+    AS_TRY(as_runstate_init(&rs, c, max_tok, Tmax, maxn, o->kernel, err));
     /* fault injection for the failure-path tests (docs/ARCHITECTURE.md) */
     const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");
 
@@ -116,17 +130,14 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         struct as_h5batch hb;
         struct as_err berr = {0};
         as_status bst = as_h5batch_begin(f, first, n, &hb, &berr);
+        /* every prompt's metrics; a prompt that cannot start is failed and left out */
+        int n_seq = 0;
         for (int k = 0; k < n; k++) {
             const int64_t i = first + k;
-            const int T = j->n_tokens[i];
-            const int32_t *ids = j->ids + j->tok_start[i];
             struct as_err perr = {0};
             memset(&met[k], 0, sizeof met[k]);
             mp[k] = NULL;
-            struct sink_ctx ctx = {&hb,     i,      pr,      slot, s->n_heads ? s->heads : NULL,
-                                   n_heads, gather, &met[k], stats};
-            struct as_attn_sink sink = {sink_fn, &ctx};
-            struct as_batch fb = {1, &ids, &T};
+            status[k] = AS_PROMPT_FAILED;
             struct as_metrics_ctx mctx;
             as_job_metrics_ctx(jm, j, i, &mctx);
             as_status st = bst;
@@ -134,19 +145,41 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             if (st == AS_OK && fault && strcmp(fault, s->prompts[i].id) == 0)
                 st = as_err_set(&perr, AS_ERR_INTERNAL,
                                 "fault injected by ATTNSWEEP_FAULT_PROMPT (testing hook)");
-            if (st == AS_OK) st = as_forward(m, &rs, &fb, &sink, NULL, &perr);
-            if (st == AS_OK) st = as_metrics_finish(&met[k], &perr);
-            if (st == AS_OK) {
-                mp[k] = &met[k];
-                status[k] = AS_PROMPT_DONE;
-                if (j->status0[i] == AS_PROMPT_FAILED) { /* an earlier run's failure is over */
-                    struct as_err ignore;
-                    as_h5file_set_message(f, i, "", &ignore);
-                }
-            } else {
-                status[k] = AS_PROMPT_FAILED;
+            if (st != AS_OK) {
                 struct as_err ignore;
                 as_h5file_set_message(f, i, bst != AS_OK ? berr.msg : perr.msg, &ignore);
+                continue;
+            }
+            seq_index[n_seq] = i, seq_m[n_seq] = &met[k];
+            seq_ids[n_seq] = j->ids + j->tok_start[i], lens[n_seq] = j->n_tokens[i];
+            n_seq++;
+        }
+        /* one forward call for the whole batch */
+        if (n_seq > 0) {
+            struct sink_ctx ctx = {&hb,     seq_index, seq_m,
+                                   pr,      slot,      s->n_heads ? s->heads : NULL,
+                                   n_heads, gather,    stats};
+            struct as_attn_sink sink = {sink_fn, &ctx};
+            struct as_batch fb = {n_seq, seq_ids, lens};
+            struct as_err ferr = {0};
+            as_status st = as_forward(m, &rs, &fb, &sink, NULL, &ferr);
+            for (int q = 0; q < n_seq; q++) {
+                const int k = (int)(seq_index[q] - first);
+                struct as_err perr = ferr;
+                as_status ps = st;
+                if (ps == AS_OK) ps = as_metrics_finish(&met[k], &perr);
+                if (ps == AS_OK) {
+                    mp[k] = &met[k];
+                    status[k] = AS_PROMPT_DONE;
+                    if (j->status0[seq_index[q]] ==
+                        AS_PROMPT_FAILED) { /* an earlier failure is over */
+                        struct as_err ignore;
+                        as_h5file_set_message(f, seq_index[q], "", &ignore);
+                    }
+                } else {
+                    struct as_err ignore;
+                    as_h5file_set_message(f, seq_index[q], perr.msg, &ignore);
+                }
             }
         }
         /* the batch's rows, durable, then its status: one commit */
@@ -190,5 +223,9 @@ done:
     free(met);
     free(mp);
     free(status);
+    free(seq_m);
+    free(seq_ids);
+    free(seq_index);
+    free(lens);
     return ret;
 }

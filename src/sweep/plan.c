@@ -81,8 +81,8 @@ static void heap_down(struct heap *h, int i) {
 
 int as_plan_batch_budget(int64_t total_tokens) {
     int64_t b = (total_tokens + 63) / 64;
-    if (b > 4096) b = 4096;
-    return b < 1 ? 1 : (int)b;
+    if (b > AS_PLAN_BATCH_MAX_TOKENS) b = AS_PLAN_BATCH_MAX_TOKENS;
+    return b < AS_PLAN_BATCH_MIN_TOKENS ? AS_PLAN_BATCH_MIN_TOKENS : (int)b;
 }
 
 as_status as_plan_batches(int64_t n, const int *n_tokens, const int64_t *index,
@@ -354,7 +354,7 @@ void as_plan_print(const struct as_plan *p, const struct as_sweep *s, FILE *fp) 
     int idle = 0;
     for (int r = 0; r < p->n_ranks; r++)
         idle += p->ranks[r].n_prompts == 0;
-    fprintf(fp, "  output size %s (%.0f bytes); imbalance (max / mean GFLOP per rank) %.3f",
+    fprintf(fp, "  attention to write %s (%.0f bytes); imbalance (max / mean GFLOP per rank) %.3f",
             human_bytes(p->total_out_bytes, hb, sizeof hb), p->total_out_bytes, p->imbalance);
     if (idle) fprintf(fp, "; %d rank%s without prompts", idle, idle == 1 ? "" : "s");
     fputc('\n', fp);

@@ -16,6 +16,8 @@ the number of ranks, that a killed-and-resumed run equals a clean run, that `red
   --status          also require identical /sweep/status and /sweep/message for the compared prompts
   --tensors-only    compare text, tokens and attention only (no group/variant, /metrics, /summary:
                     extract files have none)
+  --atol X          float datasets may differ by at most X (default 0: bit-identical); for
+                    comparisons across batch packings (packed GEMMs round differently, ~1e-7)
 Exit 0 when identical, 1 otherwise (every difference is printed)."""
 import argparse
 import sys
@@ -27,6 +29,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("files", nargs="+")
 ap.add_argument("--prompts")
 ap.add_argument("--status", action="store_true")
+ap.add_argument("--atol", type=float, default=0.0)
 ap.add_argument("--tensors-only", action="store_true",
                 help="compare text, token data and attention only (extract files have no metrics or summary)")
 a = ap.parse_args()
@@ -52,6 +55,10 @@ def same(x, y):
         return False
     if x.dtype.kind in "SOU" or y.dtype.kind in "SOU":
         return x.dtype.kind in "SOU" and y.dtype.kind in "SOU" and strs(x) == strs(y)
+    if a.atol > 0 and x.dtype.kind == "f" and y.dtype.kind == "f":
+        xd, yd = x.astype(np.float64), y.astype(np.float64)
+        return bool(np.array_equal(np.isnan(xd), np.isnan(yd)) and
+                    (np.nan_to_num(np.abs(xd - yd), nan=0.0) <= a.atol).all())
     return x.dtype == y.dtype and x.tobytes() == y.tobytes()
 
 
