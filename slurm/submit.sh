@@ -6,6 +6,11 @@
 #   slurm/submit.sh jobs/smoke.yaml
 #   slurm/submit.sh jobs/large.yaml -t 2:00:00 --ntasks-per-node=8 -- --model /data/tinyllama
 #
+# Launch: one rank per core with one BLAS thread each (--ntasks-per-node = the
+# node's cores, --cpus-per-task=1, the default) is the fastest measured launch
+# for short and for long prompts (docs/PERFORMANCE.md, "Sweep pipeline"); the
+# ranks of a node share one copy of the weights.
+#
 # 1. runs `attnsweep run SWEEP --dry-run` here (validation, tokenization, the
 #    plan and the output size estimate); a broken sweep fails here, with the
 #    validation error, before anything is queued;

@@ -92,8 +92,12 @@ as_status as_forward(const struct as_model *m, struct as_runstate *rs, const str
                      const struct as_attn_sink *sink, struct as_forward_out *out,
                      struct as_err *err);
 
-/* FLOPs of one forward pass over a sequence of T tokens (multiply-add = 2),
- * counting projections, attention scores/values and lm_head for the last position. */
+/* The one FLOP model (the planner's cost too): FLOPs of one forward pass over
+ * a sequence of T tokens (multiply-add = 2), counting projections, attention
+ * scores/values and, with_lm_head != 0, lm_head for the last position. Exact
+ * 64-bit integer arithmetic; -1 if it does not fit in 63 bits. */
+int64_t as_forward_flops_exact(const struct as_config *c, int64_t T, int with_lm_head);
+/* as_forward_flops_exact(c, T, 1) as a double. */
 double as_forward_flops(const struct as_config *c, int T);
 
 #ifdef __cplusplus

@@ -110,8 +110,9 @@ as_status as_plan_build_sweep(struct as_plan *p, const struct as_sweep *s, const
                               const struct as_config *cfg, int n_ranks, struct as_err *err);
 void as_plan_free(struct as_plan *p);
 
-/* Estimated forward FLOPs of one prompt of T tokens (the formula above);
- * returns -1 if it does not fit in 63 bits. */
+/* Estimated forward FLOPs of one prompt of T tokens: the forward pass's own
+ * model, as_forward_flops_exact(c, T, 0) (the formula above); -1 if it does
+ * not fit in 63 bits. */
 int64_t as_plan_prompt_flops(const struct as_config *c, int64_t T);
 
 /* Prints one row per rank (prompts, tokens, GFLOP, output bytes; at most 64

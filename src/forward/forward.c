@@ -109,10 +109,31 @@ done:
     return ret;
 }
 
+int64_t as_forward_flops_exact(const struct as_config *c, int64_t T, int with_lm_head) {
+    int64_t D = c->dim, H = c->n_heads, Hkv = c->n_kv_heads, hd = c->head_dim, F = c->hidden_dim;
+    int64_t qkv, o, mlp, att, t1, t2, layer, total;
+    /* 2·T·D·(H·hd + 2·Hkv·hd)   q, k, v projections */
+    if (__builtin_mul_overflow(H, hd, &t1) || __builtin_mul_overflow(2 * Hkv, hd, &t2) ||
+        __builtin_add_overflow(t1, t2, &t1) || __builtin_mul_overflow(2 * T, D, &t2) ||
+        __builtin_mul_overflow(t2, t1, &qkv))
+        return -1;
+    /* 2·T·H·hd·D                 output projection */
+    if (__builtin_mul_overflow(2 * T, H * hd, &t1) || __builtin_mul_overflow(t1, D, &o)) return -1;
+    /* 6·T·D·F                    SwiGLU MLP (gate, up, down) */
+    if (__builtin_mul_overflow(6 * T, D, &t1) || __builtin_mul_overflow(t1, F, &mlp)) return -1;
+    /* 4·H·T²·hd                  Q·Kᵀ and P·V, both full T×T sgemms */
+    if (__builtin_mul_overflow(T, T, &t1) || __builtin_mul_overflow(t1, 4 * H * hd, &att))
+        return -1;
+    if (__builtin_add_overflow(qkv, o, &layer) || __builtin_add_overflow(layer, mlp, &layer) ||
+        __builtin_add_overflow(layer, att, &layer) ||
+        __builtin_mul_overflow(layer, (int64_t)c->n_layers, &total))
+        return -1;
+    /* 2·D·V                      lm_head for the last position */
+    if (with_lm_head && __builtin_add_overflow(total, 2 * D * (int64_t)c->vocab_size, &total))
+        return -1;
+    return total;
+}
+
 double as_forward_flops(const struct as_config *c, int T) {
-    double D = c->dim, F = c->hidden_dim, hd = c->head_dim, H = c->n_heads, Hkv = c->n_kv_heads;
-    double proj = 2.0 * T * D * (H * hd + 2 * Hkv * hd) + 2.0 * T * H * hd * D; /* qkv + o */
-    double mlp = 2.0 * T * D * F * 3;
-    double att = 2.0 * 2.0 * H * (double)T * T * hd; /* QK^T and PV, full sgemm */
-    return c->n_layers * (proj + mlp + att) + 2.0 * D * c->vocab_size;
+    return (double)as_forward_flops_exact(c, T, 1);
 }

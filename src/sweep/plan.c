@@ -7,28 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnsweep/forward.h"
 #include "attnsweep/plan.h"
 
+/* The forward pass's own FLOP model (forward.h), without lm_head: the
+ * pipeline computes no logits. */
 int64_t as_plan_prompt_flops(const struct as_config *c, int64_t T) {
-    int64_t D = c->dim, H = c->n_heads, Hkv = c->n_kv_heads, hd = c->head_dim, F = c->hidden_dim;
-    int64_t qkv, o, mlp, att, t1, t2, layer, total;
-    /* 2·T·D·(H·hd + 2·Hkv·hd) */
-    if (__builtin_mul_overflow(H, hd, &t1) || __builtin_mul_overflow(2 * Hkv, hd, &t2) ||
-        __builtin_add_overflow(t1, t2, &t1) || __builtin_mul_overflow(2 * T, D, &t2) ||
-        __builtin_mul_overflow(t2, t1, &qkv))
-        return -1;
-    /* 2·T·H·hd·D */
-    if (__builtin_mul_overflow(2 * T, H * hd, &t1) || __builtin_mul_overflow(t1, D, &o)) return -1;
-    /* 6·T·D·F */
-    if (__builtin_mul_overflow(6 * T, D, &t1) || __builtin_mul_overflow(t1, F, &mlp)) return -1;
-    /* 4·H·T²·hd */
-    if (__builtin_mul_overflow(T, T, &t1) || __builtin_mul_overflow(t1, 4 * H * hd, &att))
-        return -1;
-    if (__builtin_add_overflow(qkv, o, &layer) || __builtin_add_overflow(layer, mlp, &layer) ||
-        __builtin_add_overflow(layer, att, &layer) ||
-        __builtin_mul_overflow(layer, (int64_t)c->n_layers, &total))
-        return -1;
-    return total;
+    return as_forward_flops_exact(c, T, 0);
 }
 
 static double prompt_bytes(const struct as_plan_request *rq, int64_t T) {
