@@ -40,6 +40,15 @@ static as_status check_batch(const struct as_model *m, const struct as_runstate 
     return AS_OK;
 }
 
+/* q, k, v in one GEMM when their weights are consecutive rows of one buffer
+ * (the canonical fp32 buffer of converted and synthetic models lays them out
+ * so; mapped F32 safetensors keep the file's order) and the MLP scratch can
+ * hold the fused output (2F >= qd + 2 kvd: hb and hb2 are consecutive). */
+static int fuse_qkv(const struct as_layer_weights *w, int D, int qd, int kvd, int F) {
+    return w->wk == w->wq + (size_t)qd * D && w->wv == w->wk + (size_t)kvd * D &&
+           2 * F >= qd + 2 * kvd;
+}
+
 as_status as_forward(const struct as_model *m, struct as_runstate *rs, const struct as_batch *b,
                      const struct as_attn_sink *sink, struct as_forward_out *out,
                      struct as_err *err) {
@@ -63,9 +72,22 @@ as_status as_forward(const struct as_model *m, struct as_runstate *rs, const str
         const struct as_layer_weights *w = &m->w.layers[l];
         /* hidden = input_layernorm(x); q, k, v = q_proj(hidden), k_proj(hidden), v_proj(hidden) */
         as_rmsnorm(rs->xb, rs->x, w->attn_norm, N, D, c->rms_eps);
-        as_linear(rs->q, rs->xb, w->wq, N, D, qd, 0, kern);
-        as_linear(rs->k, rs->xb, w->wk, N, D, kvd, 0, kern);
-        as_linear(rs->v, rs->xb, w->wv, N, D, kvd, 0, kern);
+        if (fuse_qkv(w, D, qd, kvd, F)) {
+            /* one GEMM for q, k and v (their weights are consecutive rows of one buffer), into
+             * the MLP scratch, then split into the q, k, v row blocks */
+            const int qkv = qd + 2 * kvd;
+            as_linear(rs->hb, rs->xb, w->wq, N, D, qkv, 0, kern);
+            for (int r = 0; r < N; r++) {
+                const float *src = rs->hb + (size_t)r * qkv;
+                memcpy(rs->q + (size_t)r * qd, src, (size_t)qd * sizeof(float));
+                memcpy(rs->k + (size_t)r * kvd, src + qd, (size_t)kvd * sizeof(float));
+                memcpy(rs->v + (size_t)r * kvd, src + qd + kvd, (size_t)kvd * sizeof(float));
+            }
+        } else {
+            as_linear(rs->q, rs->xb, w->wq, N, D, qd, 0, kern);
+            as_linear(rs->k, rs->xb, w->wk, N, D, kvd, 0, kern);
+            as_linear(rs->v, rs->xb, w->wv, N, D, kvd, 0, kern);
+        }
         /* q, k = apply_rotary_pos_emb(q, k, cos, sin): positions restart at 0 per sequence */
         for (int s = 0, row = 0; s < b->n_seq; s++)
             for (int t = 0; t < b->lens[s]; t++, row++) {
@@ -89,9 +111,16 @@ as_status as_forward(const struct as_model *m, struct as_runstate *rs, const str
         as_linear(rs->x, rs->att_out, w->wo, N, qd, D, 1, kern);
         /* x = x + down_proj(silu(gate_proj(h)) * up_proj(h)),  h = post_attention_layernorm(x) */
         as_rmsnorm(rs->xb, rs->x, w->ffn_norm, N, D, c->rms_eps);
-        as_linear(rs->hb, rs->xb, w->w_gate, N, D, F, 0, kern);
-        as_linear(rs->hb2, rs->xb, w->w_up, N, D, F, 0, kern);
-        as_swiglu(rs->hb, rs->hb2, (size_t)N * F);
+        if (w->w_up == w->w_gate + (size_t)F * D) {
+            /* one GEMM for gate and up (consecutive weight rows) into hb and hb2, which are
+             * consecutive too: rows [gate | up] of 2F; SwiGLU then compacts them into hb */
+            as_linear(rs->hb, rs->xb, w->w_gate, N, D, 2 * F, 0, kern);
+            as_swiglu_rows(rs->hb, N, F);
+        } else {
+            as_linear(rs->hb, rs->xb, w->w_gate, N, D, F, 0, kern);
+            as_linear(rs->hb2, rs->xb, w->w_up, N, D, F, 0, kern);
+            as_swiglu(rs->hb, rs->hb2, (size_t)N * F);
+        }
         as_linear(rs->x, rs->hb, w->w_down, N, F, D, 1, kern);
     }
 

@@ -29,6 +29,8 @@ void as_rope_apply(float *row, int n_heads, int head_dim, const float *cos_p, co
                    enum as_rope_style style);
 
 /* h (n) = silu(g) * u, in place into g. */
+/* SwiGLU over N rows of [gate | up] (2F each), compacted in place into N rows of F. */
+void as_swiglu_rows(float *gu, int N, int F);
 void as_swiglu(float *g, const float *u, size_t n);
 
 /* Causal attention of one sequence, all heads:

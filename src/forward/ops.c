@@ -47,6 +47,19 @@ void as_rope_apply(float *row, int n_heads, int head_dim, const float *cos_p, co
     }
 }
 
+void as_swiglu_rows(float *gu, int N, int F) {
+    /* row r: out[r, f] = silu(gu[r, f]) * gu[r, F + f], written to gu + r*F. Output row r lies in
+     * input rows < r (or at the same place, element by element, for r = 0), so rows go in order */
+    for (int r = 0; r < N; r++) {
+        const float *g = gu + (size_t)r * 2 * F, *u = g + F;
+        float *o = gu + (size_t)r * F;
+        for (int f = 0; f < F; f++) {
+            float x = g[f];
+            o[f] = (x / (1.0f + expf(-x))) * u[f];
+        }
+    }
+}
+
 void as_swiglu(float *g, const float *u, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float x = g[i];
