@@ -68,6 +68,24 @@ struct as_run_result {
 as_status as_run(MPI_Comm comm, const struct as_run_opts *o, struct as_run_result *r,
                  struct as_err *err);
 
+/* One prompt given by the caller instead of a sweep (`attnsweep extract`):
+ * a one-prompt job through the same planner, writer, worker and summary. */
+struct as_run_prompt {
+    const char *id;            /* prompt id (docs/FORMAT.md "Prompt ids") */
+    const char *text;          /* UTF-8 prompt text ("" when ids were given directly) */
+    size_t text_len;           /* bytes of text */
+    int n_tokens;              /* T >= 1 */
+    const int32_t *ids;        /* (T) token ids */
+    const int32_t *offsets;    /* (T, 2) byte spans in text, or NULL: every token [0, 0) */
+    const char *const *tokens; /* (T) decoded token strings, or NULL ("" each) */
+    const char *model_path;    /* o->model_path is ignored */
+    const char *output_path;
+    int store, dtype; /* enum as_store, enum as_out_dtype */
+};
+/* Collective like as_run (o->sweep_path, resume and dry_run are ignored). */
+as_status as_run_one(MPI_Comm comm, const struct as_run_opts *o, const struct as_run_prompt *p,
+                     struct as_run_result *r, struct as_err *err);
+
 /* ---- the reduce stage over a file (also used by `attnsweep reduce`) ---- */
 
 struct as_summary;

@@ -1,6 +1,7 @@
 /* cmd_extract.c - `attnsweep extract`: one prompt, one process, one HDF5 file.
- * It writes the same per-prompt layout as the sweep pipeline, with the same
- * writer (MPI-IO over a one-rank communicator). */
+ * This file only reads the options and the prompt (text or ids) and checks
+ * them; the prompt then runs as a one-prompt job through the sweep
+ * pipeline's own planner, writer, worker and summary (as_run_one). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include "attnsweep/forward.h"
 #include "attnsweep/h5out.h"
 #include "attnsweep/model.h"
+#include "attnsweep/run.h"
 #include "attnsweep/tokenizer.h"
 #include "attnsweep/version.h"
 #include "cli.h"
@@ -25,26 +27,18 @@ static void usage(FILE *f) {
            "                         [--tokenizer PATH] [--id NAME] [--no-bos]\n"
            "                         [--store full|last_row|none] [--dtype float32|float16]\n"
            "                         [--force] [--naive] [--quiet]\n"
-           "Runs one prompt through the model and writes its attention [layer, head, query, key]\n"
-           "to /prompts/<id>/ of a new HDF5 file (docs/FORMAT.md).\n"
+           "Runs one prompt through the model and writes its attention [layer, head, query, key],\n"
+           "its metrics and a summary into a new HDF5 file (docs/FORMAT.md).\n"
            "  --model PATH      HF model folder (config.json + safetensors) or llama2.c .bin\n"
            "  --tokenizer PATH  tokenizer.json / tokenizer.bin / .gguf (default: the HF folder's)\n"
            "  --text TEXT       prompt text ('-' reads standard input byte for byte)\n"
            "  --ids LIST        comma-separated token ids instead of text (used as given)\n"
-           "  --id NAME         prompt id, the group name under /prompts (default: prompt)\n"
+           "  --id NAME         prompt id, 'name' or 'group/variant' (default: prompt)\n"
            "  --no-bos          do not prepend BOS to --text (default: tokenizer_config.json)\n"
            "  --store MODE      full [L,H,T,T] (default) | last_row [L,H,T] | none\n"
            "  --dtype TYPE      float32 (default) | float16\n"
            "  --force           overwrite FILE.h5 if it exists (never done otherwise)\n"
            "  --naive           use the naive reference kernels instead of OpenBLAS\n");
-}
-
-/* per-layer sink: streams each layer straight into the HDF5 dataset */
-static as_status h5_sink(void *ctx, int seq, int layer, const float *probs, int T,
-                         struct as_err *err) {
-    struct as_h5batch *b = ctx;
-    (void)seq;
-    return as_h5batch_write_layer(b, 0, layer, probs, b->f->n_heads, T, err);
 }
 
 struct extract_opts {
@@ -147,12 +141,7 @@ int as_cmd_extract(int argc, char **argv) {
     struct as_model m;
     struct as_tokenizer tok;
     struct as_encoding enc;
-    struct as_runstate rs;
-    struct as_h5file f;
-    struct as_h5batch hb;
-    int32_t *zero_offsets = NULL;
     memset(&m, 0, sizeof m), memset(&tok, 0, sizeof tok), memset(&enc, 0, sizeof enc);
-    memset(&rs, 0, sizeof rs), memset(&f, 0, sizeof f), memset(&hb, 0, sizeof hb);
     char *text = NULL, *cmdline = as_cli_join_argv(argc, argv, "attnsweep");
     int32_t *ids = NULL;
     int T = 0;
@@ -181,7 +170,7 @@ int as_cmd_extract(int argc, char **argv) {
                    o.out);
         goto fail;
     }
-    if (as_model_init(&m, o.model, &err) != AS_OK) goto fail;
+    if (as_model_open(&m, o.model, &err) != AS_OK) goto fail; /* the config: checks below */
     if (load_tokenizer(&o, &tok, &have_tok, &err) != AS_OK) goto fail;
     if (have_tok && tok.n_vocab > m.cfg.vocab_size) {
         as_err_set(&err, AS_ERR_INVALID,
@@ -243,76 +232,56 @@ int as_cmd_extract(int argc, char **argv) {
         printf("attnsweep extract: prompt '%s': %d tokens\n", o.id, T);
     }
 
-    struct as_h5_provenance prov = {0};
-    prov.version = ATTNSWEEP_VERSION;
-    prov.git_commit = ATTNSWEEP_GIT_COMMIT;
-    prov.model_path = o.model;
-    prov.model_size = -1;
-    prov.model_mtime = -1;
-    prov.command_line = cmdline;
-    prov.n_ranks = 1;
-    /* --ids without text: every token has the empty span [0, 0) */
-    zero_offsets = calloc(2 * (size_t)T, sizeof *zero_offsets);
-    struct as_h5_prompt_spec spec = {0};
-    spec.id = o.id;
-    spec.text = text;
-    spec.n_tokens = T;
-    spec.rank = 0;
-    spec.token_ids = ids;
-    spec.tokens = tokstr;
-    spec.offsets = o.text ? enc.offsets : zero_offsets;
-    struct as_h5_create_spec cs = {0};
-    cs.prov = &prov;
-    cs.model = &m.cfg;
-    cs.n_prompts = 1;
-    cs.prompts = &spec;
-    cs.store = o.store;
-    cs.dtype = o.dtype;
-    cs.n_layers = m.cfg.n_layers;
-    cs.n_heads = m.cfg.n_heads;
-    as_status st = zero_offsets ? as_h5file_create(&f, o.out, MPI_COMM_WORLD, o.force, &cs, &err)
-                                : as_err_set(&err, AS_ERR_NOMEM, "out of memory");
+    struct as_run_prompt rp = {0};
+    rp.id = o.id;
+    rp.text = text;
+    rp.text_len = o.text ? strlen(text) : 0;
+    rp.n_tokens = T;
+    rp.ids = ids;
+    rp.offsets = o.text ? enc.offsets : NULL; /* --ids: no text, every token [0, 0) */
+    rp.tokens = tokstr;
+    rp.model_path = o.model;
+    rp.output_path = o.out;
+    rp.store = o.store;
+    rp.dtype = o.dtype;
+    struct as_run_opts ro = {0};
+    ro.force = o.force;
+    ro.quiet = 1; /* extract prints its own one line */
+    ro.kernel = o.naive ? AS_KERNEL_NAIVE : AS_KERNEL_BLAS;
+    ro.command_line = cmdline;
+    ro.progress_interval = 1e9;
+    struct as_run_result res;
+    as_model_free(&m); /* the pipeline loads the weights itself */
+    const int existed = access(o.out, F_OK) == 0;
+    as_status st = as_run_one(MPI_COMM_WORLD, &ro, &rp, &res, &err);
     free(tokstr);
+    created = !existed && access(o.out, F_OK) == 0;
     if (st != AS_OK) goto fail;
-    created = 1;
-
-    if (as_h5batch_begin(&f, 0, 1, &hb, &err) != AS_OK) goto fail;
-    if (as_runstate_init(&rs, &m.cfg, T, T, 1, o.naive ? AS_KERNEL_NAIVE : AS_KERNEL_BLAS, &err) !=
-        AS_OK)
+    if (res.n_done != 1) {
+        as_err_set(&err, AS_ERR_INTERNAL,
+                   "the prompt failed (its message is in %s, /sweep/message). HINT: rerun with "
+                   "--force",
+                   o.out);
         goto fail;
-    const int32_t *seqs[1] = {ids};
-    struct as_batch b = {1, seqs, &T};
-    struct as_attn_sink sink = {h5_sink, &hb};
-    double tf = as_cli_now();
-    if (as_forward(&m, &rs, &b, &sink, NULL, &err) != AS_OK) goto fail;
-    tf = as_cli_now() - tf;
-    const int8_t done_status = AS_PROMPT_DONE;
-    if (as_h5batch_commit(&hb, NULL, &done_status, &err) != AS_OK) goto fail;
-    as_h5batch_free(&hb);
-    if (as_h5file_close(&f, &err) != AS_OK) goto fail;
+    }
     if (!o.quiet)
-        printf("attnsweep extract: wrote %s (prompt '%s', attention %s %s) in %.2f s "
-               "(forward %.3f s, %.1f tokens/s)\n",
-               o.out, o.id, as_store_name(o.store), as_out_dtype_name(o.dtype), as_cli_now() - t0,
-               tf, T / (tf > 0 ? tf : 1e-9));
+        printf("attnsweep extract: wrote %s (prompt '%s', attention %s %s, metrics, summary) in "
+               "%.2f s\n",
+               o.out, o.id, as_store_name(o.store), as_out_dtype_name(o.dtype), as_cli_now() - t0);
     rc = AS_EXIT_OK;
     goto done;
 fail:
     as_cli_error("extract", &err);
-    as_h5batch_free(&hb);
     if (created) {
-        as_h5file_close(&f, NULL);
         /* the file is ours and incomplete: do not leave a half-written result behind */
         if (remove(o.out) == 0)
             fprintf(stderr, "attnsweep extract: removed the incomplete %s\n", o.out);
     }
 done:
-    as_runstate_free(&rs);
     as_encoding_free(&enc);
     if (have_tok) as_tokenizer_free(&tok);
     as_model_free(&m);
     free(ids);
-    free(zero_offsets);
     free(text);
     free(cmdline);
     if (mpi_inited) MPI_Finalize();

@@ -23,7 +23,22 @@ void as_job_free(struct as_job *j) {
     free(j->batch_start);
     free(j->batch_len);
     free(j->batch_rank);
+    free(j->own);
     memset(j, 0, sizeof *j);
+}
+
+struct as_job_store as_job_store_of(const struct as_job *j) {
+    const struct as_sweep *s = &j->sweep;
+    struct as_job_store v = {s->n_layers ? s->n_layers : j->cfg.n_layers,
+                             s->n_heads ? s->n_heads : j->cfg.n_heads,
+                             s->n_layers ? s->layers : NULL, s->n_heads ? s->heads : NULL};
+    return v;
+}
+
+struct as_job_prompt as_job_prompt_of(const struct as_job *j, int64_t i) {
+    struct as_job_prompt v = {&j->sweep.prompts[i], j->n_tokens[i], j->ids + j->tok_start[i],
+                              j->offsets + 2 * j->tok_start[i], j->tok + j->tok_start[i]};
+    return v;
 }
 
 static as_status job_alloc(struct as_job *j, struct as_err *err) {
@@ -323,6 +338,75 @@ done:
     return ret;
 }
 
+as_status as_job_prepare_one(struct as_job *j, const struct as_run_prompt *p,
+                             const struct as_run_opts *o, int n_ranks, struct as_err *err) {
+    as_status ret = AS_OK;
+    struct as_model m;
+    memset(j, 0, sizeof *j);
+    memset(&m, 0, sizeof m);
+    j->n_ranks = n_ranks;
+    struct as_sweep *s = &j->sweep;
+    as_sweep_defaults(s);
+    snprintf(s->path, sizeof s->path, "%s", "extract");
+    snprintf(s->model_path, sizeof s->model_path, "%s", p->model_path);
+    snprintf(s->output_path, sizeof s->output_path, "%s", p->output_path);
+    s->store = p->store, s->dtype = p->dtype;
+    AS_TRY(as_h5_id_validate(p->id, err));
+    if (p->n_tokens < 1 || !p->ids)
+        return as_err_set(err, AS_ERR_INVALID, "prompt '%s' has no tokens", p->id);
+    AS_TRY(as_model_open(&m, s->model_path, err));
+    j->cfg = m.cfg;
+    as_model_free(&m);
+    /* one group, one prompt: "group/variant" ids keep their parts, a single name is its own group
+     */
+    const char *slash = strchr(p->id, '/');
+    size_t idl = strlen(p->id), gl = slash ? (size_t)(slash - p->id) : idl;
+    if (!(j->own = malloc(idl + 1 + gl + 1 + p->text_len + 1 + 1)) ||
+        !(s->groups = calloc(1, sizeof *s->groups)) ||
+        !(s->prompts = calloc(1, sizeof *s->prompts))) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the prompt");
+        goto done;
+    }
+    char *id = j->own, *gname = id + idl + 1, *text = gname + gl + 1,
+         *empty = text + p->text_len + 1;
+    memcpy(id, p->id, idl + 1);
+    memcpy(gname, p->id, gl), gname[gl] = '\0';
+    memcpy(text, p->text ? p->text : "", p->text_len), text[p->text_len] = '\0';
+    *empty = '\0';
+    s->n_groups = 1, s->n_prompts = 1, s->text_bytes = idl + p->text_len;
+    s->groups[0].name = gname, s->groups[0].n_prompts = 1;
+    struct as_sweep_prompt *sp = &s->prompts[0];
+    sp->id = id, sp->group = gname, sp->variant = slash ? id + gl + 1 : empty;
+    sp->text = text, sp->text_len = p->text_len, sp->explicit_rank = -1;
+    /* tokens */
+    j->n = 1, j->n_tok = p->n_tokens;
+    AS_TRY(job_alloc(j, err));
+    int64_t sbytes = 0;
+    for (int t = 0; t < p->n_tokens; t++)
+        sbytes += (int64_t)strlen(p->tokens ? p->tokens[t] : "") + 1;
+    if (!(j->strings = malloc((size_t)sbytes + 1))) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the token strings");
+        goto done;
+    }
+    j->strings_len = sbytes;
+    char *q = j->strings;
+    for (int t = 0; t < p->n_tokens; t++) {
+        const char *ts = p->tokens ? p->tokens[t] : "";
+        size_t l = strlen(ts) + 1;
+        memcpy(q, ts, l), q += l;
+        j->ids[t] = p->ids[t];
+        j->offsets[2 * t] = p->offsets ? p->offsets[2 * t] : 0;
+        j->offsets[2 * t + 1] = p->offsets ? p->offsets[2 * t + 1] : 0;
+    }
+    j->tok_start[0] = 0, j->tok_start[1] = p->n_tokens, j->n_tokens[0] = p->n_tokens;
+    job_point_strings(j);
+    AS_TRY(as_plan_check_lengths(s, j->n_tokens, j->cfg.max_position, err));
+    j->mode = AS_JOB_CREATE;
+    AS_TRY(plan_remaining(j, o->quiet, err));
+done:
+    return ret;
+}
+
 /* ---- broadcast ------------------------------------------------------------ */
 
 struct wbuf {
@@ -445,8 +529,10 @@ done:
 }
 
 as_status as_job_bcast(struct as_job *j, MPI_Comm comm, struct as_err *err) {
-    int rank;
+    int rank, size;
     MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    if (size == 1) return AS_OK; /* rank 0 has the job already */
     struct wbuf b = {0};
     as_status st = AS_OK;
     if (rank == 0) st = job_pack(j, &b, err);

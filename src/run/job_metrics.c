@@ -84,15 +84,17 @@ done:
 void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j, int64_t i,
                         struct as_metrics_ctx *ctx) {
     const struct as_sweep *s = &j->sweep;
-    const struct as_sweep_prompt *p = &s->prompts[i];
+    const struct as_job_store st = as_job_store_of(j);
+    const struct as_job_prompt v = as_job_prompt_of(j, i);
+    const struct as_sweep_prompt *p = v.p;
     memset(ctx, 0, sizeof *ctx);
     /* metrics describe what is stored: the layer/head subset when there is one */
-    ctx->L = s->n_layers ? s->n_layers : j->cfg.n_layers;
-    ctx->H = s->n_heads ? s->n_heads : j->cfg.n_heads;
-    ctx->T = j->n_tokens[i];
-    ctx->token_ids = j->ids + j->tok_start[i];
-    ctx->tokens = j->tok + j->tok_start[i];
-    ctx->offsets = j->offsets + 2 * j->tok_start[i];
+    ctx->L = st.L;
+    ctx->H = st.H;
+    ctx->T = v.T;
+    ctx->token_ids = v.ids;
+    ctx->tokens = v.tokens;
+    ctx->offsets = v.offsets;
     ctx->text = p->text;
     ctx->text_len = p->text_len;
     ctx->keywords = (const char *const *)s->keywords;

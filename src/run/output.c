@@ -24,8 +24,8 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
                            int n_ranks, struct as_err *err) {
     as_status ret = AS_OK;
     const struct as_sweep *s = &j->sweep;
-    const int L = s->n_layers ? s->n_layers : j->cfg.n_layers;
-    const int H = s->n_heads ? s->n_heads : j->cfg.n_heads;
+    const struct as_job_store st = as_job_store_of(j);
+    const int L = st.L, H = st.H;
     const char **ids = NULL;
     memset(js, 0, sizeof *js);
     as_table_init(&js->metrics);
@@ -38,23 +38,23 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
         goto done;
     }
     for (int l = 0; l < L; l++)
-        js->layer_ids[l] = s->n_layers ? s->layers[l] : l;
+        js->layer_ids[l] = st.layers ? st.layers[l] : l;
     for (int h = 0; h < H; h++)
-        js->head_ids[h] = s->n_heads ? s->heads[h] : h;
+        js->head_ids[h] = st.heads ? st.heads[h] : h;
     for (int64_t i = 0; i < j->n; i++) {
-        const struct as_sweep_prompt *p = &s->prompts[i];
+        const struct as_job_prompt v = as_job_prompt_of(j, i);
         struct as_h5_prompt_spec *x = &js->prompts[i];
-        x->id = p->id;
-        x->text = p->text;
-        x->text_len = p->text_len;
-        x->group = p->group;
-        x->variant = p->variant;
-        x->n_tokens = j->n_tokens[i];
+        x->id = v.p->id;
+        x->text = v.p->text;
+        x->text_len = v.p->text_len;
+        x->group = v.p->group;
+        x->variant = v.p->variant;
+        x->n_tokens = v.T;
         x->rank = j->rank[i];
-        x->token_ids = j->ids + j->tok_start[i];
-        x->tokens = j->tok + j->tok_start[i];
-        x->offsets = j->offsets + 2 * j->tok_start[i];
-        ids[i] = p->id;
+        x->token_ids = v.ids;
+        x->tokens = v.tokens;
+        x->offsets = v.offsets;
+        ids[i] = v.p->id;
     }
     AS_TRY(as_metrics_table_layout(&js->metrics, j->n, jm->layouts, ids, j->n_tokens, L, H,
                                    js->layer_ids, js->head_ids, (const char *const *)s->keywords,
@@ -73,8 +73,9 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     snprintf(dir, sizeof dir, "%s", s->path);
     char *slash = strrchr(dir, '/');
     if (slash) *slash = '\0';
-    if (!realpath(slash ? dir : ".", js->config_dir)) js->config_dir[0] = '\0';
+    if (!s->yaml || !realpath(slash ? dir : ".", js->config_dir)) js->config_dir[0] = '\0';
     pv->config_dir = js->config_dir[0] ? js->config_dir : NULL;
+    if (!s->yaml) pv->config_sha256 = NULL; /* a job made in memory (extract) has no sweep */
     pv->n_ranks = n_ranks;
     struct as_h5_create_spec *c = &js->spec;
     c->prov = pv;
@@ -85,8 +86,8 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     c->dtype = (enum as_out_dtype)s->dtype;
     c->n_layers = L;
     c->n_heads = H;
-    c->layer_index = s->n_layers ? s->layers : NULL;
-    c->head_index = s->n_heads ? s->heads : NULL;
+    c->layer_index = st.layers;
+    c->head_index = st.heads;
     c->metrics = &js->metrics;
 done:
     free(ids);

@@ -51,8 +51,11 @@ static void report_memory(MPI_Comm comm, int quiet) {
     free(all);
 }
 
-as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_result *r,
-                 struct as_err *err) {
+/* The pipeline, from the job on rank 0 (prepared by the caller when
+ * prompt != NULL, from the sweep YAML otherwise) to the closed file. */
+static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
+                              const struct as_run_prompt *prompt, struct as_run_result *r,
+                              struct as_err *err) {
     as_status ret = AS_OK, st = AS_OK;
     MPI_Comm comm = MPI_COMM_NULL;
     struct as_job job;
@@ -78,8 +81,10 @@ as_status as_run(MPI_Comm comm_in, const struct as_run_opts *o, struct as_run_re
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
 
-    /* 1. rank 0: sweep, tokens, checks, plan; then everyone gets the job */
-    if (rank == 0) st = as_job_prepare(&job, o, size, err);
+    /* 1. rank 0: sweep (or the one prompt), tokens, checks, plan; then everyone gets the job */
+    if (rank == 0)
+        st = prompt ? as_job_prepare_one(&job, prompt, o, size, err)
+                    : as_job_prepare(&job, o, size, err);
     AS_TRY(as_mpi_agree(comm, st, err));
     AS_TRY(as_job_bcast(&job, comm, err));
     r->n_prompts = job.n;
@@ -209,4 +214,14 @@ done:
     as_job_free(&job);
     if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
     return ret;
+}
+
+as_status as_run(MPI_Comm comm, const struct as_run_opts *o, struct as_run_result *r,
+                 struct as_err *err) {
+    return run_pipeline(comm, o, NULL, r, err);
+}
+
+as_status as_run_one(MPI_Comm comm, const struct as_run_opts *o, const struct as_run_prompt *p,
+                     struct as_run_result *r, struct as_err *err) {
+    return run_pipeline(comm, o, p, r, err);
 }

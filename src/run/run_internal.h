@@ -41,12 +41,34 @@ struct as_job {
     int32_t *batch_len;         /* (n_batches) */
     int32_t *batch_rank;        /* (n_batches) */
     double est_bytes, est_meta; /* the output file's estimated size (rank 0, new files) */
+    char *own; /* strings of a job made in memory (as_job_prepare_one): ids, names, text */
 };
 
 void as_job_free(struct as_job *j);
+
+/* One view of what the job stores and of one prompt: the only place that
+ * derives them, for the file's spec, the metrics contexts and the worker. */
+struct as_job_store {
+    int L, H;          /* stored layers and heads */
+    const int *layers; /* (L) model layer of each stored layer, ascending; NULL = 0..L-1 */
+    const int *heads;  /* (H) model head of each stored head, ascending; NULL = 0..H-1 */
+};
+struct as_job_prompt {
+    const struct as_sweep_prompt *p; /* id, text, group, variant */
+    int T;
+    const int32_t *ids;        /* (T) */
+    const int32_t *offsets;    /* (T, 2) */
+    const char *const *tokens; /* (T) */
+};
+struct as_job_store as_job_store_of(const struct as_job *j);
+struct as_job_prompt as_job_prompt_of(const struct as_job *j, int64_t i);
 /* Rank 0 builds the job (sweep, tokenization, checks, plan); prints the plan. */
 as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ranks,
                          struct as_err *err);
+/* Rank 0 builds the one-prompt job of as_run_one (no YAML: a sweep of one
+ * group with one prompt, made in memory). */
+as_status as_job_prepare_one(struct as_job *j, const struct as_run_prompt *p,
+                             const struct as_run_opts *o, int n_ranks, struct as_err *err);
 /* Broadcasts rank 0's job to every rank (collective; others receive into j). */
 as_status as_job_bcast(struct as_job *j, MPI_Comm comm, struct as_err *err);
 

@@ -103,13 +103,13 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         ret = as_err_set(err, AS_ERR_NOMEM, "out of memory");
         goto done;
     }
+    const struct as_job_store sto = as_job_store_of(j);
     for (int l = 0; l < c->n_layers; l++)
-        slot[l] = s->n_layers ? -1 : l;
-    for (int k = 0; k < s->n_layers; k++)
-        slot[s->layers[k]] = k;
-    int n_heads = s->n_heads ? s->n_heads : c->n_heads;
-    int L = s->n_layers ? s->n_layers : c->n_layers;
-    if (s->n_heads) {
+        slot[l] = sto.layers ? -1 : l;
+    for (int k = 0; sto.layers && k < sto.L; k++)
+        slot[sto.layers[k]] = k;
+    const int n_heads = sto.H, L = sto.L;
+    if (sto.heads) {
         gather = malloc(sizeof(float) * (size_t)n_heads * Tmax * Tmax);
         if (!gather) {
             ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the head subset buffer");
@@ -150,15 +150,15 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
                 as_h5file_set_message(f, i, bst != AS_OK ? berr.msg : perr.msg, &ignore);
                 continue;
             }
+            const struct as_job_prompt v = as_job_prompt_of(j, i);
             seq_index[n_seq] = i, seq_m[n_seq] = &met[k];
-            seq_ids[n_seq] = j->ids + j->tok_start[i], lens[n_seq] = j->n_tokens[i];
+            seq_ids[n_seq] = v.ids, lens[n_seq] = v.T;
             n_seq++;
         }
         /* one forward call for the whole batch */
         if (n_seq > 0) {
-            struct sink_ctx ctx = {&hb,     seq_index, seq_m,
-                                   pr,      slot,      s->n_heads ? s->heads : NULL,
-                                   n_heads, gather,    stats};
+            struct sink_ctx ctx = {&hb,       seq_index, seq_m,  pr,   slot,
+                                   sto.heads, n_heads,   gather, stats};
             struct as_attn_sink sink = {sink_fn, &ctx};
             struct as_batch fb = {n_seq, seq_ids, lens};
             struct as_err ferr = {0};
