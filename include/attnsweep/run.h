@@ -16,8 +16,9 @@
  * Every rank agrees on an error before each collective step, so a failure
  * on one rank never leaves another waiting. A prompt that fails on a worker
  * is marked failed (with its message in /sweep/message) and the sweep goes
- * on. Each prompt is its own forward call, so its tensors do not depend on
- * which rank computed it or how many ranks there are. */
+ * on. Each batch is one packed forward call, and batches are cut over the
+ * whole sweep independently of the rank count, so a prompt's tensors do not
+ * depend on which rank computed it, how many ranks there are, or a resume. */
 #ifndef ATTNSWEEP_RUN_H
 #define ATTNSWEEP_RUN_H
 
