@@ -159,6 +159,18 @@ struct as_h5_create_spec {
     const struct as_table *metrics; /* the /metrics layout (as_metrics_table_layout), or NULL */
 };
 
+/* ---- one writer per file ---------------------------------------------------- */
+
+/* An exclusive lock on <output>.lock (flock; close-on-exec). Zero-initialise. */
+struct as_h5_lock {
+    int fd; /* -1 when not held */
+    char path[4096 + 8];
+};
+/* Takes the lock, or AS_ERR_EXISTS naming the holder (host, pid, since). One
+ * process (rank 0) per writer calls it; readers never do. */
+as_status as_h5_lock_acquire(struct as_h5_lock *l, const char *output, struct as_err *err);
+void as_h5_lock_release(struct as_h5_lock *l);
+
 /* ---- creating, opening, closing (collective) ------------------------------ */
 
 /* Creates path from spec (see the protocol above). Refuses with AS_ERR_EXISTS

@@ -127,6 +127,10 @@ as_status as_model_attach(struct as_model *m, const float *buf, struct as_err *e
 int as_model_can_map(const struct as_model *m);
 /* open + load in one call. */
 as_status as_model_init(struct as_model *m, const char *path, struct as_err *err);
+/* AS_ERR_FORMAT naming the tensor (HF name), the element and the file when a
+ * loaded weight is NaN or Inf; one pass over the weights (about a second for
+ * TinyLlama's 4.4 GB). */
+as_status as_model_check_finite(const struct as_model *m, struct as_err *err);
 void as_model_free(struct as_model *m);
 
 /* Validates a config (positive sizes, H % Hkv == 0, ...); used by every loader. */

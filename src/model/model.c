@@ -1,6 +1,7 @@
 /* model.c - as_model life cycle: open (dispatch by format), load (zero-copy or
  * convert into one owned buffer), load_into / attach (caller-owned buffer), free. */
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +169,60 @@ void as_model_free(struct as_model *m) {
     free(m->w.layers);
     free(m->owned);
     memset(m, 0, sizeof *m);
+}
+
+/* The first non-finite value of n floats, or -1. */
+static int64_t first_nonfinite(const float *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i])) return (int64_t)i;
+    return -1;
+}
+
+as_status as_model_check_finite(const struct as_model *m, struct as_err *err) {
+    const struct as_config *c = &m->cfg;
+    const size_t D = (size_t)c->dim, F = (size_t)c->hidden_dim, V = (size_t)c->vocab_size;
+    const size_t Q = (size_t)c->n_heads * c->head_dim, KV = (size_t)c->n_kv_heads * c->head_dim;
+    struct {
+        const float *p;
+        size_t n;
+        char name[96];
+    } t[12];
+    for (int l = -1; l <= c->n_layers; l++) {
+        int k = 0;
+        if (l < 0) {
+            t[k].p = m->w.tok_embeddings, t[k].n = V * D;
+            snprintf(t[k++].name, sizeof t[0].name, "model.embed_tokens.weight");
+        } else if (l == c->n_layers) {
+            t[k].p = m->w.final_norm, t[k].n = D;
+            snprintf(t[k++].name, sizeof t[0].name, "model.norm.weight");
+            if (m->w.lm_head && m->w.lm_head != m->w.tok_embeddings) {
+                t[k].p = m->w.lm_head, t[k].n = V * D;
+                snprintf(t[k++].name, sizeof t[0].name, "lm_head.weight");
+            }
+        } else {
+            const struct as_layer_weights *w = &m->w.layers[l];
+            const float *ps[] = {w->attn_norm, w->wq,     w->wk,   w->wv,    w->wo,
+                                 w->ffn_norm,  w->w_gate, w->w_up, w->w_down};
+            const size_t ns[] = {D, Q * D, KV * D, KV * D, D * Q, D, F * D, F * D, D * F};
+            static const char *const nm[] = {
+                "input_layernorm",  "self_attn.q_proj", "self_attn.k_proj",
+                "self_attn.v_proj", "self_attn.o_proj", "post_attention_layernorm",
+                "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+            for (int j = 0; j < 9; j++, k++) {
+                t[k].p = ps[j], t[k].n = ns[j];
+                snprintf(t[k].name, sizeof t[0].name, "model.layers.%d.%s.weight", l, nm[j]);
+            }
+        }
+        for (int j = 0; j < k; j++) {
+            if (!t[j].p) continue;
+            int64_t bad = first_nonfinite(t[j].p, t[j].n);
+            if (bad >= 0)
+                return as_err_set(err, AS_ERR_FORMAT,
+                                  "%s: weight %s has a non-finite value (%g at element %lld); "
+                                  "expected finite numbers. HINT: the checkpoint is corrupt or "
+                                  "was saved after a diverged training step",
+                                  m->path, t[j].name, (double)t[j].p[bad], (long long)bad);
+        }
+    }
+    return AS_OK;
 }

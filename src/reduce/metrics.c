@@ -234,6 +234,19 @@ as_status as_metrics_add_layer(struct as_metrics *m, int layer, const float *pro
                           layer, m->layers_done, y->L);
     const int T = y->T, H = y->H;
     const size_t TT = (size_t)T * T;
+    /* numbers are checked: a NaN or Inf probability (NaN weights, an overflow, a corrupt file)
+     * fails the prompt with the layer and head named, instead of metrics full of NaN */
+    const size_t per = y->input == AS_METRICS_FULL ? TT : (size_t)T;
+    for (int h = 0; h < H; h++)
+        for (size_t i = 0; i < per; i++)
+            if (!isfinite(probs[(size_t)h * per + i]))
+                return as_err_set(err, AS_ERR_FORMAT,
+                                  "attention of layer %d, head %d is not finite (%g at query %d, "
+                                  "key %d); expected probabilities in [0, 1]. HINT: check the "
+                                  "model's weights (NaN or Inf) or the stored file",
+                                  layer, h, (double)probs[(size_t)h * per + i],
+                                  y->input == AS_METRICS_FULL ? (int)(i / (size_t)T) : T - 1,
+                                  (int)(i % (size_t)T));
     for (int h = 0; h < H; h++) {
         const float *row;
         if (y->input == AS_METRICS_FULL) {

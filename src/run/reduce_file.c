@@ -211,7 +211,11 @@ as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sw
     memset(&f, 0, sizeof f), memset(&r, 0, sizeof r);
     as_table_init(&want);
     int rank = 0;
+    struct as_h5_lock lock = {.fd = -1};
     MPI_Comm_rank(comm, &rank);
+    /* one writer per output file: refused while a run (or another reduce) writes it */
+    if (rank == 0) ret = as_h5_lock_acquire(&lock, path, err);
+    AS_TRY(as_mpi_agree(comm, ret, err));
     AS_TRY(as_h5file_open_rw(&f, path, comm, err));
     const int64_t N = f.n_prompts;
     if (f.store == AS_STORE_NONE) { /* nothing stored to recompute from: keep run's metrics */
@@ -314,5 +318,6 @@ done:
     as_table_free(&want);
     free(r.prefix), free(r.lay), free(r.spans), free(status), free(ids), free(ntok), free(kwp);
     as_table_free(&kwt);
+    as_h5_lock_release(&lock);
     return ret;
 }

@@ -63,6 +63,7 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
     struct as_h5file f;
     struct as_job_metrics jm;
     struct as_job_spec js;
+    struct as_h5_lock lock = {.fd = -1};
     int have_js = 0;
     memset(&jm, 0, sizeof jm);
     memset(&js, 0, sizeof js);
@@ -105,6 +106,9 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
     }
     AS_TRY(as_mpi_agree(comm, st, err));
     if (o->dry_run) goto done;
+    /* one writer per output file: rank 0 holds the lock until the end */
+    if (rank == 0) st = as_h5_lock_acquire(&lock, job.sweep.output_path, err);
+    AS_TRY(as_mpi_agree(comm, st, err));
 
     /* 2. weights once per node; BLAS threads per rank */
     double tl = MPI_Wtime();
@@ -209,6 +213,7 @@ done:
         if (ret == AS_OK) ret = cs;
     }
     if (have_js) as_job_spec_free(&js);
+    as_h5_lock_release(&lock);
     as_shared_model_free(&sm);
     as_job_metrics_free(&jm);
     as_job_free(&job);

@@ -30,6 +30,8 @@ as_status as_shared_model_init(struct as_shared_model *sm, MPI_Comm comm, const 
     if (st != AS_OK) return st;
     if (as_model_can_map(&sm->m)) {
         st = as_model_load(&sm->m, err); /* zero copy: page cache shared by the node */
+        /* numbers are checked once per node (a scan of the mapped weights) */
+        if (st == AS_OK && sm->node_rank == 0) st = as_model_check_finite(&sm->m, err);
         return as_mpi_agree(comm, st, err);
     }
     MPI_Aint bytes = sm->node_rank == 0 ? (MPI_Aint)(sm->m.weights_floats * sizeof(float)) : 0;
@@ -53,6 +55,7 @@ as_status as_shared_model_init(struct as_shared_model *sm, MPI_Comm comm, const 
     if (MPI_Win_shared_query(sm->win, 0, &qsize, &disp, &base) != MPI_SUCCESS)
         st = as_err_set(err, AS_ERR_MPI, "MPI_Win_shared_query failed");
     if (st == AS_OK && sm->node_rank == 0) st = as_model_load_into(&sm->m, base, err);
+    if (st == AS_OK && sm->node_rank == 0) st = as_model_check_finite(&sm->m, err);
     st = as_mpi_agree(comm, st, err); /* the leader has filled the window before anyone reads */
     if (st != AS_OK) return st;
     if (sm->node_rank != 0) st = as_model_attach(&sm->m, base, err);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attnsweep/metrics.h"
 #include "attnsweep/reduce.h"
@@ -119,8 +120,11 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     /* one runstate for this rank's largest batch: the packed activations plus
      * one layer of attention of the longest prompt */
     AS_TRY(as_runstate_init(&rs, c, max_tok, Tmax, maxn, o->kernel, err));
-    /* fault injection for the failure-path tests (docs/ARCHITECTURE.md) */
+    /* test hooks (docs/ARCHITECTURE.md): a prompt that fails, and a fixed pause after each
+     * batch so that tests of concurrent access never depend on compute speed */
     const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");
+    const char *pause_s = getenv("ATTNSWEEP_TEST_BATCH_PAUSE");
+    const double pause = pause_s ? atof(pause_s) : 0.0;
 
     for (int64_t b = 0; b < j->n_batches; b++) {
         if (j->batch_rank[b] != me) continue;
@@ -193,6 +197,10 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         stats->write_s += MPI_Wtime() - t0;
         as_table_free(&rows);
         as_h5batch_free(&hb);
+        if (pause > 0) {
+            struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
         for (int k = 0; k < n; k++) {
             const int64_t i = first + k;
             if (bst != AS_OK) { /* the batch could not be committed: every prompt failed */

@@ -299,6 +299,54 @@ octave)  # GNU Octave reads one prompt's attention, token ids and a metric, equa
   "$BIN" run lr.yaml --output results/oc_lr.h5 --quiet || fail "run last_row"
   bash "$SRC/tests/io/test_octave.sh" results/oc_full.h5 1 || fail "octave on store: full"
   bash "$SRC/tests/io/test_octave.sh" results/oc_lr.h5 3 || fail "octave on store: last_row float16" ;;
+concurrent)  # one writer per output: a second run, a resume and a reduce are refused while a run writes
+  "$BIN" make-model --out slow --layers 6 --dim 384 --heads 6 --kv-heads 2 --ffn 1024 > /dev/null || fail "make-model"
+  "$PY" "$SRC/tests/common/make_sweep.py" 400 cw --model slow --out cw.h5 --store full --dtype float32 || fail "make_sweep"
+  # the test hook makes the first run last (>= 3 s of pauses between its batches), whatever the speed
+  ATTNSWEEP_TEST_BATCH_PAUSE=0.1 mpirun_n 2 -x ATTNSWEEP_TEST_BATCH_PAUSE "$BIN" run cw/sweep.yaml --progress 0.05 > log 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do grep -q "^attnsweep run: created" log && break; sleep 0.02; done
+  grep -q "^attnsweep run: created" log || { kill $pid; fail "the first run did not start: $(tail -3 log)"; }
+  rc=0; "$BIN" run cw/sweep.yaml --resume 2> err2 > /dev/null || rc=$?
+  still=$(kill -0 $pid 2>/dev/null && echo yes || echo no)
+  rc3=0; "$BIN" run cw/sweep.yaml --force 2> err3 > /dev/null || rc3=$?
+  rc4=0; "$BIN" reduce cw.h5 2> err4 > /dev/null || rc4=$?
+  wait $pid || { cat log; fail "the first run failed"; }
+  [ "$still" = yes ] || fail "the first run ended before the second writer was tried (make the sweep longer)"
+  cat err2
+  [ $rc = 1 ] && grep -q "is being written by another attnsweep process (host .*, pid [0-9]*" err2 || { cat err2; fail "a concurrent --resume was not refused (rc $rc)"; }
+  [ $rc3 = 1 ] && grep -q "is being written by another attnsweep process" err3 || { cat err3; fail "a concurrent --force was not refused (rc $rc3)"; }
+  [ $rc4 = 1 ] && grep -q "is being written by another attnsweep process" err4 || { cat err4; fail "reduce during a run was not refused (rc $rc4)"; }
+  "$PY" -c "import h5py,sys; assert (h5py.File(sys.argv[1],'r')['sweep/status'][()]==1).all()" cw.h5 || fail "the first run's file is not complete"
+  mpirun_n 2 "$BIN" reduce cw.h5 -q || fail "reduce after the run (the lock was not released)" ;;
+nonfinite)  # NaN weights fail the load naming the tensor; a NaN in a stored attention fails reduce naming layer and head
+  "$BIN" make-model --out nanm > /dev/null || fail "make-model"
+  "$PY" - nanm/model.safetensors <<'PY' || fail "inject a NaN"
+import json, struct, sys
+p = sys.argv[1]
+with open(p, "r+b") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    hdr = json.loads(f.read(n))
+    t = hdr["model.layers.1.self_attn.q_proj.weight"]
+    assert t["dtype"] == "F32", t
+    f.seek(8 + n + t["data_offsets"][0] + 4 * 5)
+    f.write(struct.pack("<f", float("nan")))
+PY
+  rc=0; "$BIN" run "$SRC/jobs/smoke.yaml" --model nanm --output nan.h5 2> err > /dev/null || rc=$?
+  [ $rc = 1 ] && grep -q "model.layers.1.self_attn.q_proj.weight has a non-finite value (nan at element 5)" err \
+    || { cat err; fail "NaN weights accepted (rc $rc)"; }
+  default_model; mkdir -p results
+  "$BIN" run "$SRC/jobs/smoke.yaml" --output results/nf.h5 --quiet || fail "run"
+  "$PY" - results/nf.h5 <<'PY' || fail "inject a NaN into the file"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    T = int(f["sweep/n_tokens"][1]); a = int(f["sweep/attention_start"][1])
+    # layer 2, head 3, query T-1, key 0 of prompt 1
+    f["attention/full"][a + ((2 * 8 + 3) * T + T - 1) * T] = np.nan
+PY
+  rc=0; "$BIN" reduce results/nf.h5 2> err > /dev/null || rc=$?
+  [ $rc = 1 ] && grep -q "attention of layer 2, head 3 is not finite" err && grep -q "arithmetic/cot" err \
+    || { cat err; fail "reduce accepted a NaN attention (rc $rc)"; } ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "test_run $CASE: passed"
