@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "attnsweep/dtype.h"
+#include "attnsweep/fault.h"
 #include "h5internal.h"
 
 static size_t elsize_of(enum as_out_dtype d) {
@@ -144,6 +145,7 @@ as_status as_h5batch_commit(struct as_h5batch *b, const struct as_table *rows, c
     as_status ret = AS_OK;
     struct as_h5file *f = b->f;
     if (!f) return as_err_set(err, AS_ERR_INVALID, "commit of a batch that is not open");
+    AS_TRY(as_fault_check("commit", f->rank, err));
     if (f->store == AS_STORE_LAST_ROW && b->n_tok > 0) {
         hsize_t start[3] = {(hsize_t)b->tok0, 0, 0};
         hsize_t count[3] = {(hsize_t)b->n_tok, (hsize_t)f->n_layers, (hsize_t)f->n_heads};

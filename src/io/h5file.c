@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "attnsweep/agree.h"
+#include "attnsweep/fault.h"
 #include "h5internal.h"
 
 /* ------------------------------------------------------------ names */
@@ -352,6 +353,7 @@ as_status as_h5file_create(struct as_h5file *f, const char *path, MPI_Comm comm,
     if (rank == 0)
         ret = spec ? create_serial(path, force, spec, err)
                    : as_err_set(err, AS_ERR_INVALID, "%s: create without a spec on rank 0", path);
+    if (ret == AS_OK) ret = as_fault_check("create", rank, err);
     ret = as_mpi_agree(comm, ret, err);
     if (ret != AS_OK) return ret;
     return as_h5file_open_rw(f, path, comm, err);
@@ -363,17 +365,20 @@ static as_status h5file_open(struct as_h5file *f, const char *path, MPI_Comm com
     char *fmt = NULL;
     hid_t a = H5I_INVALID_HID;
     h5file_reset(f);
-    AS_TRY(h5file_setup(f, path, comm, err));
+    /* local checks, then agreement (on the caller's communicator, which every rank has),
+     * then the collective H5Fopen: a rank that failed alone never leaves the others in it */
+    ret = h5file_setup(f, path, comm, err);
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (ret != AS_OK)
+        ;
+    else if (stat(path, &st) != 0)
         ret = sys_fail(err, path, rw ? "opening the file for writing" : "opening the file", errno);
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    else if (!S_ISREG(st.st_mode))
         ret = as_err_set(err, AS_ERR_INVALID, "%s is %s; expected an attnsweep HDF5 file", path,
                          S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
-        goto done;
-    }
+    if (ret == AS_OK) ret = as_fault_check("open", f->rank, err);
+    ret = as_mpi_agree(comm, ret, err);
+    if (ret != AS_OK) goto done;
     f->file = H5Fopen(path, rw ? H5F_ACC_RDWR : H5F_ACC_RDONLY, f->fapl);
     if (f->file < 0) {
         ret = h5_fail(err, path,
@@ -444,6 +449,7 @@ as_status as_h5file_flush(struct as_h5file *f, struct as_err *err) {
     if (f->file <= 0) return as_err_set(err, AS_ERR_INVALID, "flush of a file that is not open");
     if (f->writable && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
         ret = h5_fail(err, f->path, "flushing the file");
+    if (ret == AS_OK) ret = as_fault_check("flush", f->rank, err);
     return h5_agree(f, ret, err);
 }
 
@@ -466,6 +472,8 @@ as_status as_h5file_close(struct as_h5file *f, struct as_err *err) {
     if (h5_close_id(&f->status_dset) < 0 && ret == AS_OK)
         ret = h5_fail(err, f->path, "closing /sweep/status");
     if (h5_close_id(&f->file) < 0 && ret == AS_OK) ret = h5_fail(err, f->path, "closing the file");
+    /* a failed close still releases every handle below: MPI_Finalize finds nothing open */
+    if (ret == AS_OK && f->writable) ret = as_fault_check("close", f->rank, err);
     ret = h5_agree(f, ret, err);
     if (h5file_release(f) != 0 && ret == AS_OK)
         ret = as_err_set(err, AS_ERR_HDF5, "closing HDF5 property lists failed");
@@ -501,6 +509,47 @@ static as_status attr_i64(struct as_h5file *f, const char *name, int64_t *v, str
     if ((a = H5Aopen(f->file, name, H5P_DEFAULT)) < 0 || H5Aread(a, H5T_NATIVE_INT64, v) < 0)
         ret = h5_fail(err, f->path, "reading root attribute '%s'", name);
     h5_close_id(&a);
+    return ret;
+}
+
+/* Checks that dataset `path` has rank nd and the given dims: what --resume and
+ * reduce trust before they write, named with the actual and the expected shape. */
+static as_status check_shape(struct as_h5file *f, const char *path, int nd, const int64_t *want,
+                             struct as_err *err) {
+    as_status ret = AS_OK;
+    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    hsize_t dims[4] = {0, 0, 0, 0};
+    int got = -1;
+    if (as_h5file_exists(f, path) <= 0) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "%s: /%s is missing; expected it (docs/FORMAT.md)",
+                         f->path, path);
+        goto done;
+    }
+    if ((d = H5Dopen2(f->file, path, f->dapl_ind)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        (got = H5Sget_simple_extent_ndims(sp)) < 0 || got > 4 ||
+        H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
+        ret = h5_fail(err, f->path, "reading the shape of /%s", path);
+        goto done;
+    }
+    int ok = got == nd;
+    for (int k = 0; ok && k < nd; k++)
+        ok = dims[k] == (hsize_t)want[k];
+    if (!ok) {
+        char a[96] = "", b[96] = "";
+        for (int k = 0; k < got && k < 4; k++)
+            snprintf(a + strlen(a), sizeof a - strlen(a), "%s%llu", k ? ", " : "",
+                     (unsigned long long)dims[k]);
+        for (int k = 0; k < nd; k++)
+            snprintf(b + strlen(b), sizeof b - strlen(b), "%s%lld", k ? ", " : "",
+                     (long long)want[k]);
+        ret = as_err_set(err, AS_ERR_FORMAT,
+                         "%s: /%s has shape [%s]; expected [%s] for this file's prompts "
+                         "(docs/FORMAT.md). The file was changed after it was written",
+                         f->path, path, a, b);
+    }
+done:
+    h5_close_id(&sp);
+    h5_close_id(&d);
     return ret;
 }
 
@@ -655,6 +704,21 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
         }
         as_table_free(&mc);
         if (ret != AS_OK) goto done;
+    }
+    /* the datasets a done prompt's data live in have the shapes the table implies */
+    {
+        const int64_t s1[1] = {nt}, s2[2] = {nt, 2}, slr[3] = {nt, L, H}, sfull[1] = {asum};
+        const int64_t sm2[2] = {n, L}, sm3[3] = {n, L, H}, smt[2] = {nt, L};
+        AS_TRY(check_shape(f, "tokens/token_id", 1, s1, err));
+        AS_TRY(check_shape(f, "tokens/offsets", 2, s2, err));
+        if (f->store == AS_STORE_FULL) AS_TRY(check_shape(f, "attention/full", 1, sfull, err));
+        if (f->store == AS_STORE_LAST_ROW)
+            AS_TRY(check_shape(f, "attention/last_row", 3, slr, err));
+        if (as_h5file_exists(f, "metrics") > 0) {
+            AS_TRY(check_shape(f, "metrics/layer_entropy", 2, sm2, err));
+            AS_TRY(check_shape(f, "metrics/head_entropy", 3, sm3, err));
+            AS_TRY(check_shape(f, "metrics/last_row_mean", 2, smt, err));
+        }
     }
     if ((f->status_dset = H5Dopen2(f->file, "sweep/status", f->dapl_ind)) < 0) {
         ret = h5_fail(err, f->path, "opening /sweep/status");

@@ -1,10 +1,12 @@
 /* model.c - as_model life cycle: open (dispatch by format), load (zero-copy or
  * convert into one owned buffer), load_into / attach (caller-owned buffer), free. */
+#define _DEFAULT_SOURCE /* S_ISSOCK */
 #include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "attnsweep/dtype.h"
 #include "attnsweep/fileio.h"
@@ -46,10 +48,21 @@ as_status as_model_open(struct as_model *m, const char *path, struct as_err *err
         m->format = AS_MODEL_FORMAT_LLAMA2C;
         AS_TRY(as_model_open_llama2c(m, err));
     } else {
-        ret = as_err_set(err, AS_ERR_IO,
-                         "%s: no such file or directory (expected an HF model directory or a "
-                         "llama2.c .bin checkpoint)",
-                         path);
+        struct stat st;
+        if (stat(path, &st) == 0) /* it exists, but is neither a directory nor a regular file */
+            ret = as_err_set(err, AS_ERR_INVALID,
+                             "%s: is %s, not a model; expected an HF model directory or a "
+                             "llama2.c .bin checkpoint",
+                             path,
+                             S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device file"
+                             : S_ISFIFO(st.st_mode)                     ? "a pipe"
+                             : S_ISSOCK(st.st_mode)                     ? "a socket"
+                                                                        : "not a regular file");
+        else
+            ret = as_err_set(err, AS_ERR_IO,
+                             "%s: no such file or directory (expected an HF model directory or a "
+                             "llama2.c .bin checkpoint)",
+                             path);
         goto done;
     }
 done:

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnsweep/fault.h"
 #include "attnsweep/reduce.h"
 #include "run_internal.h"
 
@@ -133,6 +134,7 @@ as_status as_run_summary(const char *path, MPI_Comm comm, struct as_run_summary 
         as_status cs = as_h5file_close(&f, ret == AS_OK ? err : NULL);
         if (ret == AS_OK) ret = cs;
     }
+    if (ret == AS_OK) ret = as_fault_check("summary", rank, err);
     ret = as_mpi_agree(comm, ret, err);
     if (out == &local || ret != AS_OK) as_run_summary_free(out);
     return ret;

@@ -347,6 +347,44 @@ PY
   rc=0; "$BIN" reduce results/nf.h5 2> err > /dev/null || rc=$?
   [ $rc = 1 ] && grep -q "attention of layer 2, head 3 is not finite" err && grep -q "arithmetic/cot" err \
     || { cat err; fail "reduce accepted a NaN attention (rc $rc)"; } ;;
+verify)  # --resume and reduce check what they trust: a dataset of the wrong shape, or missing
+  default_model; mkdir -p results
+  "$BIN" run "$SRC/jobs/smoke.yaml" --output results/v.h5 --quiet || fail "run"
+  cp results/v.h5 results/v2.h5
+  "$PY" - results/v.h5 results/v2.h5 <<'PY' || fail "alter the files"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    n = f["metrics/head_entropy"].shape
+    del f["metrics/head_entropy"]
+    f.create_dataset("metrics/head_entropy", data=np.zeros((n[0], n[1], n[2] - 1)))
+with h5py.File(sys.argv[2], "r+") as f:
+    del f["attention/full"]
+PY
+  rc=0; "$BIN" run "$SRC/jobs/smoke.yaml" --output results/v.h5 --resume 2> err > /dev/null || rc=$?
+  [ $rc = 1 ] && grep -q "/metrics/head_entropy has shape \[5, 4, 7\]; expected \[5, 4, 8\]" err || { cat err; fail "a wrong shape was trusted (rc $rc)"; }
+  rc=0; "$BIN" reduce results/v2.h5 2> err > /dev/null || rc=$?
+  [ $rc = 1 ] && grep -q "/attention/full is missing" err || { cat err; fail "a missing dataset was trusted (rc $rc)"; } ;;
+faults)  # a failure on one rank at every collective site: a clear error on every rank, no hang, and --resume completes
+  default_model; mkdir -p results
+  mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --output results/clean.h5 --quiet || fail "clean run"
+  for np in 2 3; do
+    for site in create open commit flush summary close; do
+      for r in 0 1; do
+        out=results/f_${site}_${r}_$np.h5
+        rc=0
+        ATTNSWEEP_FAULT_SITE=$site:$r timeout 120 "$MPIEXEC" --oversubscribe -n $np -x ATTNSWEEP_FAULT_SITE \
+          "$BIN" run "$SRC/jobs/smoke.yaml" --output $out --quiet 2> err > /dev/null || rc=$?
+        [ $rc != 124 ] || fail "$site on rank $r of $np: hang (timeout)"
+        [ $rc = 1 ] || [ $rc = 3 ] || { cat err; fail "$site on rank $r of $np: exit $rc, expected 1 or 3"; }
+        grep -q "fault injected at $site on rank $r" err || { cat err; fail "$site on rank $r of $np: no clear error"; }
+        rc=0; timeout 120 "$MPIEXEC" --oversubscribe -n $np "$BIN" run "$SRC/jobs/smoke.yaml" --output $out \
+          --resume --quiet 2> err || rc=$?
+        [ $rc = 0 ] || { cat err; fail "$site on rank $r of $np: --resume gave exit $rc"; }
+        "$PY" "$HERE/compare_h5.py" results/clean.h5 $out --status > cmp.log || { cat cmp.log; fail "$site on rank $r of $np: resumed file differs"; }
+        echo "ok $site on rank $r of $np ranks: exit 1/3 with a clear error, resumed identical"
+      done
+    done
+  done ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "test_run $CASE: passed"
