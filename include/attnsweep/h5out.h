@@ -159,6 +159,12 @@ struct as_h5_create_spec {
     const struct as_table *metrics; /* the /metrics layout (as_metrics_table_layout), or NULL */
 };
 
+/* Closes every HDF5 object still open and shuts the library down. Call it
+ * before MPI_Finalize: HDF5's own shutdown at exit would otherwise run after
+ * MPI is gone (a file whose close failed, e.g. on a full disk, then crashed
+ * the process at exit). */
+void as_h5_shutdown(void);
+
 /* ---- one writer per file ---------------------------------------------------- */
 
 /* An exclusive lock on <output>.lock (flock; close-on-exec). Zero-initialise. */

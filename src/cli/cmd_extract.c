@@ -284,6 +284,6 @@ done:
     free(ids);
     free(text);
     free(cmdline);
-    if (mpi_inited) MPI_Finalize();
+    if (mpi_inited) as_h5_shutdown(), MPI_Finalize();
     return rc;
 }

@@ -12,6 +12,7 @@
 #include "attnsweep/run.h"
 #include "attnsweep/reduce.h"
 #include "attnsweep/sweep.h"
+#include "attnsweep/h5out.h"
 #include "cli.h"
 
 static void usage(FILE *f) {
@@ -179,6 +180,7 @@ out:
     for (int i = 0; i < o.n_keywords; i++)
         free(o.keywords[i]);
     free(o.keywords);
+    as_h5_shutdown(); /* before MPI goes away */
     MPI_Finalize();
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "attnsweep/run.h"
+#include "attnsweep/h5out.h"
 #include "cli.h"
 #include "util.h"
 
@@ -126,6 +127,7 @@ int as_cmd_run(int argc, char **argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     if (launched_wrong(world)) {
+        as_h5_shutdown(); /* before MPI goes away */
         MPI_Finalize();
         return AS_EXIT_FAIL;
     }
@@ -156,6 +158,7 @@ int as_cmd_run(int argc, char **argv) {
         rc = AS_EXIT_OK;
     }
     free(cmdline);
+    as_h5_shutdown(); /* before MPI goes away */
     MPI_Finalize();
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "attnsweep/agree.h"
@@ -132,6 +133,7 @@ static void h5file_reset(struct as_h5file *f) {
 static as_status h5file_setup(struct as_h5file *f, const char *path, MPI_Comm comm,
                               struct as_err *err) {
     as_status ret = AS_OK;
+    h5_library_init();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through as_err */
     if (!path || !path[0]) return as_err_set(err, AS_ERR_INVALID, "output path is empty");
     if (strlen(path) + 16 >= sizeof f->path)
@@ -201,7 +203,10 @@ static int h5file_release(struct as_h5file *f) {
     int bad = 0;
     bad |= h5_close_id(&f->att_dset);
     bad |= h5_close_id(&f->status_dset);
-    bad |= h5_close_id(&f->file);
+    if (f->file > 0 && h5_close_id(&f->file) < 0) {
+        bad = 1;
+        h5_note_close_failed();
+    }
     bad |= h5_close_id(&f->f16_type);
     bad |= h5_close_id(&f->gapl_ind);
     bad |= h5_close_id(&f->dapl_ind);
@@ -253,6 +258,28 @@ static as_status create_serial(const char *path, int force, const struct as_h5_c
         }
     }
     AS_TRY(h5_layout_build(spec, &y, err));
+    /* A disk too small for the file is refused before HDF5 writes anything: HDF5 1.10 cannot
+     * close a file whose metadata flush failed (and then crashes at MPI_Finalize). Raw data are
+     * allocated at creation but written later, so the whole file must fit now. */
+    {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        struct statvfs vs;
+        double need = 0, meta = 0;
+        if (statvfs(dirname(dir), &vs) == 0 &&
+            as_h5_estimate(spec, 0, 40, &need, &meta, err) == AS_OK) {
+            double avail = (double)vs.f_bavail * (double)vs.f_frsize;
+            if (avail < need + 65536.0) {
+                ret =
+                    as_err_set(err, AS_ERR_IO,
+                               "%s: no space left on device for the output: the file needs about "
+                               "%.0f bytes and its file system has %.0f free (ENOSPC). HINT: free "
+                               "space or write elsewhere (--output), then rerun",
+                               path, need + 65536.0, avail);
+                goto done;
+            }
+        }
+    }
     AS_TRY(h5file_setup(&f, path, MPI_COMM_NULL, err));
     snprintf(tmp, sizeof tmp, "%s.partial", path);
     if (unlink(tmp) != 0 && errno != ENOENT) {
@@ -311,8 +338,13 @@ static as_status create_serial(const char *path, int force, const struct as_h5_c
             goto done;
         }
     }
-    if (H5Fflush(f.file, H5F_SCOPE_GLOBAL) < 0 || h5_close_id(&f.file) < 0) {
+    if (H5Fflush(f.file, H5F_SCOPE_GLOBAL) < 0) {
         ret = h5_fail(err, tmp, "writing the file's metadata");
+        goto done;
+    }
+    if (h5_close_id(&f.file) < 0) {
+        h5_note_close_failed();
+        ret = h5_fail(err, tmp, "closing the new file");
         goto done;
     }
     /* durable, then visible under its name: a file at `path` is always complete */
@@ -471,7 +503,10 @@ as_status as_h5file_close(struct as_h5file *f, struct as_err *err) {
     if (h5_close_id(&f->att_dset) < 0) ret = h5_fail(err, f->path, "closing the attention");
     if (h5_close_id(&f->status_dset) < 0 && ret == AS_OK)
         ret = h5_fail(err, f->path, "closing /sweep/status");
-    if (h5_close_id(&f->file) < 0 && ret == AS_OK) ret = h5_fail(err, f->path, "closing the file");
+    if (f->file > 0 && h5_close_id(&f->file) < 0) {
+        h5_note_close_failed();
+        if (ret == AS_OK) ret = h5_fail(err, f->path, "closing the file");
+    }
     /* a failed close still releases every handle below: MPI_Finalize finds nothing open */
     if (ret == AS_OK && f->writable) ret = as_fault_check("close", f->rank, err);
     ret = h5_agree(f, ret, err);

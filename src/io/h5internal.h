@@ -28,6 +28,13 @@ as_status h5_fail(struct as_err *err, const char *path, const char *fmt, ...)
  * No-op for serial files (comm == MPI_COMM_NULL). */
 as_status h5_agree(const struct as_h5file *f, as_status st, struct as_err *err);
 
+/* Library life cycle: h5_library_init before the first HDF5 call of the
+ * process (keeps HDF5 from shutting down at exit, after MPI); a file whose
+ * close failed is reported with h5_note_close_failed (as_h5_shutdown then
+ * skips the library's shutdown, which would crash on it). */
+void h5_library_init(void);
+void h5_note_close_failed(void);
+
 /* Closes any kind of hid_t (file, group, dataset, attribute, type, space,
  * property list) if valid, and sets it to H5I_INVALID_HID. Returns <0 on failure. */
 int h5_close_id(hid_t *id);

@@ -1,10 +1,13 @@
 /* h5util.c - HDF5 error capture, cross-rank agreement, property lists,
  * string types and attribute helpers for the output file (see h5internal.h). */
 #define _POSIX_C_SOURCE 200809L /* strdup, stat */
+#include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "attnsweep/agree.h"
 #include "h5internal.h"
@@ -29,15 +32,41 @@ static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *data) {
     return 0;
 }
 
+/* Walks the whole stack: does any entry say the disk is full? */
+static herr_t h5_nospace_cb(unsigned n, const H5E_error2_t *e, void *data) {
+    (void)n;
+    if (e->desc && (strstr(e->desc, "No space left") || strstr(e->desc, "NO_SPACE") ||
+                    strstr(e->desc, "Disk quota") || strstr(e->desc, "QUOTA")))
+        *(int *)data = 1;
+    return 0;
+}
+
 as_status h5_fail(struct as_err *err, const char *path, const char *fmt, ...) {
+    const int e0 = errno; /* what the failed system call (under HDF5 / MPI-IO) left */
     char what[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     struct h5_walk w = {.text = "", .found = 0};
+    int full = e0 == ENOSPC || e0 == EDQUOT;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, &w);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_nospace_cb, &full);
     H5Eclear2(H5E_DEFAULT);
+    if (!full && w.found && strstr(w.text, "write failed")) {
+        /* MPI-IO does not always pass errno up: a write that failed on a file system with
+         * (almost) no space left failed for that reason */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        struct statvfs vs;
+        if (statvfs(dirname(dir), &vs) == 0 && (double)vs.f_bavail * (double)vs.f_frsize < 65536.0)
+            full = 1;
+    }
+    const char *hint = ". HINT: free space on the output's file system, then rerun with "
+                       "--resume: every committed batch is kept";
+    if (full) /* HDF5's own text is a dump of the failed write: the cause says it better */
+        return as_err_set(err, AS_ERR_IO, "%s: %s: no space left on device (ENOSPC)%s", path, what,
+                          hint);
     if (w.found) return as_err_set(err, AS_ERR_HDF5, "%s: %s: HDF5: %s", path, what, w.text);
     return as_err_set(err, AS_ERR_HDF5, "%s: %s", path, what);
 }
@@ -347,4 +376,23 @@ done:
     h5_close_id(&mt);
     h5_close_id(&ft);
     return ret;
+}
+
+/* Set when HDF5 failed to close a file (a full disk): the library's own
+ * shutdown would then crash in H5F__close_cb (HDF5 1.10), so it is skipped and
+ * the process exits without it (the file could not be written anyway). */
+static int h5_close_failed;
+
+void h5_note_close_failed(void) {
+    h5_close_failed = 1;
+}
+
+void h5_library_init(void) {
+    static int done;
+    if (!done) H5dont_atexit(); /* as_h5_shutdown decides, before MPI_Finalize */
+    done = 1;
+}
+
+void as_h5_shutdown(void) {
+    if (!h5_close_failed) H5close();
 }

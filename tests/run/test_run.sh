@@ -385,6 +385,50 @@ faults)  # a failure on one rank at every collective site: a clear error on ever
       done
     done
   done ;;
+disk_full)  # a full disk at 5 sizes (tmpfs output folder): clear ENOSPC message, no hang, no crash; then --resume completes identically
+  default_model; mkdir -p results
+  mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --output results/clean.h5 --quiet || fail "clean run"
+  mnt=$(mktemp -d "$PWD/tmpfs.XXXXXX")
+  if ! mount -t tmpfs -o size=64k tmpfs "$mnt" 2> mnt.err; then
+    case "${CI:-}" in "" | 0 | false | no) echo "SKIP: cannot mount a tmpfs here: $(cat mnt.err)"; exit 77 ;; esac
+    fail "cannot mount a tmpfs: $(cat mnt.err)"
+  fi
+  umount "$mnt"
+  for size in 40k 120k 300k 500k 680k; do
+    mount -t tmpfs -o size=$size tmpfs "$mnt" || fail "mount $size"
+    rc=0; timeout 120 "$MPIEXEC" --oversubscribe -n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --output "$mnt/o.h5" --quiet 2> err > /dev/null || rc=$?
+    if [ $rc = 0 ]; then umount "$mnt"; fail "$size: the run succeeded on a disk too small for it"; fi
+    [ $rc = 1 ] || [ $rc = 3 ] || { cat err; umount "$mnt"; fail "$size: exit $rc (124 = hang, >128 = crash)"; }
+    grep -qi "no space left on device" err || { cat err; umount "$mnt"; fail "$size: no 'no space left on device' message"; }
+    mount -o remount,size=20m "$mnt" || fail "remount"
+    rc=0; timeout 120 "$MPIEXEC" --oversubscribe -n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --output "$mnt/o.h5" --resume --quiet 2> err2 || rc=$?
+    [ $rc = 0 ] || { cat err2; umount "$mnt"; fail "$size: --resume after freeing space gave exit $rc"; }
+    "$PY" "$HERE/compare_h5.py" results/clean.h5 "$mnt/o.h5" --status > cmp.log || { cat cmp.log; umount "$mnt"; fail "$size: the resumed file differs"; }
+    echo "ok $size: $(grep -oi -m1 'no space left on device' err), resumed identical"
+    umount "$mnt"
+  done
+  # the disk fills up while the run writes (another program takes the space): the batches that cannot
+  # be written fail with ENOSPC, nothing hangs or crashes, and --resume completes after space is freed.
+  # The pause hook keeps the run going (>= 4 s) while the disk fills, whatever the machine's speed.
+  "$PY" "$SRC/tests/common/make_sweep.py" 200 dfs --store last_row --dtype float32 --out "$mnt/o.h5" || fail "make_sweep"
+  mpirun_n 2 "$BIN" run dfs/sweep.yaml --output results/clean200.h5 --quiet || fail "clean run (200)"
+  mount -t tmpfs -o size=8m tmpfs "$mnt" || fail "mount 8m"
+  ATTNSWEEP_TEST_BATCH_PAUSE=0.25 "$MPIEXEC" --oversubscribe -n 2 -x ATTNSWEEP_TEST_BATCH_PAUSE "$BIN" run \
+    dfs/sweep.yaml --quiet 2> err > /dev/null &
+  pid=$!
+  for _ in $(seq 1 500); do [ -e "$mnt/o.h5" ] && break; sleep 0.01; done
+  dd if=/dev/zero of="$mnt/filler" bs=16k 2> /dev/null
+  rc=0; wait $pid || rc=$?
+  # 3: batches failed; 1: also the summary (the disk is still full at the end)
+  [ $rc = 3 ] || [ $rc = 1 ] || { cat err; umount "$mnt"; fail "filled during the run: exit $rc, expected 3 or 1"; }
+  grep -qi "no space left on device" err || { cat err; umount "$mnt"; fail "filled during the run: no ENOSPC message"; }
+  rm -f "$mnt/filler"
+  rc=0; timeout 120 "$MPIEXEC" --oversubscribe -n 2 "$BIN" run dfs/sweep.yaml --resume --quiet 2> err2 || rc=$?
+  [ $rc = 0 ] || { cat err2; umount "$mnt"; fail "filled during the run: --resume gave exit $rc"; }
+  "$PY" "$HERE/compare_h5.py" results/clean200.h5 "$mnt/o.h5" --status > cmp.log || { cat cmp.log; umount "$mnt"; fail "filled during the run: the resumed file differs"; }
+  echo "ok filled during the run: exit $rc, resumed identical"
+  umount "$mnt"
+  rmdir "$mnt" ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "test_run $CASE: passed"
