@@ -15,6 +15,7 @@ PKGS=(
   python3 python3-numpy python3-h5py python3-pandas python3-matplotlib
   python3-xarray python3-h5netcdf
   octave octave-netcdf
+  clang-14 libclang-rt-14-dev
 )
 # optional extras: the style test skips visibly without clang-format
 OPTIONAL=(clang-format)

@@ -173,7 +173,7 @@ static as_status get_fixed(struct reader *r, char *dst, const char *field) {
     return AS_OK;
 }
 static as_status get_mark(struct reader *r, struct as_sweep_mark *m) {
-    int32_t a, b;
+    int32_t a = 0, b = 0; /* a failed read leaves them 0; the caller sees ret */
     as_status ret = get_i32(r, &a, "mark");
     if (ret == AS_OK) ret = get_i32(r, &b, "mark");
     m->line = a;

@@ -86,13 +86,18 @@ assert kw.index("15") not in a["keyword_substr_keyword"][()].tolist()
 print("last_row == full on", len(b), "datasets; keyword '15':", (occ == kw.index("15")).sum(), "occurrences")
 PYEOF
   ;;
-scale)  # run and reduce on 1, 2 and 3 ranks for 500 and 5,000 prompts: no hang, identical results
+scale)  # run and reduce on 1, 2 and 3 ranks for 20, 500 and 5,000 prompts: no hang, identical results
   DM="$WORK/defmodel"
   [ -d "$DM" ] || "$ATTNSWEEP" make-model --out "$DM" > /dev/null || fail "make-model"
-  for n in 500 5000; do
+  for n in 20 500 5000; do
     d="$WORK/scale$n"; rm -rf "$d"
     $PY "$SRC/tests/common/make_sweep.py" $n "$d" --model "$DM" --out "$d/out.h5" || fail "make_sweep"
-    timeout 600 $MPIEXEC $NPFLAG 2 $MPIPRE "$ATTNSWEEP" run "$d/sweep.yaml" --quiet || fail "run $n"
+    for r in 1 3 2; do
+      timeout 600 $MPIEXEC $NPFLAG $r $MPIPRE --oversubscribe "$ATTNSWEEP" run "$d/sweep.yaml" --force --quiet \
+        || fail "run of $n prompts on $r ranks failed or hung"
+      cp "$d/out.h5" "$d/run$r.h5"
+    done
+    $PY "$SRC/tests/run/compare_h5.py" "$d/run1.h5" "$d/run2.h5" "$d/run3.h5" --status || fail "$n prompts: run differs between ranks"
     for r in 1 2 3; do
       cp "$d/out.h5" "$d/r$r.h5"
       timeout 300 $MPIEXEC $NPFLAG $r $MPIPRE --oversubscribe "$ATTNSWEEP" reduce "$d/r$r.h5" \

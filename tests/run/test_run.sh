@@ -429,6 +429,25 @@ disk_full)  # a full disk at 5 sizes (tmpfs output folder): clear ENOSPC message
   echo "ok filled during the run: exit $rc, resumed identical"
   umount "$mnt"
   rmdir "$mnt" ;;
+kill_random)  # kill -9 at 20 points spread over the whole run (creation included); every one resumes to the clean file
+  default_model
+  "$PY" "$SRC/tests/common/make_sweep.py" 200 kr --store last_row --dtype float16 --out kr.h5 || fail "make_sweep"
+  mpirun_n 2 "$BIN" run kr/sweep.yaml --output clean.h5 --quiet || fail "clean run"
+  # fixed kill times (no calibration: the pause hook makes the run last >= 1.6 s on any machine)
+  for ms in 0 15 40 70 100 150 200 260 330 400 480 560 650 750 850 950 1100 1250 1400 1600; do
+    rm -f kr.h5 kr.h5.partial log
+    ATTNSWEEP_TEST_BATCH_PAUSE=0.05 "$MPIEXEC" --oversubscribe -n 2 -x ATTNSWEEP_TEST_BATCH_PAUSE "$BIN" run kr/sweep.yaml --quiet > log 2>&1 &
+    pid=$!
+    sleep "$(awk -v m=$ms 'BEGIN{printf "%.3f", m / 1000}')"
+    pkill -KILL -P "$pid"; kill -KILL "$pid" 2>/dev/null
+    wait $pid 2>/dev/null
+    for _ in $(seq 1 100); do pgrep -f "attnsweep run kr/sweep.yaml" > /dev/null || break; sleep 0.05; done
+    state=$([ -e kr.h5 ] && echo "file" || { [ -e kr.h5.partial ] && echo "partial only" || echo "nothing"; })
+    rc=0; timeout 120 "$MPIEXEC" --oversubscribe -n 2 "$BIN" run kr/sweep.yaml --resume --quiet 2> err || rc=$?
+    [ $rc = 0 ] || { cat err; fail "kill at $ms ms ($state): --resume gave exit $rc"; }
+    "$PY" "$HERE/compare_h5.py" clean.h5 kr.h5 --status > cmp.log || { cat cmp.log; fail "kill at $ms ms ($state): the resumed file differs"; }
+    echo "ok kill -9 at $ms ms ($state): resumed identical"
+  done ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 echo "test_run $CASE: passed"

@@ -96,6 +96,14 @@ wait_job() {
         "") echo "GONE 1"; return 0 ;;
         PENDING)
             if [ "$(jf "$id" Restarts)" -gt 0 ] 2>/dev/null; then
+                # start the requeued job now, but only once the previous run's steps are gone:
+                # slurmd refuses to launch a job id it is still killing ("Job credential revoked"),
+                # and the job then ends FAILED instead of running again
+                if pgrep -f "slurmstepd: \[$id\.(batch|[0-9]+)\]" > /dev/null; then
+                    sleep 0.5
+                    continue
+                fi
+                sleep 1
                 scontrol update JobId="$id" StartTime=now 2>/dev/null
                 [ $seen = 0 ] && [ -n "$hook" ] && { eval "$hook"; seen=1; }
             fi ;;

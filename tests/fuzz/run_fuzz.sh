@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# run_fuzz.sh BIN TARGET SECONDS - one libFuzzer target for SECONDS, on a seed corpus generated
+# here from ../shared/data and the project's own files (never copied into the repository).
+# Exit 0 when the fuzzer found nothing; a crash, hang or sanitizer report fails, and the
+# reproducer is kept (printed path). env: ATTNSWEEP_DATA_DIR, SRC, ATTNSWEEP (a fuzz-build binary)
+set -uo pipefail
+BIN=$1 TARGET=$2 SECS=$3
+DATA=${ATTNSWEEP_DATA_DIR:-$SRC/../shared/data}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/attnsweep-fuzz-$TARGET-XXXXXX")
+SEEDS=$WORK/seeds
+mkdir -p "$SEEDS"
+seed() { [ -f "$1" ] && cp "$1" "$SEEDS/$(basename "$1").$RANDOM"; }
+export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+case $TARGET in
+sweep)
+  for f in "$SRC"/jobs/*.yaml "$SRC"/config/*.yaml; do seed "$f"; done ;;
+prompt_file)
+  printf '{"id": "a", "text": "What is 15 plus 27?"}\n"Just a string"\n\n{"text": "caf\\u00e9"}\n' > "$SEEDS/p.jsonl"
+  printf 'one prompt per line\nsecond\r\n' > "$SEEDS/p.txt" ;;
+model)
+  "$ATTNSWEEP" make-model --out "$WORK/m" > /dev/null || exit 1
+  export ATTNSWEEP_FUZZ_CONFIG=$WORK/m/config.json
+  seed "$WORK/m/model.safetensors"
+  seed "$DATA/models/stories260K/stories260K.bin"
+  seed "$DATA/reference/hf-tiny-gqa/model-fp32/config.json" ;;
+tokenizer)
+  "$ATTNSWEEP" make-model --out "$WORK/m" > /dev/null || exit 1
+  seed "$WORK/m/tokenizer.json"
+  seed "$DATA/models/stories260K/tok512.bin"
+  seed "$DATA/tokenizers/vectors/ggml-vocab-llama-spm.gguf" ;;
+encode)
+  export ATTNSWEEP_FUZZ_TOKENIZER=$DATA/tokenizers/llama2/tokenizer.json
+  [ -f "$ATTNSWEEP_FUZZ_TOKENIZER" ] || { echo "SKIP: $ATTNSWEEP_FUZZ_TOKENIZER is absent"; exit 77; }
+  printf 'What is 15 plus 27?' > "$SEEDS/a"
+  printf 'Caf\xc3\xa9 na\xc3\xafve \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\n\ttabs' > "$SEEDS/b"
+  printf 'bad \xff byte \xc3' > "$SEEDS/c" ;;
+h5)
+  "$ATTNSWEEP" make-model --out "$WORK/m" > /dev/null || exit 1
+  for st in full last_row none; do
+    (cd "$WORK" && "$ATTNSWEEP" extract --model m --text "What is 15 plus 27?" --store $st \
+      --out "$SEEDS/o_$st.h5" --quiet) || exit 1
+  done ;;
+*) echo "unknown target $TARGET"; exit 2 ;;
+esac
+mkdir -p "$WORK/corpus"
+echo "fuzz_$TARGET: $(ls "$SEEDS" | wc -l) seeds, ${SECS}s"
+cd "$WORK" || exit 1
+"$BIN" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
+  -artifact_prefix="$WORK/" "$WORK/corpus" "$SEEDS" 2>&1 | tail -25
+rc=${PIPESTATUS[0]}
+if [ "$rc" != 0 ]; then
+  echo "FAIL: fuzz_$TARGET found a problem (exit $rc); reproducer(s): $(ls "$WORK"/crash-* "$WORK"/timeout-* "$WORK"/oom-* 2>/dev/null)"
+  exit 1
+fi
+rm -rf "$WORK"
+echo "fuzz_$TARGET: nothing found in ${SECS}s"
