@@ -404,10 +404,18 @@ static as_status h5file_open(struct as_h5file *f, const char *path, MPI_Comm com
     if (ret != AS_OK)
         ;
     else if (stat(path, &st) != 0)
-        ret = sys_fail(err, path, rw ? "opening the file for writing" : "opening the file", errno);
+        ret = errno == ENOENT
+                  ? as_err_set(err, AS_ERR_IO,
+                               "%s: no such file. HINT: check the path (attnsweep run writes the "
+                               "file its sweep's output.path or --output names)",
+                               path)
+                  : sys_fail(err, path, rw ? "opening the file for writing" : "opening the file",
+                             errno);
     else if (!S_ISREG(st.st_mode))
-        ret = as_err_set(err, AS_ERR_INVALID, "%s is %s; expected an attnsweep HDF5 file", path,
-                         S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+        ret = as_err_set(err, AS_ERR_INVALID,
+                         "%s is %s; expected an attnsweep HDF5 file. HINT: name the file, e.g. "
+                         "%s/out.h5",
+                         path, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file", path);
     if (ret == AS_OK) ret = as_fault_check("open", f->rank, err);
     ret = as_mpi_agree(comm, ret, err);
     if (ret != AS_OK) goto done;
