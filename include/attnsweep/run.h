@@ -94,7 +94,7 @@ struct as_summary;
 struct as_run_summary {
     struct as_summary *sm;
     struct as_table metrics;
-    struct as_h5_tokens tok;
+    struct as_table strings; /* /sweep/group, /sweep/variant, /tokens/token_str */
     void *mem;
     char *id_copy;
 };

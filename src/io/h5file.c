@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "attnsweep/agree.h"
@@ -261,24 +260,15 @@ static as_status create_serial(const char *path, int force, const struct as_h5_c
     /* A disk too small for the file is refused before HDF5 writes anything: HDF5 1.10 cannot
      * close a file whose metadata flush failed (and then crashes at MPI_Finalize). Raw data are
      * allocated at creation but written later, so the whole file must fit now. */
-    {
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", path);
-        struct statvfs vs;
-        double need = 0, meta = 0;
-        if (statvfs(dirname(dir), &vs) == 0 &&
-            as_h5_estimate(spec, 0, 40, &need, &meta, err) == AS_OK) {
-            double avail = (double)vs.f_bavail * (double)vs.f_frsize;
-            if (avail < need + 65536.0) {
-                ret =
-                    as_err_set(err, AS_ERR_IO,
-                               "%s: no space left on device for the output: the file needs about "
-                               "%.0f bytes and its file system has %.0f free (ENOSPC). HINT: free "
-                               "space or write elsewhere (--output), then rerun",
-                               path, need + 65536.0, avail);
-                goto done;
-            }
-        }
+    const double need = h5_layout_bytes(&y, spec, 0, 40, NULL) + 65536.0,
+                 avail = h5_free_bytes(path);
+    if (avail >= 0 && avail < need) {
+        ret = as_err_set(err, AS_ERR_IO,
+                         "%s: no space left on device for the output: the file needs about %.0f "
+                         "bytes and its file system has %.0f free (ENOSPC). HINT: free space or "
+                         "write elsewhere (--output), then rerun",
+                         path, need, avail);
+        goto done;
     }
     AS_TRY(h5file_setup(&f, path, MPI_COMM_NULL, err));
     snprintf(tmp, sizeof tmp, "%s.partial", path);

@@ -28,6 +28,9 @@ as_status h5_fail(struct as_err *err, const char *path, const char *fmt, ...)
  * No-op for serial files (comm == MPI_COMM_NULL). */
 as_status h5_agree(const struct as_h5file *f, as_status st, struct as_err *err);
 
+/* Bytes free for an unprivileged writer on the file system of path's folder, or -1. */
+double h5_free_bytes(const char *path);
+
 /* Library life cycle: h5_library_init before the first HDF5 call of the
  * process (keeps HDF5 from shutting down at exit, after MPI); a file whose
  * close failed is reported with h5_note_close_failed (as_h5_shutdown then
@@ -68,26 +71,7 @@ as_status h5_attr_i8_array(const struct as_h5file *f, hid_t loc, const char *whe
 as_status h5_attr_read_str(const struct as_h5file *f, hid_t loc, const char *where,
                            const char *name, char **out, struct as_err *err);
 
-/* Packs n strings (NULL array or NULL entries = "") into an n x width
- * null-padded buffer; *width = max(1, longest). */
-as_status h5_pack_strings(const char *const *strs, size_t n, char **buf, size_t *width,
-                          struct as_err *err);
-
-/* 64-bit FNV-1a, for comparing arguments across ranks. */
-uint64_t h5_hash_bytes(uint64_t h, const void *p, size_t n);
-uint64_t h5_hash_str(uint64_t h, const char *s);
-#define H5_HASH_INIT 1469598103934665603ULL
-
-/* Collective: AS_ERR_INVALID unless `h` is identical on every rank. */
-as_status h5_check_same(const struct as_h5file *f, uint64_t h, const char *what,
-                        struct as_err *err);
-
 /* ---- pieces shared by the src/io files ---- */
-
-/* Reads the whole fixed-length string dataset d (n elements) into one
- * allocation: *out = n pointers to NUL-terminated strings (free(*out)). */
-as_status h5_read_fixed_strings(const struct as_h5file *f, hid_t d, size_t n, const char *what,
-                                char ***out, struct as_err *err);
 
 /* Loads the prompt table (h5file.c): /sweep columns, root layout attributes,
  * the id index and the /metrics ragged starts. */
@@ -109,6 +93,9 @@ struct h5_layout {
 };
 as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y,
                           struct as_err *err);
+/* The file's size from its built layout (as_h5_estimate without rebuilding it). */
+double h5_layout_bytes(const struct h5_layout *y, const struct as_h5_create_spec *s,
+                       double summary_bytes, int n_summary_cols, double *meta);
 void h5_layout_free(struct h5_layout *y);
 
 /* Provenance, /config and /model of a file being created (h5meta.c; serial). */

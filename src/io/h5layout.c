@@ -236,22 +236,27 @@ static void table_bytes(const struct as_table *t, double *raw, double *meta) {
     }
 }
 
-as_status as_h5_estimate(const struct as_h5_create_spec *spec, double summary_bytes,
-                         int n_summary_cols, double *bytes, double *meta, struct as_err *err) {
-    struct h5_layout y;
+double h5_layout_bytes(const struct h5_layout *y, const struct as_h5_create_spec *spec,
+                       double summary_bytes, int n_summary_cols, double *meta) {
     double raw = 0, md = H5_META_FIXED;
-    as_status ret = h5_layout_build(spec, &y, err);
-    if (ret != AS_OK) return ret;
-    table_bytes(&y.sweep, &raw, &md);
-    table_bytes(&y.text, &raw, &md);
-    table_bytes(&y.tokens, &raw, &md);
-    table_bytes(&y.attention, &raw, &md);
+    table_bytes(&y->sweep, &raw, &md);
+    table_bytes(&y->text, &raw, &md);
+    table_bytes(&y->tokens, &raw, &md);
+    table_bytes(&y->attention, &raw, &md);
     if (spec->metrics) table_bytes(spec->metrics, &raw, &md);
     if (spec->prov && spec->prov->config_text) raw += (double)strlen(spec->prov->config_text);
     raw += summary_bytes;
     md += (H5_META_DATASET + 2 * H5_META_ATTACH) * n_summary_cols;
-    h5_layout_free(&y);
-    *bytes = raw + md;
     if (meta) *meta = md;
+    return raw + md;
+}
+
+as_status as_h5_estimate(const struct as_h5_create_spec *spec, double summary_bytes,
+                         int n_summary_cols, double *bytes, double *meta, struct as_err *err) {
+    struct h5_layout y;
+    as_status ret = h5_layout_build(spec, &y, err);
+    if (ret != AS_OK) return ret;
+    *bytes = h5_layout_bytes(&y, spec, summary_bytes, n_summary_cols, meta);
+    h5_layout_free(&y);
     return AS_OK;
 }

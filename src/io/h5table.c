@@ -4,13 +4,11 @@
  *
  * Every column is a contiguous, early-allocated dataset (h5_dcpl_contig), so
  * that ranks write rows independently after creation. */
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hdf5_hl.h>
-#include <sys/statvfs.h>
 
 #include "h5internal.h"
 
@@ -153,15 +151,13 @@ as_status as_h5file_write_table(struct as_h5file *f, const char *group, const st
     double need = 65536.0;
     for (int i = 0; i < t->n; i++)
         need += (double)as_col_count(&t->cols[i]) * (double)as_col_elsize(&t->cols[i]) + 4096.0;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", f->path);
-    struct statvfs vs;
-    if (statvfs(dirname(dir), &vs) == 0 && (double)vs.f_bavail * (double)vs.f_frsize < need)
+    const double avail = h5_free_bytes(f->path);
+    if (avail >= 0 && avail < need)
         return as_err_set(err, AS_ERR_IO,
                           "%s: no space left on device for %s: it needs about %.0f bytes and the "
                           "file system has %.0f free (ENOSPC). HINT: free space, then rerun with "
                           "--resume (or attnsweep reduce): every committed batch is kept",
-                          f->path, where, need, (double)vs.f_bavail * (double)vs.f_frsize);
+                          f->path, where, need, avail);
     htri_t ex = H5Lexists(f->file, group, H5P_DEFAULT);
     if (ex < 0 || (ex > 0 && H5Ldelete(f->file, group, H5P_DEFAULT) < 0) ||
         (gcpl = h5_gcpl_ordered()) < 0 ||

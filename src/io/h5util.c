@@ -56,11 +56,8 @@ as_status h5_fail(struct as_err *err, const char *path, const char *fmt, ...) {
     if (!full && w.found && strstr(w.text, "write failed")) {
         /* MPI-IO does not always pass errno up: a write that failed on a file system with
          * (almost) no space left failed for that reason */
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", path);
-        struct statvfs vs;
-        if (statvfs(dirname(dir), &vs) == 0 && (double)vs.f_bavail * (double)vs.f_frsize < 65536.0)
-            full = 1;
+        double avail = h5_free_bytes(path);
+        full = avail >= 0 && avail < 65536.0;
     }
     const char *hint = ". HINT: free space on the output's file system, then rerun with "
                        "--resume: every committed batch is kept";
@@ -281,103 +278,6 @@ done:
     return ret;
 }
 
-/* ------------------------------------------------------------ strings and hashing */
-
-as_status h5_pack_strings(const char *const *strs, size_t n, char **buf, size_t *width,
-                          struct as_err *err) {
-    size_t w = 1, bytes = 0;
-    for (size_t i = 0; strs && i < n; i++) {
-        size_t len = strs[i] ? strlen(strs[i]) : 0;
-        if (len > w) w = len;
-    }
-    if (!as_mul_size(n ? n : 1, w, &bytes) || !(*buf = calloc(bytes, 1)))
-        return as_err_set(err, AS_ERR_NOMEM, "no memory to pack %zu strings of %zu bytes", n, w);
-    for (size_t i = 0; strs && i < n; i++)
-        if (strs[i]) memcpy(*buf + i * w, strs[i], strlen(strs[i]));
-    *width = w;
-    return AS_OK;
-}
-
-uint64_t h5_hash_bytes(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-uint64_t h5_hash_str(uint64_t h, const char *s) {
-    if (!s) return h5_hash_bytes(h, "\xff", 1); /* NULL differs from "" */
-    return h5_hash_bytes(h, s, strlen(s) + 1);
-}
-
-as_status h5_check_same(const struct as_h5file *f, uint64_t h, const char *what,
-                        struct as_err *err) {
-    if (f->comm == MPI_COMM_NULL || f->size <= 1) return AS_OK;
-    uint64_t lo = 0, hi = 0;
-    if (MPI_Allreduce(&h, &lo, 1, MPI_UINT64_T, MPI_MIN, f->comm) != MPI_SUCCESS ||
-        MPI_Allreduce(&h, &hi, 1, MPI_UINT64_T, MPI_MAX, f->comm) != MPI_SUCCESS)
-        return as_err_set(err, AS_ERR_MPI, "%s: MPI_Allreduce failed while comparing %s", f->path,
-                          what);
-    if (lo != hi)
-        return as_err_set(err, AS_ERR_INVALID,
-                          "%s: %s differ between ranks (rank %d hash %016llx); parallel HDF5 "
-                          "needs identical arguments on every rank. HINT: build them on rank 0 "
-                          "and broadcast",
-                          f->path, what, f->rank, (unsigned long long)h);
-    return AS_OK;
-}
-
-as_status h5_read_fixed_strings(const struct as_h5file *f, hid_t d, size_t n, const char *what,
-                                char ***out, struct as_err *err) {
-    as_status ret = AS_OK;
-    hid_t ft = H5I_INVALID_HID, mt = H5I_INVALID_HID, sp = H5I_INVALID_HID;
-    char *raw = NULL, **res = NULL;
-    *out = NULL;
-    if ((ft = H5Dget_type(d)) < 0 || (sp = H5Dget_space(d)) < 0) {
-        ret = h5_fail(err, f->path, "reading the type of %s", what);
-        goto done;
-    }
-    size_t w = H5Tget_size(ft), bytes = 0, ptrs = 0, all = 0;
-    hssize_t npoints = H5Sget_simple_extent_npoints(sp);
-    if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) != 0 || w == 0 ||
-        npoints != (hssize_t)n) {
-        ret = as_err_set(err, AS_ERR_FORMAT,
-                         "%s: %s is not a fixed-length string dataset of %zu elements", f->path,
-                         what, n);
-        goto done;
-    }
-    /* one block: n pointers, then n strings of at most w bytes + NUL */
-    if (!as_mul_size(n, w, &bytes) || !as_mul_size(n + 1, sizeof(char *), &ptrs) ||
-        !as_mul_size(n, w + 1, &all) || all > SIZE_MAX - ptrs || !(raw = malloc(bytes + 1)) ||
-        !(res = calloc(1, ptrs + all + 1))) {
-        ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for %zu strings of %zu bytes (%s)",
-                         f->path, n, w, what);
-        goto done;
-    }
-    if (n &&
-        ((mt = h5_str_fixed(w)) < 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, f->dxpl_ind, raw) < 0)) {
-        ret = h5_fail(err, f->path, "reading %s", what);
-        goto done;
-    }
-    char *str = (char *)(res + n + 1);
-    for (size_t i = 0; i < n; i++) {
-        res[i] = str + i * (w + 1);
-        memcpy(res[i], raw + i * w, w);
-        res[i][w] = '\0';
-    }
-    *out = res;
-    res = NULL;
-done:
-    free(raw);
-    free(res);
-    h5_close_id(&sp);
-    h5_close_id(&mt);
-    h5_close_id(&ft);
-    return ret;
-}
-
 /* Set when HDF5 failed to close a file (a full disk): the library's own
  * shutdown would then crash in H5F__close_cb (HDF5 1.10), so it is skipped and
  * the process exits without it (the file could not be written anyway). */
@@ -395,4 +295,12 @@ void h5_library_init(void) {
 
 void as_h5_shutdown(void) {
     if (!h5_close_failed) H5close();
+}
+
+double h5_free_bytes(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    struct statvfs vs;
+    if (statvfs(dirname(dir), &vs) != 0) return -1;
+    return (double)vs.f_bavail * (double)vs.f_frsize;
 }

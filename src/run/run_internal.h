@@ -37,10 +37,9 @@ struct as_job {
      * before ranks are assigned (as_plan_batches); batch b is prompts
      * [batch_start[b], batch_start[b] + batch_len[b]) on rank batch_rank[b] */
     int64_t n_batches;
-    int64_t *batch_start;       /* (n_batches) */
-    int32_t *batch_len;         /* (n_batches) */
-    int32_t *batch_rank;        /* (n_batches) */
-    double est_bytes, est_meta; /* the output file's estimated size (rank 0, new files) */
+    int64_t *batch_start; /* (n_batches) */
+    int32_t *batch_len;   /* (n_batches) */
+    int32_t *batch_rank;  /* (n_batches) */
     char *own; /* strings of a job made in memory (as_job_prepare_one): ids, names, text */
 };
 

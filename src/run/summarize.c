@@ -14,16 +14,20 @@
 void as_run_summary_free(struct as_run_summary *rs) {
     as_summary_free(rs->sm);
     as_table_free(&rs->metrics);
-    as_h5_tokens_free(&rs->tok);
+    as_table_free(&rs->strings);
     free(rs->mem);
     free(rs->id_copy);
     memset(rs, 0, sizeof *rs);
 }
 
+/* /sweep/group records (the summary reads only the string columns it needs) */
 static const struct as_h5file *sort_f;
-static const struct as_h5_tokens *sort_t;
+static const struct as_col *sort_g;
+static const char *rec(const struct as_col *c, int64_t i) {
+    return (const char *)c->data + (size_t)i * c->width;
+}
 static const char *group_key(int64_t i) {
-    return sort_t->group[i][0] ? sort_t->group[i] : sort_f->prompts[i].id;
+    return rec(sort_g, i)[0] ? rec(sort_g, i) : sort_f->prompts[i].id;
 }
 static int cmp_group(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -43,7 +47,19 @@ static as_status summarize(struct as_h5file *f, struct as_run_summary *rs, struc
     const size_t nn = (size_t)n + 1;
     AS_TRY(as_h5file_read_columns(f, "metrics", mcols, (int)(sizeof mcols / sizeof *mcols), 0,
                                   &rs->metrics, err));
-    AS_TRY(as_h5file_read_tokens(f, &rs->tok, err));
+    static const char *const sw[] = {"group", "variant"}, *const tk[] = {"token_str"};
+    AS_TRY(as_h5file_read_columns(f, "sweep", sw, 2, 0, &rs->strings, err));
+    AS_TRY(as_h5file_read_columns(f, "tokens", tk, 1, 0, &rs->strings, err));
+    const struct as_col *cg = &rs->strings.cols[0], *cv = &rs->strings.cols[1],
+                        *ct = &rs->strings.cols[2];
+    if (cg->type != AS_COL_STR || cv->type != AS_COL_STR || ct->type != AS_COL_STR ||
+        as_col_count(cg) != n || as_col_count(cv) != n || as_col_count(ct) != f->n_tokens_total) {
+        ret = as_err_set(err, AS_ERR_FORMAT,
+                         "%s: /sweep/group, /sweep/variant and /tokens/token_str must be string "
+                         "columns of %lld, %lld and %lld rows (docs/FORMAT.md)",
+                         f->path, (long long)n, (long long)n, (long long)f->n_tokens_total);
+        goto done;
+    }
     /* one block: status, ids, group_of, group names, variants, n_tokens, token_start, order */
     size_t bytes = nn * (1 + 3 * sizeof(char *) + 2 * sizeof(int32_t) + 2 * sizeof(int64_t));
     if (!(rs->mem = calloc(1, bytes + 64))) {
@@ -75,11 +91,11 @@ static as_status summarize(struct as_h5file *f, struct as_run_summary *rs, struc
         ids[i] = f->prompts[i].id;
         ntok[i] = f->prompts[i].n_tokens;
         tstart[i] = f->prompts[i].tok_start;
-        vars[i] = rs->tok.variant[i][0] ? rs->tok.variant[i] : f->prompts[i].id;
+        vars[i] = rec(cv, i)[0] ? rec(cv, i) : f->prompts[i].id;
         order[i] = i;
     }
     /* groups numbered in order of first appearance: sort by (name, row), O(n log n) */
-    sort_f = f, sort_t = &rs->tok;
+    sort_f = f, sort_g = cg;
     qsort(order, (size_t)n, sizeof *order, cmp_group);
     /* runs of equal names -> group ids numbered by first row (one pass over rows) */
     int32_t *run_of = calloc(nn, sizeof *run_of), *id_of_run = calloc(nn, sizeof *id_of_run);
@@ -106,7 +122,7 @@ static as_status summarize(struct as_h5file *f, struct as_run_summary *rs, struc
     in.status = status, in.ids = ids, in.group_of = group_of, in.n_groups = next;
     in.group_names = gnames, in.variants = vars, in.n_tokens = ntok, in.token_start = tstart;
     in.metrics = &rs->metrics;
-    in.token_str = rs->tok.token_str, in.token_str_width = rs->tok.token_str_width;
+    in.token_str = ct->data, in.token_str_width = ct->width;
     AS_TRY(as_summary_compute(&in, &rs->sm, err));
     struct as_table t;
     as_table_init(&t);
@@ -126,6 +142,7 @@ as_status as_run_summary(const char *path, MPI_Comm comm, struct as_run_summary 
     if (!out) out = &local;
     memset(out, 0, sizeof *out);
     as_table_init(&out->metrics);
+    as_table_init(&out->strings);
     if (rank == 0) {
         struct as_h5file f;
         memset(&f, 0, sizeof f);

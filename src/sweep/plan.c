@@ -150,7 +150,6 @@ as_status as_plan_build(struct as_plan *p, const struct as_plan_request *rq, str
                              (long long)i, T);
             goto done;
         }
-        jobs[i] = (struct job){f, i};
         p->flops[i] = (double)f;
         p->out_bytes[i] = prompt_bytes(rq, T);
     }
