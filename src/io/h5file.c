@@ -418,19 +418,16 @@ static as_status h5file_open(struct as_h5file *f, const char *path, MPI_Comm com
         goto done;
     }
     f->writable = rw;
-    ret = h5_attr_read_str(f, f->file, "/", "format", &fmt, err);
-    if (ret != AS_OK || strcmp(fmt, AS_H5_FORMAT_NAME) != 0) {
-        ret = as_err_set(err, AS_ERR_FORMAT,
-                         "%s: not an attnsweep output file (root attribute 'format' is %s%s%s; "
-                         "expected \"%s\")",
-                         path, fmt ? "\"" : "missing", fmt ? fmt : "", fmt ? "\"" : "",
-                         AS_H5_FORMAT_NAME);
-        goto done;
-    }
+    /* The version first: it is an integer, so a file of another format version is named as
+     * such before any of its strings are read. */
     int32_t version = 0;
-    if ((a = H5Aopen(f->file, "format_version", H5P_DEFAULT)) < 0 ||
+    htri_t has_version = H5Aexists(f->file, "format_version");
+    if (has_version <= 0 || (a = H5Aopen(f->file, "format_version", H5P_DEFAULT)) < 0 ||
         H5Aread(a, H5T_NATIVE_INT32, &version) < 0) {
-        ret = h5_fail(err, path, "reading root attribute 'format_version'");
+        ret = as_err_set(err, AS_ERR_FORMAT,
+                         "%s: not an attnsweep output file (no integer root attribute "
+                         "'format_version'; expected %d)",
+                         path, AS_H5_FORMAT_VERSION);
         goto done;
     }
     if (version != AS_H5_FORMAT_VERSION) {
@@ -439,6 +436,14 @@ static as_status h5file_open(struct as_h5file *f, const char *path, MPI_Comm com
                          "file is left untouched. HINT: rerun the sweep into a new file (--output "
                          "or --force)",
                          path, (int)version, AS_H5_FORMAT_VERSION);
+        goto done;
+    }
+    AS_TRY(h5_attr_read_str(f, f->file, "/", "format", &fmt, err));
+    if (strcmp(fmt, AS_H5_FORMAT_NAME) != 0) {
+        ret = as_err_set(err, AS_ERR_FORMAT,
+                         "%s: not an attnsweep output file (root attribute 'format' is \"%s\"; "
+                         "expected \"%s\")",
+                         path, fmt, AS_H5_FORMAT_NAME);
         goto done;
     }
     AS_TRY(h5_table_load(f, err));

@@ -50,8 +50,6 @@ hid_t h5_dcpl_contig(void);
 hid_t h5_gcpl_ordered(void);
 /* Fixed-length UTF-8 null-padded string type of width bytes (>= 1). */
 hid_t h5_str_fixed(size_t width);
-/* Variable-length UTF-8 string type (for attributes only). */
-hid_t h5_str_vlen(void);
 
 /* Scalar / 1-D attributes (collective when the file is parallel). */
 as_status h5_attr_str(const struct as_h5file *f, hid_t loc, const char *where, const char *name,

@@ -127,16 +127,6 @@ hid_t h5_str_fixed(size_t width) {
     return t;
 }
 
-hid_t h5_str_vlen(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return t;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
-}
-
 /* ------------------------------------------------------------ attributes */
 
 static as_status h5_attr_write(const struct as_h5file *f, hid_t loc, const char *where,
@@ -175,13 +165,16 @@ done:
 as_status h5_attr_str(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
                       const char *value, struct as_err *err) {
     as_status ret = AS_OK;
+    /* Fixed-length, NUL-padded UTF-8 (as netCDF writes text attributes): a reader never
+     * touches the global heap, where libhdf5 1.10 loops forever on a corrupt collection. */
     const char *v = value ? value : "";
-    hid_t t = h5_str_vlen();
+    size_t len = strlen(v);
+    hid_t t = h5_str_fixed(len);
     if (t < 0) {
         ret = h5_fail(err, f->path, "creating a string type for attribute '%s'", name);
         goto done;
     }
-    ret = h5_attr_scalar(f, loc, where, name, t, &v, err);
+    ret = h5_attr_scalar(f, loc, where, name, t, len ? v : "", err);
 done:
     h5_close_id(&t);
     return ret;
@@ -226,7 +219,7 @@ as_status h5_attr_read_str(const struct as_h5file *f, hid_t loc, const char *whe
                            const char *name, char **out, struct as_err *err) {
     as_status ret = AS_OK;
     hid_t a = H5I_INVALID_HID, ft = H5I_INVALID_HID, mt = H5I_INVALID_HID, s = H5I_INVALID_HID;
-    char *vl = NULL, *fixed = NULL;
+    char *fixed = NULL;
     *out = NULL;
     htri_t ex = H5Aexists(loc, name);
     if (ex < 0) {
@@ -248,13 +241,17 @@ as_status h5_attr_read_str(const struct as_h5file *f, hid_t loc, const char *whe
                          f->path, name, where);
         goto done;
     }
-    if (H5Tis_variable_str(ft) > 0) {
-        if ((mt = h5_str_vlen()) < 0 || H5Aread(a, mt, &vl) < 0) {
-            ret = h5_fail(err, f->path, "reading attribute '%s' of %s", name, where);
-            goto done;
-        }
-        *out = strdup(vl ? vl : "");
-    } else {
+    if (H5Tis_variable_str(ft) != 0) {
+        /* attnsweep writes fixed-length strings; reading a variable-length one would go
+         * through the global heap, which libhdf5 does not guard against corruption. */
+        ret = as_err_set(err, AS_ERR_FORMAT,
+                         "%s: attribute '%s' of %s is a variable-length string; expected the "
+                         "fixed-length strings attnsweep writes (the file is damaged, or was "
+                         "written by another program or an older development build)",
+                         f->path, name, where);
+        goto done;
+    }
+    {
         size_t w = H5Tget_size(ft);
         if (w == 0 || !(fixed = calloc(w + 1, 1))) {
             ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for attribute '%s'", f->path, name);
@@ -269,7 +266,6 @@ as_status h5_attr_read_str(const struct as_h5file *f, hid_t loc, const char *whe
     if (!*out)
         ret = as_err_set(err, AS_ERR_NOMEM, "%s: no memory for attribute '%s'", f->path, name);
 done:
-    if (vl) H5free_memory(vl);
     free(fixed);
     h5_close_id(&s);
     h5_close_id(&mt);

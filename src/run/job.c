@@ -416,7 +416,7 @@ struct wbuf {
 };
 
 static void put(struct wbuf *b, const void *d, size_t n) {
-    if (b->oom) return;
+    if (b->oom || n == 0) return; /* memcpy from NULL is undefined even for 0 bytes */
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->n + n)

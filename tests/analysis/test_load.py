@@ -87,7 +87,7 @@ def ragged(f, prefix, i):
 def test_full(path):
     f = h5py.File(path, "r")
     sw = load.open_sweep(path)
-    check(f.attrs["format_version"] == 2 and f.attrs["store"] == "full", "root attributes")
+    check(f.attrs["format_version"] == 2 and f.attrs["store"] == b"full", "root attributes")
     ids = strs(f["sweep/prompt"])
     N = len(ids)
     P = sw.prompts

@@ -47,8 +47,9 @@ def scale_names(d):
 with h5py.File(a.file, "r") as f:
     for k in ("attnsweep_version", "git_commit", "model_path", "created_utc"):
         check(k in f.attrs, f"root attribute {k} present")
-    check(f.attrs.get("format") == "attnsweep" and f.attrs.get("format_version") == 2,
-          f"format attnsweep version 2 (got {f.attrs.get('format')!r} {f.attrs.get('format_version')})")
+    fa = {k: v.decode() if isinstance(v, bytes) else v for k, v in f.attrs.items()}
+    check(fa.get("format") == "attnsweep" and f.attrs.get("format_version") == 2,
+          f"format attnsweep version 2 (got {fa.get('format')!r} {fa.get('format_version')})")
     check("model" in f and f["model"].attrs["n_layers"] == att_ref.shape[0], "/model n_layers")
     ids_col = [s(x) for x in f["sweep/prompt"][()]]
     check(a.id in ids_col, f"prompt {a.id!r} in /sweep/prompt ({ids_col})")
@@ -74,12 +75,12 @@ with h5py.File(a.file, "r") as f:
         check(toks[0] == "<s>" and offs[0].tolist() == [0, 0], "BOS token '<s>' at [0, 0]")
         raw = a.text.encode()
         check(offs[-1][1] == len(raw), "offsets reach the end of the text")
-    store = f.attrs.get("store")
+    store = fa.get("store")
     want_store = "last_row" if a.last_row else "full"
     check(store == want_store, f"store attribute {want_store!r} (got {store!r})")
     want_dtype = np.float16 if a.float16 else np.float32
-    check(f.attrs.get("dtype") == np.dtype(want_dtype).name, f"dtype attribute {np.dtype(want_dtype).name} "
-          f"(got {f.attrs.get('dtype')!r})")
+    check(fa.get("dtype") == np.dtype(want_dtype).name, f"dtype attribute {np.dtype(want_dtype).name} "
+          f"(got {fa.get('dtype')!r})")
     L, H = int(f.attrs["n_layers"]), int(f.attrs["n_heads"])
     if store != want_store or "attention" not in f:
         print(f"check_extract: {len(fails)} failed (no {want_store} attention to compare)")

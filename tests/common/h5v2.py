@@ -6,6 +6,12 @@ docs/FORMAT.md, not against the reader users import.
 import numpy as np
 
 
+def attrs(obj):
+    """obj.attrs as a dict, strings decoded: attnsweep writes fixed-length string attributes
+    (as netCDF does), which h5py returns as bytes."""
+    return {k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in obj.attrs.items()}
+
+
 def rows(f):
     """{prompt id: row in /sweep}"""
     return {p: i for i, p in enumerate(f["sweep/prompt"].asstr()[()])}
@@ -16,7 +22,7 @@ def attention(f, pid):
     i = rows(f)[pid] if isinstance(pid, str) else pid
     T = int(f["sweep/n_tokens"][i])
     L, H = int(f.attrs["n_layers"]), int(f.attrs["n_heads"])
-    store = f.attrs["store"]
+    store = attrs(f)["store"]
     if store == "full":
         a = int(f["sweep/attention_start"][i])
         return f["attention/full"][a:a + L * H * T * T].reshape(L, H, T, T)

@@ -2,7 +2,8 @@
 # run_fuzz.sh BIN TARGET SECONDS - one libFuzzer target for SECONDS, on a seed corpus generated
 # here from ../shared/data and the project's own files (never copied into the repository).
 # Exit 0 when the fuzzer found nothing; a crash, hang or sanitizer report fails, and the
-# reproducer is kept (printed path). env: ATTNSWEEP_DATA_DIR, SRC, ATTNSWEEP (a fuzz-build binary)
+# reproducer is kept (printed path). env: ATTNSWEEP_DATA_DIR, SRC, ATTNSWEEP (a fuzz-build binary),
+# ATTNSWEEP_FUZZ_RUNS (optional: stop after that many executions)
 set -uo pipefail
 BIN=$1 TARGET=$2 SECS=$3
 DATA=${ATTNSWEEP_DATA_DIR:-$SRC/../shared/data}
@@ -46,7 +47,10 @@ esac
 mkdir -p "$WORK/corpus"
 echo "fuzz_$TARGET: $(ls "$SEEDS" | wc -l) seeds, ${SECS}s"
 cd "$WORK" || exit 1
-"$BIN" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
+runs=()
+# ATTNSWEEP_FUZZ_RUNS=N stops after N executions (or SECS, whichever comes first)
+if [ -n "${ATTNSWEEP_FUZZ_RUNS:-}" ]; then runs=(-runs="$ATTNSWEEP_FUZZ_RUNS"); fi
+"$BIN" "${runs[@]}" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
   -artifact_prefix="$WORK/" "$WORK/corpus" "$SEEDS" 2>&1 | tail -25
 rc=${PIPESTATUS[0]}
 if [ "$rc" != 0 ]; then

@@ -5,8 +5,8 @@ with plain h5py, and with xarray + h5netcdf for the named dimensions.
 Usage: check_h5out.py FILE [FILE ...]
 
 For every file:
-  - the root attributes (names, types: int32 / int64 / float32 scalars, variable-length UTF-8
-    strings), /model attributes, /config (and config_sha256 = sha256 of it);
+  - the root attributes (names, types: int32 / int64 / float32 scalars, fixed-length,
+    null-padded UTF-8 strings as wide as their value), /model attributes, /config (and config_sha256 = sha256 of it);
   - every group and dataset of docs/FORMAT.md is present (and nothing else), with the right
     dtype, byte order (little-endian), shape, and a dimension scale of the right name on every
     axis (every dataset of /sweep, /tokens, /metrics, /summary and /attention/last_row); string
@@ -137,18 +137,27 @@ def excl_cumsum(c):
 
 
 def attr_kind(obj, name):
-    """('str', None) for a variable-length UTF-8 string scalar; ('num', dtype) for a numeric
-    scalar; ('bad', description) otherwise."""
+    """('str', None) for a fixed-length, null-padded UTF-8 string scalar as wide as its value
+    (at least 1 byte); ('num', dtype) for a numeric scalar; ('bad', description) otherwise."""
     aid = h5py.h5a.open(obj.id, name.encode())
     dt, shape = aid.dtype, aid.shape
     info = h5py.check_string_dtype(dt)
     if info is not None:
-        ok = info.length is None and info.encoding == "utf-8" and shape == ()
+        v = obj.attrs[name]
+        ok = (info.length is not None and info.encoding == "utf-8" and shape == ()
+              and aid.get_type().get_strpad() == h5py.h5t.STR_NULLPAD
+              and isinstance(v, bytes) and info.length == max(1, len(v)))
         return ("str", None) if ok else ("bad", f"string attr length={info.length} "
                                                  f"encoding={info.encoding} shape={shape}")
     if shape != ():
         return ("bad", f"shape {shape}, not scalar")
     return ("num", dt)
+
+
+def sattr(obj, name, default=None):
+    """A string attribute decoded (h5py returns fixed-length strings as bytes)."""
+    v = obj.attrs.get(name, default)
+    return v.decode("utf-8") if isinstance(v, bytes) else v
 
 
 def check_attrs(obj, where, strs_, typed):
@@ -157,7 +166,7 @@ def check_attrs(obj, where, strs_, typed):
         if not check(k in obj.attrs, f"{where}: attribute {k} missing"):
             continue
         kind, extra = attr_kind(obj, k)
-        check(kind == "str", f"{where}: attribute {k} is not a variable-length UTF-8 string ({extra})")
+        check(kind == "str", f"{where}: attribute {k} is not a fixed-length UTF-8 string as wide as its value ({extra})")
     for k, dt in typed.items():
         if not check(k in obj.attrs, f"{where}: attribute {k} missing"):
             continue
@@ -281,7 +290,7 @@ class File:
         self.N = None
         check_attrs(f, f"{self.path}: /", ROOT_STR,
                     {**{k: np.dtype("<i4") for k in ROOT_I32}, **{k: np.dtype("<i8") for k in ROOT_I64}})
-        a = f.attrs
+        a = {k: sattr(f, k) for k in f.attrs}
         if not self.ok(a.get("format") == "attnsweep", f"format attribute {a.get('format')!r}"):
             return
         if not self.ok(a.get("format_version") == 2, f"format_version {a.get('format_version')}, expected 2"):
@@ -337,8 +346,8 @@ class File:
         check_attrs(m, f"{self.path}: /model", MODEL_STR,
                     {**{k: np.dtype("<i4") for k in MODEL_I32}, **{k: np.dtype("<f4") for k in MODEL_F32}})
         self.ok(len(m) == 0, f"/model holds objects: {list(m)}")
-        self.ok(m.attrs.get("rope_style") in ("rotate_half", "interleaved"), f"rope_style {m.attrs.get('rope_style')!r}")
-        self.ok(m.attrs.get("source_dtype") in ("F32", "F16", "BF16"), f"source_dtype {m.attrs.get('source_dtype')!r}")
+        self.ok(sattr(m, "rope_style") in ("rotate_half", "interleaved"), f"rope_style {sattr(m, 'rope_style')!r}")
+        self.ok(sattr(m, "source_dtype") in ("F32", "F16", "BF16"), f"source_dtype {sattr(m, 'source_dtype')!r}")
         self.ok(m.attrs.get("tied_embeddings") in (0, 1), "tied_embeddings not 0/1")
         self.model_L = int(m.attrs.get("n_layers", 0))
         self.model_H = int(m.attrs.get("n_heads", 0))
@@ -430,7 +439,7 @@ class File:
     def flags(self, d, values, meanings):
         where = d.name
         fv = d.attrs.get("flag_values")
-        fm = d.attrs.get("flag_meanings")
+        fm = sattr(d, "flag_meanings")
         if self.ok(fv is not None, f"{where}: no flag_values attribute"):
             fv = np.asarray(fv)
             self.ok(fv.dtype == d.dtype and fv.tolist() == values,
@@ -452,7 +461,7 @@ class File:
             self.ok(sd == dim, f"{c.name}: sample_dimension {sd!r}, expected {dim!r}")
             if sd is not None:
                 self.ok(attr_kind(c, "sample_dimension")[0] == "str",
-                        f"{c.name}: sample_dimension is not a variable-length string")
+                        f"{c.name}: sample_dimension is not a fixed-length string")
             cv = c[()].astype(np.int64)
             self.ok(np.all(cv >= 0), f"{c.name} has negative counts")
             if start in g and gname != "sweep":  # /sweep's starts are checked in sweep()
@@ -565,10 +574,10 @@ class File:
                 self.dims[dim] = int(g[cnt][()].astype(np.int64).sum())
         d = {n: self.dataset("metrics", n, t, dims) for n, t, dims in METRICS}
         self.sample_dims(g, "metrics")
-        un = g.attrs.get("unavailable_last_row")
+        un = sattr(g, "unavailable_last_row")
         if self.ok(un is not None, "/metrics: attribute unavailable_last_row missing"):
             self.ok(attr_kind(g, "unavailable_last_row")[0] == "str",
-                    "/metrics: unavailable_last_row is not a variable-length string")
+                    "/metrics: unavailable_last_row is not a fixed-length string")
             names = [x for x in str(un).split(",") if x]
             self.ok(set(NEED_FULL) <= set(names),
                     f"/metrics unavailable_last_row {un!r} does not list all of {NEED_FULL}")

@@ -69,7 +69,7 @@ want = {  # h5py's arrays (C order); Octave's are the same values with the axes 
     "text": f["text/utf8"][a:a + n], "token_id": f["tokens/token_id"][s:s + T],
     "offsets": f["tokens/offsets"][s:s + T], "position": f["tokens/position"][s:s + T],
 }
-store = f.attrs["store"]
+store = f.attrs["store"].decode()
 if store == "full":
     a0 = int(sw["attention_start"][i])
     want["attention_start"] = np.array(a0)
@@ -99,6 +99,6 @@ for name, w in want.items():
 for name in set(got) - set(want):
     print(f"FAIL {name}: read by Octave but not expected for store {store}")
     bad += 1
-print(f"test_octave: {path} prompt {i} (store {store}, dtype {f.attrs['dtype']}): {len(want)} quantities, {bad} failed")
+print(f"test_octave: {path} prompt {i} (store {store}, dtype {f.attrs['dtype'].decode()}): {len(want)} quantities, {bad} failed")
 sys.exit(1 if bad else 0)
 PY

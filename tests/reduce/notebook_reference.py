@@ -128,12 +128,13 @@ def main():
     if "--tol" in args:
         tol = float(args[args.index("--tol") + 1])
     f = h5py.File(path, "r")
-    if f.attrs.get("format") != "attnsweep" or f.attrs.get("format_version") != 2:
+    fa = {k: v.decode() if isinstance(v, bytes) else v for k, v in f.attrs.items()}
+    if fa.get("format") != "attnsweep" or fa.get("format_version") != 2:
         print(f"{path}: not an attnsweep format-2 file (format_version {f.attrs.get('format_version')})")
         return 1
     ids = strs(f["sweep/prompt"])
     status = f["sweep/status"][()]
-    store = f.attrs["store"]
+    store = fa["store"]
     L, H = int(f.attrs["n_layers"]), int(f.attrs["n_heads"])
     if "metrics" not in f or store == "none":
         print(f"{path}: no /metrics or no stored attention (store {store}): nothing to check")

@@ -85,7 +85,7 @@ class Out:
     def __init__(self, path):
         self.path = path
         self.f = h5py.File(path, "r")
-        at = self.f.attrs
+        at = {k: v.decode() if isinstance(v, bytes) else v for k, v in self.f.attrs.items()}
         if at.get("format") != "attnsweep" or at.get("format_version") != 2:
             raise SystemExit(f"compare_h5: {path}: not an attnsweep format-2 file "
                              f"(format {at.get('format')!r}, version {at.get('format_version')})")

@@ -244,7 +244,7 @@ store_none)  # store: none keeps only metrics and /summary (computed from memory
   "$PY" - results/none.h5 <<'PY' || fail "content"
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
-assert "attention" not in f and f.attrs["store"] == "none"
+assert "attention" not in f and f.attrs["store"] == b"none"
 assert np.isfinite(f["metrics/layer_entropy"][()]).all() and (f["metrics/input"][()] == 0).all()
 assert "summary" in f and (f["sweep/status"][()] == 1).all()
 PY
@@ -291,7 +291,13 @@ PY
   [ $rc = 1 ] && grep -q "format_version is 1" err && grep -q "results/v1.h5" err || { cat err; fail "resume of a v1 file (rc $rc)"; }
   rc=0; "$BIN" reduce results/v1.h5 2> err || rc=$?
   [ $rc = 1 ] && grep -q "format_version is 1" err || { cat err; fail "reduce of a v1 file (rc $rc)"; }
-  [ "$(md5sum < results/v1.h5)" = "$sum0" ] || fail "the v1 file was modified" ;;
+  [ "$(md5sum < results/v1.h5)" = "$sum0" ] || fail "the v1 file was modified"
+  # a variable-length string attribute (h5py's default) is refused before it is read: reading
+  # one goes through the global heap, where libhdf5 1.10 loops on a corrupt collection
+  "$BIN" run "$SRC/jobs/smoke.yaml" --output results/vl.h5 --quiet || fail "run"
+  "$PY" -c 'import sys, h5py; h5py.File(sys.argv[1], "r+").attrs["store"] = "full"' results/vl.h5 || fail "rewrite store"
+  rc=0; "$BIN" reduce results/vl.h5 2> err || rc=$?
+  [ $rc = 1 ] && grep -q "attribute 'store' of / is a variable-length string" err || { cat err; fail "reduce of a vlen attribute (rc $rc)"; } ;;
 octave)  # GNU Octave reads one prompt's attention, token ids and a metric, equal to h5py's
   default_model; mkdir -p results
   "$BIN" run "$SRC/jobs/smoke.yaml" --output results/oc_full.h5 --quiet || fail "run"
