@@ -22,7 +22,7 @@ ctest --test-dir "$BUILD_DIR" --output-on-failure ${CTEST_ARGS:-}
 if [ "${ATTNSWEEP_TEST_FUZZ:-1}" = 0 ] && [ -z "${CI:-}" ]; then
   echo "test.sh: ATTNSWEEP_TEST_FUZZ=0: skipping the fuzz targets"
 else
-  CC=clang-14 cmake -S . -B "$BUILD_DIR-fuzz" -DATTNSWEEP_FUZZ=ON -DATTNSWEEP_BUILD_BENCH=OFF \
+  CC=clang-14 cmake -S . -B "$BUILD_DIR-fuzz" -DATTNSWEEP_FUZZ=ON -DATTNSWEEP_BUILD_BENCH=OFF -DAS_FUZZ_SECONDS=30 \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo "${data_arg[@]}" > /dev/null
   cmake --build "$BUILD_DIR-fuzz" -j "$(nproc)" > /dev/null
   ctest --test-dir "$BUILD_DIR-fuzz" --output-on-failure -L '^fuzz$'
