@@ -40,6 +40,7 @@
 
 #include "attnsweep/model.h"
 #include "attnsweep/status.h"
+#include "attnsweep/store.h"
 #include "attnsweep/table.h"
 
 #ifdef __cplusplus
@@ -51,22 +52,8 @@ extern "C" {
 #define AS_H5_ID_MAX         256 /* prompt ids are at most 255 bytes */
 #define AS_H5_MESSAGE_MAX    256 /* bytes of /sweep/message per prompt (longer ones are cut) */
 
-/* What is stored of each prompt's attention (the same for every prompt of a file). */
-enum as_store {
-    AS_STORE_FULL = 0,     /* /attention/full: [L, H, T, T] per prompt, flat */
-    AS_STORE_LAST_ROW = 1, /* /attention/last_row [token, layer, head]: the last query row */
-    AS_STORE_NONE = 2      /* no attention */
-};
-enum as_out_dtype { AS_OUT_F32 = 0, AS_OUT_F16 = 1 };
-
 /* Per-prompt completion marker in /sweep/status (int8). */
 enum as_prompt_status { AS_PROMPT_PENDING = 0, AS_PROMPT_DONE = 1, AS_PROMPT_FAILED = 2 };
-
-/* Parses "full" / "last_row" / "none" and "float32" / "float16"; -1 if unknown. */
-int as_store_from_name(const char *name);
-const char *as_store_name(enum as_store s);
-int as_out_dtype_from_name(const char *name);
-const char *as_out_dtype_name(enum as_out_dtype d);
 
 /* Checks that id is a valid prompt id (docs/FORMAT.md "Prompt ids"). */
 as_status as_h5_id_validate(const char *id, struct as_err *err);

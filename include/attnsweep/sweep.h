@@ -35,6 +35,7 @@
 
 #include "attnsweep/model.h"
 #include "attnsweep/status.h"
+#include "attnsweep/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,6 +52,7 @@ extern "C" {
 #define AS_SWEEP_NAME_MAX       200 /* a group or variant name is shorter than this (bytes) */
 #define AS_SWEEP_ID_MAX                                                                            \
     256 /* a full id "<group>/<variant>" is shorter than this (== AS_H5_ID_MAX) */
+#define AS_SWEEP_VAR_MAX 63 /* bytes of a variable name (and so of a metadata column name) */
 
 /* How prompts are distributed over MPI ranks (ranks.assign). */
 enum as_assign {
@@ -131,8 +133,8 @@ struct as_sweep {
 
     /* output: */
     char output_path[AS_SWEEP_PATH_MAX]; /* the HDF5 file; its folder must exist */
-    int store;                           /* enum as_store (h5out.h): 0 full, 1 last_row, 2 none */
-    int dtype;                           /* enum as_out_dtype (h5out.h): 0 float32, 1 float16 */
+    enum as_store store;                 /* full, last_row, none (store.h) */
+    enum as_out_dtype dtype;             /* float32, float16 (store.h) */
     int *layers; /* (n_layers) layer subset in the given order; NULL/0 = all layers */
     int n_layers;
     int *heads; /* (n_heads) head subset in the given order; NULL/0 = all heads */

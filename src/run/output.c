@@ -11,6 +11,9 @@
 #include "attnsweep/version.h"
 #include "run_internal.h"
 
+/* the sweep (pure) and the file (src/io) agree on the id limit without including each other */
+_Static_assert(AS_SWEEP_ID_MAX == AS_H5_ID_MAX, "sweep ids must fit the HDF5 prompt table");
+
 void as_job_spec_free(struct as_job_spec *js) {
     free(js->prompts);
     free(js->layer_ids);

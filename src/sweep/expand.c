@@ -17,117 +17,6 @@
 
 #include "sweep_internal.h"
 
-#define OOM(c) as_err_set((c)->err, AS_ERR_NOMEM, "%s: out of memory", (c)->s->path)
-
-/* An error about one prompt: "<file>:<line>: " for prompts read from a file,
- * else the YAML mark of node. */
-static as_status prompt_errf(struct sw_ctx *c, int g, int32_t node, int64_t file_line, as_status st,
-                             const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static as_status prompt_errf(struct sw_ctx *c, int g, int32_t node, int64_t file_line, as_status st,
-                             const char *fmt, ...) {
-    char msg[AS_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    const struct as_sweep_group *gr = &c->s->groups[g];
-    if (file_line > 0) {
-        const struct sw_node *n = &c->t->nodes[node];
-        return as_err_set(c->err, st, "%s:%lld:1: %s (group '%s', file: at %s:%d:%d)", gr->file,
-                          (long long)file_line, msg, gr->name, c->s->path, n->line, n->col);
-    }
-    return sw_errf(c, node, st, "%s", msg);
-}
-
-void sw_format_index(char *out, size_t cap, int64_t i, int64_t n) {
-    int width = 4, digits = 1;
-    for (int64_t x = n > 0 ? n - 1 : 0; x >= 10; x /= 10)
-        digits++;
-    if (digits > width) width = digits;
-    if (width > 19) width = 19; /* int64 has at most 19 digits */
-    snprintf(out, cap, "%0*lld", width, (long long)i);
-}
-
-static as_status make_id(struct sw_ctx *c, struct as_sweep_prompt *p, int g, const char *variant,
-                         size_t vlen, int32_t node, int64_t file_line) {
-    const struct as_sweep_group *gr = &c->s->groups[g];
-    const char *why = sw_name_problem(variant, vlen);
-    if (why)
-        return prompt_errf(c, g, node, file_line, AS_ERR_INVALID,
-                           "group '%s': prompt name '%.*s' %s; expected a valid HDF5 link name",
-                           gr->name, (int)(vlen > 80 ? 80 : vlen), variant, why);
-    size_t glen = strlen(gr->name);
-    if (glen + 1 + vlen >= AS_SWEEP_ID_MAX)
-        return prompt_errf(c, g, node, file_line, AS_ERR_INVALID,
-                           "prompt id '%s/%.60s...' is %zu bytes; expected fewer than %d", gr->name,
-                           variant, glen + 1 + vlen, AS_SWEEP_ID_MAX);
-    char *id = sw_arena_alloc(c->arena, glen + vlen + 2);
-    if (!id) return OOM(c);
-    memcpy(id, gr->name, glen);
-    id[glen] = '/';
-    memcpy(id + glen + 1, variant, vlen);
-    id[glen + 1 + vlen] = '\0';
-    p->id = id;
-    p->variant = id + glen + 1;
-    c->s->text_bytes += glen + 1 + vlen;
-    if ((long long)c->s->text_bytes > AS_SWEEP_MAX_TEXT_BYTES)
-        return prompt_errf(c, g, node, file_line, AS_ERR_INVALID,
-                           "the prompts' ids and texts exceed %lld bytes; expected a smaller sweep",
-                           (long long)AS_SWEEP_MAX_TEXT_BYTES);
-    return AS_OK;
-}
-
-as_status sw_add_prompt(struct sw_ctx *c, int g, const char *variant, size_t vlen, const char *text,
-                        size_t tlen, int32_t node, int64_t file_line) {
-    struct as_sweep *s = c->s;
-    if (s->n_prompts >= AS_SWEEP_MAX_PROMPTS)
-        return prompt_errf(c, g, node, file_line, AS_ERR_INVALID,
-                           "the sweep has more than %lld prompts; expected at most that many",
-                           (long long)AS_SWEEP_MAX_PROMPTS);
-    if ((long long)(s->text_bytes + tlen) > AS_SWEEP_MAX_TEXT_BYTES)
-        return prompt_errf(c, g, node, file_line, AS_ERR_INVALID,
-                           "the prompts' ids and texts exceed %lld bytes; expected a smaller sweep",
-                           (long long)AS_SWEEP_MAX_TEXT_BYTES);
-    int64_t n = s->n_prompts;
-    if (n == c->prompts_cap) {
-        int64_t cap = n < 64 ? 64 : 2 * n;
-        struct as_sweep_prompt *q = realloc(s->prompts, (size_t)cap * sizeof *q);
-        if (!q) return OOM(c);
-        s->prompts = q;
-        c->prompts_cap = cap;
-    }
-    struct as_sweep_prompt *p = &s->prompts[n];
-    memset(p, 0, sizeof *p);
-    p->group = s->groups[g].name;
-    p->group_index = g;
-    p->mark.line = c->t->nodes[node].line;
-    p->mark.col = c->t->nodes[node].col;
-    p->file_line = file_line;
-    p->explicit_rank = -1;
-    p->text = sw_arena_strndup(c->arena, text, tlen);
-    if (!p->text) return OOM(c);
-    p->text_len = tlen;
-    s->text_bytes += tlen;
-    s->n_prompts++;
-    s->groups[g].n_prompts++;
-    if (variant) return make_id(c, p, g, variant, vlen, node, file_line);
-    return AS_OK;
-}
-
-as_status sw_fill_default_ids(struct sw_ctx *c, int g, int32_t node) {
-    struct as_sweep *s = c->s;
-    struct as_sweep_group *gr = &s->groups[g];
-    for (int64_t k = 0; k < gr->n_prompts; k++) {
-        struct as_sweep_prompt *p = &s->prompts[gr->first_prompt + k];
-        if (p->id) continue;
-        char v[32];
-        sw_format_index(v, sizeof v, k, gr->n_prompts);
-        as_status ret = make_id(c, p, g, v, strlen(v), node, p->file_line);
-        if (ret != AS_OK) return ret;
-    }
-    return AS_OK;
-}
-
 /* ------------------------------------------------------------ one group */
 
 struct product {
@@ -141,19 +30,19 @@ static as_status parse_vars(struct sw_ctx *c, int g, int32_t node, struct sw_var
     const char *gname = c->s->groups[g].name;
     if (sw_is_null(m)) return AS_OK;
     if (m->kind != SW_MAP)
-        return sw_errf(c, node, AS_ERR_INVALID,
+        return sw_errf(c->t, node, AS_ERR_INVALID,
                        "vars of group '%s' is %s; expected a mapping like {question: \"...\"}",
                        gname, sw_kind_name(m));
     for (int32_t i = 0; i < m->n; i += 2) {
         const struct sw_node *k = &c->t->nodes[m->kids[i]];
         const struct sw_node *val = &c->t->nodes[m->kids[i + 1]];
         if (!sw_valid_var_name(k->str, k->len))
-            return sw_errf(c, m->kids[i], AS_ERR_INVALID,
+            return sw_errf(c->t, m->kids[i], AS_ERR_INVALID,
                            "variable name '%.60s' in group '%s'; expected letters, digits and '_' "
                            "(not starting with a digit)",
                            k->str, gname);
         if (val->kind != SW_SCALAR)
-            return sw_errf(c, m->kids[i + 1], AS_ERR_INVALID,
+            return sw_errf(c->t, m->kids[i + 1], AS_ERR_INVALID,
                            "variable '%s' of group '%s' is %s; expected a string", k->str, gname,
                            sw_kind_name(val));
         v->names[v->n] = k->str;
@@ -169,14 +58,14 @@ static as_status parse_product(struct sw_ctx *c, int g, int32_t node, struct sw_
     const struct sw_node *m = &c->t->nodes[node];
     const char *gname = c->s->groups[g].name;
     if (m->kind != SW_MAP || m->n == 0)
-        return sw_errf(c, node, AS_ERR_INVALID,
+        return sw_errf(c->t, node, AS_ERR_INVALID,
                        "product of group '%s' is %s; expected a non-empty mapping of lists like "
                        "{a: [1, 2], b: [10, 20]}",
                        gname, m->kind == SW_MAP ? "an empty mapping" : sw_kind_name(m));
     int n_vars = v->n;
     pr->n_keys = (int)(m->n / 2);
     pr->lists = calloc((size_t)pr->n_keys, sizeof *pr->lists);
-    if (!pr->lists) return OOM(c);
+    if (!pr->lists) return SW_OOM(c);
     int64_t limit = AS_SWEEP_MAX_PROMPTS - c->s->n_prompts;
     pr->count = 1;
     int overflow = 0;
@@ -184,25 +73,25 @@ static as_status parse_product(struct sw_ctx *c, int g, int32_t node, struct sw_
         int32_t kn = m->kids[2 * i], ln = m->kids[2 * i + 1];
         const struct sw_node *k = &c->t->nodes[kn], *l = &c->t->nodes[ln];
         if (!sw_valid_var_name(k->str, k->len))
-            return sw_errf(c, kn, AS_ERR_INVALID,
+            return sw_errf(c->t, kn, AS_ERR_INVALID,
                            "product key '%.60s' in group '%s'; expected a variable name (letters, "
                            "digits and '_')",
                            k->str, gname);
         for (int j = 0; j < n_vars; j++)
             if (!strcmp(v->names[j], k->str))
-                return sw_errf(c, kn, AS_ERR_INVALID,
+                return sw_errf(c->t, kn, AS_ERR_INVALID,
                                "product key '%s' of group '%s' is also one of its vars; expected "
                                "distinct names",
                                k->str, gname);
         if (l->kind != SW_SEQ || l->n == 0)
-            return sw_errf(c, ln, AS_ERR_INVALID,
+            return sw_errf(c->t, ln, AS_ERR_INVALID,
                            "product key '%s' of group '%s' is %s; expected a non-empty list of "
                            "values",
                            k->str, gname, l->kind == SW_SEQ ? "an empty list" : sw_kind_name(l));
         for (int32_t j = 0; j < l->n; j++) {
             const struct sw_node *x = &c->t->nodes[l->kids[j]];
             if (x->kind != SW_SCALAR || sw_is_null(x))
-                return sw_errf(c, l->kids[j], AS_ERR_INVALID,
+                return sw_errf(c->t, l->kids[j], AS_ERR_INVALID,
                                "product value %s[%d] of group '%s' is %s; expected a string or "
                                "number",
                                k->str, (int)j, gname, sw_kind_name(x));
@@ -218,7 +107,7 @@ static as_status parse_product(struct sw_ctx *c, int g, int32_t node, struct sw_
     if (overflow || pr->count > limit / (n_templates > 0 ? n_templates : 1)) {
         char size[64] = "more than 9.2e18";
         if (!overflow) snprintf(size, sizeof size, "%.0f", (double)pr->count * (double)n_templates);
-        return sw_errf(c, node, AS_ERR_INVALID,
+        return sw_errf(c->t, node, AS_ERR_INVALID,
                        "product of group '%s' expands to %s prompts; expected at most %lld prompts "
                        "in the whole sweep",
                        gname, size, (long long)AS_SWEEP_MAX_PROMPTS);
@@ -242,19 +131,19 @@ static as_status expand_template(struct sw_ctx *c, int g, int32_t tnode, const c
     struct sw_buf text = {0}, id = {0}, variant = {0};
     int64_t *odo = NULL;
     if (tn->kind != SW_SCALAR) {
-        ret = sw_errf(c, tnode, AS_ERR_INVALID, "%s is %s; expected a string", what,
+        ret = sw_errf(c->t, tnode, AS_ERR_INVALID, "%s is %s; expected a string", what,
                       sw_kind_name(tn));
         goto done;
     }
     const char *src = sw_is_null(tn) ? "" : tn->str;
     size_t src_len = sw_is_null(tn) ? 0 : tn->len;
-    AS_TRY(sw_template_compile(c, tnode, what, src, src_len, v, &tpl));
+    AS_TRY(sw_template_compile(c->t, tnode, what, src, src_len, v, &tpl));
     int n_keys = pr ? pr->n_keys : 0;
     int64_t count = pr ? pr->count : 1;
     /* refuse before expanding: every prompt has at least the literal text */
     if ((double)count * (double)tpl.lit_len >
         (double)AS_SWEEP_MAX_TEXT_BYTES - (double)c->s->text_bytes) {
-        ret = sw_errf(c, tnode, AS_ERR_INVALID,
+        ret = sw_errf(c->t, tnode, AS_ERR_INVALID,
                       "%s expands to %lld prompts of at least %zu bytes of text each; expected at "
                       "most %lld bytes of text in the whole sweep",
                       what, (long long)count, tpl.lit_len, (long long)AS_SWEEP_MAX_TEXT_BYTES);
@@ -262,7 +151,7 @@ static as_status expand_template(struct sw_ctx *c, int g, int32_t tnode, const c
     }
     odo = calloc((size_t)n_keys + 1, sizeof *odo);
     if (!odo) {
-        ret = OOM(c);
+        ret = SW_OOM(c);
         goto done;
     }
     for (int64_t k = 0; k < count; k++) {
@@ -272,7 +161,7 @@ static as_status expand_template(struct sw_ctx *c, int g, int32_t tnode, const c
             v->lens[n_fixed + i] = x->len;
         }
         if (!sw_template_render(&tpl, v, &text)) {
-            ret = OOM(c);
+            ret = SW_OOM(c);
             goto done;
         }
         /* the variant name */
@@ -291,7 +180,7 @@ static as_status expand_template(struct sw_ctx *c, int g, int32_t tnode, const c
             if (!sw_buf_add(&variant, id.p, id.len)) goto oom;
         }
         if (text.len == 0) {
-            ret = sw_errf(c, tnode, AS_ERR_INVALID,
+            ret = sw_errf(c->t, tnode, AS_ERR_INVALID,
                           "%s: the prompt '%s/%s' is empty after substitution; expected a "
                           "non-empty text",
                           what, gname, variant.p);
@@ -311,7 +200,7 @@ done:
     free(odo);
     return ret;
 oom:
-    ret = OOM(c);
+    ret = SW_OOM(c);
     goto done;
 }
 
@@ -322,41 +211,42 @@ static as_status parse_spans(struct sw_ctx *c, int g, int32_t node, const struct
     struct sw_buf text = {0};
     if (sw_is_null(m)) return AS_OK;
     if (m->kind != SW_MAP)
-        return sw_errf(c, node, AS_ERR_INVALID,
+        return sw_errf(c->t, node, AS_ERR_INVALID,
                        "spans of group '%s' is %s; expected a mapping {name: \"text\", ...}",
                        gr->name, sw_kind_name(m));
     int n = (int)(m->n / 2);
     gr->spans = sw_arena_alloc(c->arena, (size_t)(n ? n : 1) * sizeof *gr->spans);
-    if (!gr->spans) return OOM(c);
+    if (!gr->spans) return SW_OOM(c);
     for (int i = 0; i < n; i++) {
         int32_t kn = m->kids[2 * i], vn = m->kids[2 * i + 1];
         const struct sw_node *k = &c->t->nodes[kn], *val = &c->t->nodes[vn];
         const char *why = sw_name_problem(k->str, k->len);
         if (why) {
-            ret = sw_errf(c, kn, AS_ERR_INVALID,
+            ret = sw_errf(c->t, kn, AS_ERR_INVALID,
                           "span name '%.60s' of group '%s' %s; expected a valid HDF5 link name",
                           k->str, gr->name, why);
             goto done;
         }
         if (val->kind != SW_SCALAR) {
-            ret = sw_errf(c, vn, AS_ERR_INVALID, "span '%s' of group '%s' is %s; expected a string",
-                          k->str, gr->name, sw_kind_name(val));
+            ret = sw_errf(c->t, vn, AS_ERR_INVALID,
+                          "span '%s' of group '%s' is %s; expected a string", k->str, gr->name,
+                          sw_kind_name(val));
             goto done;
         }
         char what[300];
         snprintf(what, sizeof what, "group '%s', span '%s'", gr->name, k->str);
         struct sw_template tpl;
         const char *src = sw_is_null(val) ? "" : val->str;
-        AS_TRY(sw_template_compile(c, vn, what, src, strlen(src), v, &tpl));
+        AS_TRY(sw_template_compile(c->t, vn, what, src, strlen(src), v, &tpl));
         int ok = sw_template_render(&tpl, v, &text);
         sw_template_free(&tpl);
         if (!ok) {
-            ret = OOM(c);
+            ret = SW_OOM(c);
             goto done;
         }
         if (text.len == 0) {
-            ret =
-                sw_errf(c, vn, AS_ERR_INVALID, "%s is empty; expected a non-empty substring", what);
+            ret = sw_errf(c->t, vn, AS_ERR_INVALID, "%s is empty; expected a non-empty substring",
+                          what);
             goto done;
         }
         int found = 0;
@@ -365,7 +255,7 @@ static as_status parse_spans(struct sw_ctx *c, int g, int32_t node, const struct
             found = memmem(p->text, p->text_len, text.p, text.len) != NULL;
         }
         if (!found) {
-            ret = sw_errf(c, vn, AS_ERR_INVALID,
+            ret = sw_errf(c->t, vn, AS_ERR_INVALID,
                           "%s = \"%.80s\" occurs in no prompt of the group; expected a substring "
                           "of at least one prompt",
                           what, text.p);
@@ -375,7 +265,7 @@ static as_status parse_spans(struct sw_ctx *c, int g, int32_t node, const struct
         sp->name = sw_arena_strndup(c->arena, k->str, k->len);
         sp->text = sw_arena_strndup(c->arena, text.p, text.len);
         if (!sp->name || !sp->text) {
-            ret = OOM(c);
+            ret = SW_OOM(c);
             goto done;
         }
         sp->text_len = text.len;
@@ -401,7 +291,7 @@ static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
     int have_id_tpl = 0;
     char what[300];
     snprintf(what, sizeof what, "group '%s'", gr->name);
-    AS_TRY(sw_check_map(c, node, what, keys));
+    AS_TRY(sw_check_map(c->t, node, what, keys));
 
     int32_t vars_n = sw_map_get(t, node, "vars"), prompts_n = sw_map_get(t, node, "prompts");
     int32_t tpl_n = sw_map_get(t, node, "template"), prod_n = sw_map_get(t, node, "product");
@@ -415,7 +305,7 @@ static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
     for (int i = 0; i < 3; i++) {
         if (srcs[i] < 0) continue;
         if (first >= 0) {
-            ret = sw_errf(c, srcs[i], AS_ERR_INVALID,
+            ret = sw_errf(c->t, srcs[i], AS_ERR_INVALID,
                           "group '%s' has both %s: and %s:; expected exactly one of prompts:, "
                           "template:, file:",
                           gr->name, src_names[first], src_names[i]);
@@ -425,19 +315,19 @@ static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
     }
     if (first < 0) {
         ret = sw_errf(
-            c, node, AS_ERR_INVALID,
+            c->t, node, AS_ERR_INVALID,
             "group '%s' defines no prompts; expected one of prompts:, template:, file:", gr->name);
         goto done;
     }
     if (prod_n >= 0 && file_n >= 0) {
-        ret = sw_errf(c, prod_n, AS_ERR_INVALID,
+        ret = sw_errf(c->t, prod_n, AS_ERR_INVALID,
                       "group '%s': product: cannot be used with file:; expected it with template: "
                       "or prompts:",
                       gr->name);
         goto done;
     }
     if (id_n >= 0 && (file_n >= 0 || (prompts_n >= 0 && prod_n < 0))) {
-        ret = sw_errf(c, id_n, AS_ERR_INVALID,
+        ret = sw_errf(c->t, id_n, AS_ERR_INVALID,
                       "group '%s': id: names expanded prompts and is only used with template: or "
                       "product:; the variant names here come from %s",
                       gr->name, file_n >= 0 ? "the file" : "the keys of prompts:");
@@ -452,7 +342,7 @@ static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
     v.vals = calloc(n_slots, sizeof *v.vals);
     v.lens = calloc(n_slots, sizeof *v.lens);
     if (!v.names || !v.vals || !v.lens) {
-        ret = OOM(c);
+        ret = SW_OOM(c);
         goto done;
     }
     if (vars_n >= 0) AS_TRY(parse_vars(c, g, vars_n, &v));
@@ -463,19 +353,19 @@ static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
     if (file_n >= 0) {
         gr->source = AS_GROUP_FILE;
         const char *rel;
-        AS_TRY(sw_get_str(c, file_n, "file", &rel, NULL));
+        AS_TRY(sw_get_str(c->t, file_n, "file", &rel, NULL));
         char path[AS_SWEEP_PATH_MAX];
         int n = rel[0] == '/' || !s->base_dir[0]
                     ? snprintf(path, sizeof path, "%s", rel)
                     : snprintf(path, sizeof path, "%s/%s", s->base_dir, rel);
         if (n < 0 || (size_t)n >= sizeof path) {
-            ret =
-                sw_errf(c, file_n, AS_ERR_INVALID, "file path of group '%s' is too long", gr->name);
+            ret = sw_errf(c->t, file_n, AS_ERR_INVALID, "file path of group '%s' is too long",
+                          gr->name);
             goto done;
         }
         gr->file = sw_arena_strndup(c->arena, path, (size_t)n);
         if (!gr->file) {
-            ret = OOM(c);
+            ret = SW_OOM(c);
             goto done;
         }
         AS_TRY(sw_read_prompt_file(c, g, path, file_n));
@@ -486,7 +376,7 @@ static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
         if (pm) {
             gr->source = AS_GROUP_PROMPTS;
             if (pm->kind != SW_MAP || pm->n == 0) {
-                ret = sw_errf(c, prompts_n, AS_ERR_INVALID,
+                ret = sw_errf(c->t, prompts_n, AS_ERR_INVALID,
                               "prompts of group '%s' is %s; expected a non-empty mapping "
                               "{variant: \"text\", ...}",
                               gr->name, pm->kind == SW_MAP ? "an empty mapping" : sw_kind_name(pm));
@@ -503,10 +393,10 @@ static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
         if (id_n >= 0) {
             const char *src;
             size_t len;
-            AS_TRY(sw_get_str(c, id_n, "id", &src, &len));
+            AS_TRY(sw_get_str(c->t, id_n, "id", &src, &len));
             char w[300];
             snprintf(w, sizeof w, "group '%s', id", gr->name);
-            AS_TRY(sw_template_compile(c, id_n, w, src, len, &v, &id_tpl));
+            AS_TRY(sw_template_compile(c->t, id_n, w, src, len, &v, &id_tpl));
             have_id_tpl = 1;
         }
         const struct product *prp = prod_n >= 0 ? &pr : NULL;
@@ -537,7 +427,7 @@ as_status sw_expand_groups(struct sw_ctx *c) {
     struct sw_tree *t = c->t;
     const struct sw_node *gl = &t->nodes[c->groups_node];
     s->groups = calloc((size_t)gl->n, sizeof *s->groups);
-    if (!s->groups) return OOM(c);
+    if (!s->groups) return SW_OOM(c);
     for (int32_t i = 0; i < gl->n; i++) {
         int32_t node = gl->kids[i];
         const struct sw_node *gn = &t->nodes[node];
@@ -545,30 +435,31 @@ as_status sw_expand_groups(struct sw_ctx *c) {
         char what[64];
         snprintf(what, sizeof what, "groups[%d]", (int)i);
         if (gn->kind != SW_MAP)
-            return sw_errf(c, node, AS_ERR_INVALID,
+            return sw_errf(c->t, node, AS_ERR_INVALID,
                            "%s is %s; expected a mapping with name: and prompts:/template:/file:",
                            what, sw_kind_name(gn));
         int32_t name_n = sw_map_get(t, node, "name");
         if (name_n < 0)
-            return sw_errf(c, node, AS_ERR_INVALID, "%s has no name:; expected a group name", what);
+            return sw_errf(c->t, node, AS_ERR_INVALID, "%s has no name:; expected a group name",
+                           what);
         const char *name;
         size_t len;
         char w2[80];
         snprintf(w2, sizeof w2, "%s.name", what);
-        as_status ret = sw_get_str(c, name_n, w2, &name, &len);
+        as_status ret = sw_get_str(c->t, name_n, w2, &name, &len);
         if (ret != AS_OK) return ret;
         const char *why = sw_name_problem(name, len);
         if (why)
-            return sw_errf(c, name_n, AS_ERR_INVALID,
+            return sw_errf(c->t, name_n, AS_ERR_INVALID,
                            "group name '%.60s' %s; expected a valid HDF5 link name", name, why);
         for (int32_t j = 0; j < i; j++)
             if (!strcmp(s->groups[j].name, name))
-                return sw_errf(c, name_n, AS_ERR_INVALID,
+                return sw_errf(c->t, name_n, AS_ERR_INVALID,
                                "duplicate group name '%s' (first defined at %d:%d); expected "
                                "unique group names",
                                name, s->groups[j].mark.line, s->groups[j].mark.col);
         gr->name = sw_arena_strndup(c->arena, name, len);
-        if (!gr->name) return OOM(c);
+        if (!gr->name) return SW_OOM(c);
         gr->mark.line = gn->line;
         gr->mark.col = gn->col;
         s->n_groups = (int)i + 1;

@@ -123,18 +123,18 @@ as_status sw_read_prompt_file(struct sw_ctx *c, int g, const char *path, int32_t
     const char *gname = c->s->groups[g].name;
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return sw_errf(c, node, AS_ERR_IO,
+        return sw_errf(c->t, node, AS_ERR_IO,
                        "group '%s': prompt file '%s' does not exist or is not a regular file; "
                        "expected a .jsonl or text file. HINT: file: paths are relative to the "
                        "YAML's folder ('%s')",
                        gname, path, c->s->base_dir[0] ? c->s->base_dir : ".");
     if ((long long)st.st_size > AS_SWEEP_MAX_FILE_BYTES)
-        return sw_errf(c, node, AS_ERR_INVALID,
+        return sw_errf(c->t, node, AS_ERR_INVALID,
                        "group '%s': prompt file '%s' is %lld bytes; expected at most %lld", gname,
                        path, (long long)st.st_size, (long long)AS_SWEEP_MAX_FILE_BYTES);
     struct as_err ferr = {0};
     if (as_file_read_all(path, &data, &size, &ferr) != AS_OK)
-        return sw_errf(c, node, ferr.status, "group '%s': %s", gname, ferr.msg);
+        return sw_errf(c->t, node, ferr.status, "group '%s': %s", gname, ferr.msg);
     int jsonl = has_suffix_ci(path, ".jsonl");
     int64_t ln = 0;
     for (size_t off = 0; off < size;) {
@@ -164,7 +164,7 @@ as_status sw_read_prompt_file(struct sw_ctx *c, int g, const char *path, int32_t
         AS_TRY(sw_add_prompt(c, g, NULL, 0, line, len, node, ln));
     }
     if (c->s->groups[g].n_prompts == 0)
-        ret = sw_errf(c, node, AS_ERR_INVALID,
+        ret = sw_errf(c->t, node, AS_ERR_INVALID,
                       "group '%s': prompt file '%s' has no prompts (only blank lines); expected "
                       "at least one",
                       gname, path);

@@ -14,13 +14,7 @@
 #include <openssl/evp.h>
 
 #include "attnsweep/fileio.h"
-#include "attnsweep/h5out.h"
 #include "sweep_internal.h"
-
-_Static_assert(AS_SWEEP_ID_MAX == AS_H5_ID_MAX, "sweep ids must fit the HDF5 prompt table");
-_Static_assert(AS_STORE_FULL == 0 && AS_STORE_LAST_ROW == 1 && AS_STORE_NONE == 2,
-               "as_sweep.store holds enum as_store");
-_Static_assert(AS_OUT_F32 == 0 && AS_OUT_F16 == 1, "as_sweep.dtype holds enum as_out_dtype");
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -126,176 +120,6 @@ static const char *setting_where(const struct as_sweep *s, struct as_sweep_mark 
     return buf;
 }
 
-/* ------------------------------------------------------------ id index */
-
-static uint64_t fnv1a(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-as_status sw_index_build(const struct as_sweep *s, struct sw_index *ix, struct as_err *err) {
-    size_t cap = 64;
-    while (cap < (size_t)s->n_prompts * 2)
-        cap *= 2;
-    ix->slots = calloc(cap, sizeof *ix->slots);
-    ix->cap = cap;
-    if (!ix->slots) return as_err_set(err, AS_ERR_NOMEM, "%s: out of memory", s->path);
-    for (int64_t i = 0; i < s->n_prompts; i++) {
-        const char *id = s->prompts[i].id;
-        size_t len = strlen(id);
-        size_t k = (size_t)fnv1a(id, len) & (cap - 1);
-        while (ix->slots[k]) {
-            int64_t j = ix->slots[k] - 1;
-            if (!strcmp(s->prompts[j].id, id)) {
-                char w1[AS_SWEEP_PATH_MAX + 64], w2[AS_SWEEP_PATH_MAX + 64];
-                return as_err_set(err, AS_ERR_INVALID,
-                                  "%s: duplicate prompt id '%s' (first defined at %s); expected "
-                                  "unique ids. HINT: rename one variant, or give the group an "
-                                  "`id:` template that uses every product key",
-                                  as_sweep_prompt_where(s, i, w2, sizeof w2), id,
-                                  as_sweep_prompt_where(s, j, w1, sizeof w1));
-            }
-            k = (k + 1) & (cap - 1);
-        }
-        ix->slots[k] = (int32_t)(i + 1);
-    }
-    return AS_OK;
-}
-
-int64_t sw_index_find(const struct as_sweep *s, const struct sw_index *ix, const char *id,
-                      size_t len) {
-    size_t k = (size_t)fnv1a(id, len) & (ix->cap - 1);
-    while (ix->slots[k]) {
-        int64_t j = ix->slots[k] - 1;
-        const char *pid = s->prompts[j].id;
-        if (strlen(pid) == len && !memcmp(pid, id, len)) return j;
-        k = (k + 1) & (ix->cap - 1);
-    }
-    return -1;
-}
-
-void sw_index_free(struct sw_index *ix) {
-    free(ix->slots);
-    ix->slots = NULL;
-    ix->cap = 0;
-}
-
-/* ------------------------------------------------------------ explicit ranks */
-
-static void group_list(const struct as_sweep *s, char *out, size_t cap) {
-    size_t off = 0;
-    out[0] = '\0';
-    for (int g = 0; g < s->n_groups && off < cap; g++) {
-        int n = snprintf(out + off, cap - off, "%s%s", g ? ", " : "", s->groups[g].name);
-        if (n < 0 || (size_t)n >= cap - off) break;
-        off += (size_t)n;
-    }
-}
-
-static void variant_list(const struct as_sweep *s, int g, char *out, size_t cap) {
-    const struct as_sweep_group *gr = &s->groups[g];
-    size_t off = 0;
-    out[0] = '\0';
-    int64_t shown = gr->n_prompts < 12 ? gr->n_prompts : 12;
-    for (int64_t k = 0; k < shown; k++) {
-        int n = snprintf(out + off, cap - off, "%s%s", k ? ", " : "",
-                         s->prompts[gr->first_prompt + k].variant);
-        if (n < 0 || (size_t)n >= cap - off) return;
-        off += (size_t)n;
-    }
-    if (shown < gr->n_prompts)
-        snprintf(out + off, cap - off, ", ... (%lld in all)", (long long)gr->n_prompts);
-}
-
-as_status sw_resolve_explicit(struct sw_ctx *c, const struct sw_index *ix) {
-    struct as_sweep *s = c->s;
-    struct sw_tree *t = c->t;
-    if (c->explicit_node < 0) return AS_OK;
-    const struct sw_node *m = &t->nodes[c->explicit_node];
-    if (m->kind != SW_MAP)
-        return sw_errf(c, c->explicit_node, AS_ERR_INVALID,
-                       "ranks.explicit is %s; expected a mapping {0: [group/variant, group], 1: "
-                       "[...]}",
-                       sw_kind_name(m));
-    for (int32_t i = 0; i < m->n; i += 2) {
-        int32_t kn = m->kids[i], ln = m->kids[i + 1];
-        long long rank;
-        as_status ret = sw_get_int(c, kn, "ranks.explicit key (a rank)", 0, 1 << 24, &rank);
-        if (ret != AS_OK) return ret;
-        const struct sw_node *l = &t->nodes[ln];
-        if (l->kind != SW_SEQ)
-            return sw_errf(c, ln, AS_ERR_INVALID,
-                           "ranks.explicit.%lld is %s; expected a list of prompt ids "
-                           "(group/variant) or group names",
-                           rank, sw_kind_name(l));
-        for (int32_t j = 0; j < l->n; j++) {
-            int32_t in = l->kids[j];
-            const char *name;
-            size_t len;
-            char what[80];
-            snprintf(what, sizeof what, "ranks.explicit.%lld[%d]", rank, (int)j);
-            if ((ret = sw_get_str(c, in, what, &name, &len)) != AS_OK) return ret;
-            int64_t first = -1, count = 0;
-            const char *slash = memchr(name, '/', len);
-            if (slash) {
-                first = sw_index_find(s, ix, name, len);
-                count = 1;
-                if (first < 0) {
-                    char list[600];
-                    size_t glen = (size_t)(slash - name);
-                    int g = -1;
-                    for (int k = 0; k < s->n_groups; k++)
-                        if (strlen(s->groups[k].name) == glen &&
-                            !memcmp(s->groups[k].name, name, glen))
-                            g = k;
-                    if (g >= 0) {
-                        variant_list(s, g, list, sizeof list);
-                        return sw_errf(c, in, AS_ERR_INVALID,
-                                       "%s names prompt '%s', which does not exist; group '%s' "
-                                       "has: %s",
-                                       what, name, s->groups[g].name, list);
-                    }
-                    group_list(s, list, sizeof list);
-                    return sw_errf(c, in, AS_ERR_INVALID,
-                                   "%s names prompt '%s', but there is no group '%.*s'; groups: %s",
-                                   what, name, (int)glen, name, list);
-                }
-            } else {
-                for (int k = 0; k < s->n_groups; k++)
-                    if (!strcmp(s->groups[k].name, name)) {
-                        first = s->groups[k].first_prompt;
-                        count = s->groups[k].n_prompts;
-                    }
-                if (first < 0) {
-                    char list[600];
-                    group_list(s, list, sizeof list);
-                    return sw_errf(c, in, AS_ERR_INVALID,
-                                   "%s names '%s', which is neither a group nor a prompt id; "
-                                   "expected a group name (%s) or group/variant",
-                                   what, name, list);
-                }
-            }
-            for (int64_t k = first; k < first + count; k++) {
-                struct as_sweep_prompt *p = &s->prompts[k];
-                if (p->explicit_rank >= 0)
-                    return sw_errf(c, in, AS_ERR_INVALID,
-                                   "%s assigns prompt '%s' to rank %lld, but it is already "
-                                   "assigned to rank %d at %d:%d; expected each prompt once",
-                                   what, p->id, rank, p->explicit_rank, p->assign_mark.line,
-                                   p->assign_mark.col);
-                p->explicit_rank = (int)rank;
-                p->assign_mark.line = t->nodes[in].line;
-                p->assign_mark.col = t->nodes[in].col;
-            }
-        }
-    }
-    return AS_OK;
-}
-
 /* ------------------------------------------------------------ validation */
 
 static as_status check_subset(const struct as_sweep *s, const int *v, int n, const char *what,
@@ -352,12 +176,12 @@ as_status as_sweep_validate(const struct as_sweep *s, struct as_err *err) {
                 setting_where(s, s->marks.output_path, AS_SWEEP_OV_OUTPUT, "--output", w, sizeof w),
                 dir, out, dir);
     }
-    if (s->store < 0 || s->store > 2)
+    if ((int)s->store < 0 || (int)s->store > 2)
         return as_err_set(err, AS_ERR_INVALID,
                           "%s: output.store is %d; expected 0 (full), 1 "
                           "(last_row) or 2 (none)",
                           s->path, s->store);
-    if (s->dtype < 0 || s->dtype > 1)
+    if ((int)s->dtype < 0 || (int)s->dtype > 1)
         return as_err_set(err, AS_ERR_INVALID,
                           "%s: output.dtype is %d; expected 0 (float32) "
                           "or 1 (float16)",
