@@ -114,21 +114,24 @@ struct as_metrics_ctx;
 struct as_metrics_span_def;
 struct as_metrics_layout;
 struct as_job_metrics {
-    size_t *prefix;                           /* (n) variant-specific prefix length */
-    struct as_metrics_span_def **group_spans; /* (n_groups) -> the group's declared spans */
-    int n_groups;
+    size_t *prefix;                    /* (n) variant-specific prefix length */
+    int max_spans;                     /* spans of the group with the most */
     struct as_metrics_layout *layouts; /* (n) each prompt's metrics layout */
 };
 as_status as_job_metrics_init(struct as_job_metrics *jm, const struct as_job *j,
                               struct as_err *err);
 void as_job_metrics_free(struct as_job_metrics *jm);
+/* Prompt i's context; spans: (jm->max_spans) scratch that ctx points into,
+ * valid until the next call with it. */
 void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j, int64_t i,
-                        struct as_metrics_ctx *ctx);
+                        struct as_metrics_span_def *spans, struct as_metrics_ctx *ctx);
 /* Derived variant-specific prefix length of every sweep prompt (bytes), per
  * group with as_metrics_variant_prefixes. out: (s->n_prompts). */
 as_status as_run_prefixes(const struct as_sweep *s, size_t *out, struct as_err *err);
-/* The declared spans of sweep group g (pointers into s). */
-void as_run_span_defs(const struct as_sweep *s, int g, struct as_metrics_span_def *out);
+/* The declared spans of sweep prompt i: its group's span names with the
+ * prompt's own text of each (text NULL, length 0 when the prompt has none).
+ * out: (spans of the group); pointers into s. */
+void as_run_span_defs(const struct as_sweep *s, int64_t i, struct as_metrics_span_def *out);
 
 /* The output file (output.c). */
 /* Rank 0: the create spec of the job's file; specs (n) and metrics are owned

@@ -87,7 +87,14 @@ as_status sw_add_prompt(struct sw_ctx *c, int g, const char *variant, size_t vle
         if (!q) return SW_OOM(c);
         s->prompts = q;
         c->prompts_cap = cap;
+        as_status ret = sw_meta_reserve(c, cap);
+        if (ret != AS_OK) return ret;
     }
+    if (c->meta.n > 0 && n + 1 > AS_SWEEP_MAX_CELLS / c->meta.n)
+        return sw_prompt_errf(c, g, node, file_line, AS_ERR_INVALID,
+                              "the metadata would have %d columns x %lld prompts; expected at "
+                              "most %lld values in all. HINT: drop keys you do not need",
+                              c->meta.n, (long long)(n + 1), (long long)AS_SWEEP_MAX_CELLS);
     struct as_sweep_prompt *p = &s->prompts[n];
     memset(p, 0, sizeof *p);
     p->group = s->groups[g].name;

@@ -19,8 +19,10 @@ const char *sw_name_problem(const char *s, size_t len);
  * the same rule. */
 int sw_valid_var_name(const char *s, size_t len);
 
-/* A double as the shortest text that reads back to the same value ("%.*g"
- * with the least precision that round-trips; "nan", "inf", "-inf"). */
+/* A double as the shortest text that reads back to the same value: the
+ * fewest significant digits that round-trip, written positionally for
+ * exponents in [-4, 16) ("150", "2.5", "0.25") and in scientific notation
+ * otherwise ("1e+300"); "nan", "inf", "-inf". */
 void sw_format_double(double v, char *out, size_t cap);
 
 #endif

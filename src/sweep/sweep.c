@@ -95,16 +95,32 @@ int64_t as_sweep_find_prompt(const struct as_sweep *s, const char *id) {
     return -1;
 }
 
-int as_sweep_span_find(const struct as_sweep *s, int64_t i, int span, size_t *begin, size_t *end) {
+int as_sweep_span_text(const struct as_sweep *s, int64_t i, int span, const char **text,
+                       size_t *len) {
     if (i < 0 || i >= s->n_prompts) return 0;
     const struct as_sweep_prompt *p = &s->prompts[i];
     const struct as_sweep_group *g = &s->groups[p->group_index];
     if (span < 0 || span >= g->n_spans) return 0;
     const struct as_sweep_span *sp = &g->spans[span];
-    const char *hit = memmem(p->text, p->text_len, sp->text, sp->text_len);
+    if (sp->text) {
+        *text = sp->text, *len = sp->text_len;
+        return 1;
+    }
+    const struct as_sweep_span_text *st = &sp->texts[i - g->first_prompt];
+    if (!st->text || st->len == 0) return 0;
+    *text = st->text, *len = st->len;
+    return 1;
+}
+
+int as_sweep_span_find(const struct as_sweep *s, int64_t i, int span, size_t *begin, size_t *end) {
+    const char *t;
+    size_t n;
+    if (!as_sweep_span_text(s, i, span, &t, &n)) return 0;
+    const struct as_sweep_prompt *p = &s->prompts[i];
+    const char *hit = memmem(p->text, p->text_len, t, n);
     if (!hit) return 0;
     *begin = (size_t)(hit - p->text);
-    *end = *begin + sp->text_len;
+    *end = *begin + n;
     return 1;
 }
 
@@ -375,6 +391,8 @@ as_status as_sweep_load_string(struct as_sweep *s, const char *yaml, size_t len,
     AS_TRY(as_sweep_validate(s, err));
 done:
     sw_index_free(&ix);
+    sw_meta_free(&c.meta);
+    sw_group_state_free(&c.gs);
     sw_tree_free(&t);
     if (ret != AS_OK) as_sweep_free(s);
     return ret;
@@ -480,6 +498,16 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
             fprintf(fp, "  spans:");
             for (int k = 0; k < gr->n_spans; k++)
                 fprintf(fp, " %s", gr->spans[k].name);
+        }
+        fputc('\n', fp);
+    }
+    if (s->n_columns) {
+        fprintf(fp, "  metadata columns (/sweep):");
+        for (int k = 0; k < s->n_columns; k++) {
+            const struct as_sweep_column *c = &s->columns[k];
+            fprintf(fp, "%s %s (%s", k ? "," : "", c->name, as_sweep_col_type_name(c->type));
+            if (c->n_missing) fprintf(fp, ", %lld missing", (long long)c->n_missing);
+            fputc(')', fp);
         }
         fputc('\n', fp);
     }

@@ -84,8 +84,19 @@ void sw_format_double(double v, char *out, size_t cap) {
         snprintf(out, cap, v < 0 ? "-inf" : "inf");
         return;
     }
-    for (int p = 1; p <= 17; p++) {
-        snprintf(out, cap, "%.*g", p, v);
-        if (strtod(out, NULL) == v) return;
+    /* the fewest significant digits that read back exactly, then positional
+     * notation for exponents in [-4, 16) (as Python's repr), else scientific */
+    char e[40];
+    int p = 1;
+    for (; p < 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, v);
+        if (strtod(e, NULL) == v) break;
     }
+    snprintf(e, sizeof e, "%.*e", p - 1, v);
+    const char *x = strchr(e, 'e');
+    int exp = x ? atoi(x + 1) : 0;
+    if (exp >= -4 && exp < 16)
+        snprintf(out, cap, "%.*f", p - 1 - exp > 0 ? p - 1 - exp : 0, v);
+    else
+        snprintf(out, cap, "%.*g", p, v);
 }
