@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "attnsweep/analysis.h"
 #include "attnsweep/model.h"
 #include "attnsweep/status.h"
 #include "attnsweep/store.h"
@@ -152,7 +153,7 @@ struct as_sweep_column {
 /* Where each setting came from, for as_sweep_print and error messages. */
 struct as_sweep_marks {
     struct as_sweep_mark model_path, tokenizer_path, output_path, store, dtype, layers, heads,
-        assign, explicit_, keywords, groups;
+        assign, explicit_, keywords, groups, analysis;
 };
 
 /* Bits of as_sweep.overridden: which settings came from the command line. */
@@ -193,6 +194,7 @@ struct as_sweep {
     /* analysis: */
     char **keywords; /* (n_keywords) non-empty, unique */
     int n_keywords;
+    struct as_analysis analysis; /* analysis.by, contrasts, bootstrap (analysis.h) */
 
     struct as_sweep_marks marks;
     unsigned overridden; /* AS_SWEEP_OV_* bits */
@@ -211,7 +213,8 @@ struct as_sweep_overrides {
  *   model_path "models/default", tokenizer_path "" (the model's own),
  *   output_path "" (= "results/<YAML file stem>.h5", resolved at load),
  *   store full, dtype float32, all layers, all heads, assign balanced,
- *   no groups, no keywords. */
+ *   no groups, no keywords, and the analysis defaults (as_analysis_defaults)
+ *   with by = {"group"} (a static string, not in the arena). */
 void as_sweep_defaults(struct as_sweep *s);
 
 /* Reads, parses, expands and validates the sweep at path (the YAML's folder

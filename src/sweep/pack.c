@@ -66,6 +66,27 @@ static void put_marks(struct writer *w, const struct as_sweep_marks *m) {
     put_mark(w, m->explicit_);
     put_mark(w, m->keywords);
     put_mark(w, m->groups);
+    put_mark(w, m->analysis);
+}
+
+static void put_analysis(struct writer *w, const struct as_analysis *a) {
+    put_i32(w, a->n_by);
+    for (int i = 0; i < a->n_by; i++)
+        put_str(w, a->by[i]);
+    put_i32(w, a->n_contrasts);
+    for (int i = 0; i < a->n_contrasts; i++) {
+        const struct as_contrast *c = &a->contrasts[i];
+        put_str(w, c->name);
+        put_str(w, c->column);
+        put_str(w, c->a);
+        put_str(w, c->b);
+        put_i32(w, c->n_pair_on);
+        for (int k = 0; k < c->n_pair_on; k++)
+            put_str(w, c->pair_on[k]);
+    }
+    put_i32(w, a->n_boot);
+    put_u64(w, a->seed);
+    put_i32(w, a->js_min_shared);
 }
 
 as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struct as_err *err) {
@@ -90,6 +111,7 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
     put_i32(&w, s->n_keywords);
     for (int i = 0; i < s->n_keywords; i++)
         put_str(&w, s->keywords[i]);
+    put_analysis(&w, &s->analysis);
     put_marks(&w, &s->marks);
     put_u64(&w, s->overridden);
     put_i32(&w, s->n_groups);
@@ -234,6 +256,61 @@ static as_status get_ints(struct reader *r, int **out, int *n_out, const char *f
     }
     *out = v;
     *n_out = (int)n;
+    return AS_OK;
+}
+
+/* n strings (names) into a new arena array; each non-NULL and non-empty. */
+static as_status get_names(struct reader *r, char ***out, int *n_out, int max, const char *field) {
+    int64_t n;
+    as_status ret = get_count(r, &n, max, 8, field, 0);
+    if (ret != AS_OK) return ret;
+    *out = NULL, *n_out = 0;
+    if (n == 0) return AS_OK;
+    char **v = sw_arena_alloc(r->arena, (size_t)n * sizeof *v);
+    if (!v) return as_err_set(r->err, AS_ERR_NOMEM, "packed sweep: out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        if ((ret = get_str(r, &v[i], NULL, field)) != AS_OK) return ret;
+        if (!v[i] || !v[i][0])
+            return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: empty %s", field);
+    }
+    *out = v, *n_out = (int)n;
+    return AS_OK;
+}
+
+static as_status unpack_analysis(struct reader *r, struct as_analysis *a) {
+    as_status ret;
+    int64_t n;
+    int32_t v;
+    uint64_t u;
+    if ((ret = get_names(r, &a->by, &a->n_by, AS_SWEEP_MAX_COLUMNS + 2, "analysis.by")) != AS_OK)
+        return ret;
+    if ((ret = get_count(r, &n, 1024, 36, "n_contrasts", 0)) != AS_OK) return ret;
+    a->contrasts = NULL, a->n_contrasts = 0;
+    if (n > 0 && !(a->contrasts = sw_arena_alloc(r->arena, (size_t)n * sizeof *a->contrasts)))
+        return as_err_set(r->err, AS_ERR_NOMEM, "packed sweep: out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        struct as_contrast *c = &a->contrasts[i];
+        memset(c, 0, sizeof *c);
+        if ((ret = get_str(r, &c->name, NULL, "contrast name")) != AS_OK ||
+            (ret = get_str(r, &c->column, NULL, "contrast column")) != AS_OK ||
+            (ret = get_str(r, &c->a, NULL, "contrast a")) != AS_OK ||
+            (ret = get_str(r, &c->b, NULL, "contrast b")) != AS_OK ||
+            (ret = get_names(r, &c->pair_on, &c->n_pair_on, AS_SWEEP_MAX_COLUMNS + 2,
+                             "contrast pair_on")) != AS_OK)
+            return ret;
+        if (!c->name || !c->column || !c->a || !c->b || sw_name_problem(c->name, strlen(c->name)))
+            return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: contrast %lld is malformed",
+                              (long long)i);
+        a->n_contrasts = (int)i + 1;
+    }
+    if ((ret = get_i32(r, &v, "analysis.bootstrap")) != AS_OK) return ret;
+    a->n_boot = v;
+    if ((ret = get_u64(r, &u, "analysis.seed")) != AS_OK) return ret;
+    a->seed = u;
+    if ((ret = get_i32(r, &v, "analysis.js_min_shared")) != AS_OK) return ret;
+    a->js_min_shared = v;
+    if (a->n_boot < 1 || a->n_boot > AS_ANALYSIS_BOOT_MAX || a->js_min_shared < 1)
+        return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: analysis settings out of range");
     return AS_OK;
 }
 
@@ -395,11 +472,12 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
             s->n_keywords++;
         }
     }
+    AS_TRY(unpack_analysis(&r, &s->analysis));
     struct as_sweep_marks *mk = &s->marks;
     struct as_sweep_mark *marks[] = {&mk->model_path, &mk->tokenizer_path, &mk->output_path,
                                      &mk->store,      &mk->dtype,          &mk->layers,
                                      &mk->heads,      &mk->assign,         &mk->explicit_,
-                                     &mk->keywords,   &mk->groups};
+                                     &mk->keywords,   &mk->groups,         &mk->analysis};
     for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
         AS_TRY(get_mark(&r, marks[i]));
     uint64_t ov;

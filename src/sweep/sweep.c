@@ -61,6 +61,7 @@ void as_sweep_defaults(struct as_sweep *s) {
     s->layers = NULL;            /* all */
     s->heads = NULL;             /* all */
     s->assign = AS_ASSIGN_BALANCED;
+    sw_analysis_defaults(&s->analysis);
 }
 
 void as_sweep_free(struct as_sweep *s) {
@@ -347,7 +348,8 @@ as_status as_sweep_load_string(struct as_sweep *s, const char *yaml, size_t len,
     as_status ret = AS_OK;
     struct sw_tree t = {0};
     struct sw_index ix = {0};
-    struct sw_ctx c = {.s = s, .t = &t, .err = err, .groups_node = -1, .explicit_node = -1};
+    struct sw_ctx c = {
+        .s = s, .t = &t, .err = err, .groups_node = -1, .explicit_node = -1, .analysis_node = -1};
     t.root = -1;
     as_sweep_defaults(s);
     if (!name) name = "<sweep>";
@@ -378,6 +380,7 @@ as_status as_sweep_load_string(struct as_sweep *s, const char *yaml, size_t len,
     c.arena = s->internal;
     AS_TRY(sw_parse_settings(&c));
     AS_TRY(sw_expand_groups(&c));
+    AS_TRY(sw_resolve_analysis(&c));
     AS_TRY(sw_index_build(s, &ix, err));
     AS_TRY(sw_resolve_explicit(&c, &ix));
     if (!c.has_output_path) default_output_path(s);
@@ -486,6 +489,20 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
     for (int i = 0; i < s->n_keywords; i++)
         fprintf(fp, "%s\"%s\"", i ? ", " : "", s->keywords[i]);
     fprintf(fp, "]\n");
+    const struct as_analysis *a = &s->analysis;
+    fprintf(fp, "  %-18s [", "analysis.by");
+    for (int i = 0; i < a->n_by; i++)
+        fprintf(fp, "%s%s", i ? ", " : "", a->by[i]);
+    fprintf(fp, "]  bootstrap %d, seed %llu, js_min_shared %d\n", a->n_boot,
+            (unsigned long long)a->seed, a->js_min_shared);
+    for (int i = 0; i < a->n_contrasts; i++) {
+        const struct as_contrast *ct = &a->contrasts[i];
+        fprintf(fp, "  %-18s %s: %s '%s' - '%s', pairs on [", i ? "" : "analysis.contrasts",
+                ct->name, ct->column, ct->a, ct->b);
+        for (int k = 0; k < ct->n_pair_on; k++)
+            fprintf(fp, "%s%s", k ? ", " : "", ct->pair_on[k]);
+        fprintf(fp, "%s]\n", ct->n_pair_on ? "" : "group");
+    }
     fprintf(fp, "  groups: %d, prompts: %lld, text: %zu bytes\n", s->n_groups,
             (long long)s->n_prompts, s->text_bytes);
     for (int g = 0; g < s->n_groups; g++) {

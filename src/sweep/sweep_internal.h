@@ -11,6 +11,7 @@
  *                 prompt_file.c file: groups (JSONL / plain text)
  *                 expand.c      groups -> prompts (prompts:, template: x product:, file:), spans
  *                 explicit.c    ranks.explicit -> prompts[].explicit_rank
+ *                 analysis.c    analysis: keywords, by, contrasts, bootstrap settings
  *                 sweep_parse.c the YAML schema: sections, keys, types -> settings
  *                 sweep.c       load (the pipeline), validate, checks, print, lookups
  *                 pack.c        serialization for the MPI broadcast
@@ -98,6 +99,7 @@ struct sw_ctx {
     struct as_err *err;
     int32_t groups_node;      /* the `groups:` list, or -1 */
     int32_t explicit_node;    /* ranks.explicit, or -1 */
+    int32_t analysis_node;    /* analysis:, or -1 */
     int has_output_path;      /* output.path given in the YAML */
     int64_t prompts_cap;      /* allocated length of s->prompts */
     struct sw_meta meta;      /* metadata columns being collected */
@@ -186,6 +188,12 @@ const struct sw_gkey *sw_group_key(const struct sw_ctx *c, const char *name, siz
 as_status sw_group_field(struct sw_ctx *c, int col);
 /* file: groups (prompt_file.c). path is resolved; node is the file: value (for messages). */
 as_status sw_read_prompt_file(struct sw_ctx *c, int g, const char *path, int32_t node);
+/* as_analysis_defaults with by = {"group"} (a static string). */
+void sw_analysis_defaults(struct as_analysis *a);
+/* analysis: keywords, bootstrap, seed, js_min_shared (analysis.c; before the groups). */
+as_status sw_parse_analysis(struct sw_ctx *c, int32_t node);
+/* analysis: by and contrasts, checked against the /sweep columns (after the groups). */
+as_status sw_resolve_analysis(struct sw_ctx *c);
 /* ranks.explicit -> prompts[].explicit_rank (explicit.c; names are looked up in ix). */
 as_status sw_resolve_explicit(struct sw_ctx *c, const struct sw_index *ix);
 

@@ -3,8 +3,9 @@
  * The tree (yaml_tree.c) is already syntactically valid and free of duplicate
  * keys; this file checks that every mapping has only known keys and every
  * value has the expected type, and copies the settings over the defaults.
- * Groups are expanded by expand.c and ranks.explicit by sweep.c, both after
- * this pass, so that they can refer to each other. */
+ * Groups are expanded by expand.c, ranks.explicit by explicit.c and the
+ * analysis columns by analysis.c, all after this pass, so that they can refer
+ * to each other. */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -159,43 +160,6 @@ static as_status parse_ranks(struct sw_ctx *c, int32_t node) {
     return AS_OK;
 }
 
-static as_status parse_analysis(struct sw_ctx *c, int32_t node) {
-    static const char *const keys[] = {"keywords", NULL};
-    struct as_sweep *s = c->s;
-    if (sw_is_null(&c->t->nodes[node])) return AS_OK;
-    as_status ret = sw_check_map(c->t, node, "analysis", keys);
-    if (ret != AS_OK) return ret;
-    int32_t v = sw_map_get(c->t, node, "keywords");
-    if (v < 0 || sw_is_null(&c->t->nodes[v])) return AS_OK;
-    const struct sw_node *n = &c->t->nodes[v];
-    if (n->kind != SW_SEQ)
-        return sw_errf(
-            c->t, v, AS_ERR_INVALID,
-            "analysis.keywords is %s; expected a list of strings like [\"15\", \"plus\"]",
-            sw_kind_name(n));
-    s->marks.keywords = mark_of(c, v);
-    if (n->n == 0) return AS_OK;
-    s->keywords = sw_arena_alloc(c->arena, (size_t)n->n * sizeof *s->keywords);
-    if (!s->keywords) return as_err_set(c->err, AS_ERR_NOMEM, "%s: out of memory", s->path);
-    for (int32_t i = 0; i < n->n; i++) {
-        char w[64];
-        const char *str;
-        size_t len;
-        snprintf(w, sizeof w, "analysis.keywords[%d]", (int)i);
-        if ((ret = sw_get_str(c->t, n->kids[i], w, &str, &len)) != AS_OK) return ret;
-        for (int j = 0; j < s->n_keywords; j++)
-            if (!strcmp(s->keywords[j], str))
-                return sw_errf(c->t, n->kids[i], AS_ERR_INVALID,
-                               "%s '%.60s' repeats analysis.keywords[%d]; expected unique keywords",
-                               w, str, j);
-        s->keywords[s->n_keywords] = sw_arena_strndup(c->arena, str, len);
-        if (!s->keywords[s->n_keywords])
-            return as_err_set(c->err, AS_ERR_NOMEM, "%s: out of memory", s->path);
-        s->n_keywords++;
-    }
-    return AS_OK;
-}
-
 as_status sw_parse_settings(struct sw_ctx *c) {
     static const char *const keys[] = {"model", "output", "ranks", "groups", "analysis", NULL};
     struct sw_tree *t = c->t;
@@ -212,7 +176,7 @@ as_status sw_parse_settings(struct sw_ctx *c) {
         return ret;
     if ((v = sw_map_get(t, t->root, "ranks")) >= 0 && (ret = parse_ranks(c, v)) != AS_OK)
         return ret;
-    if ((v = sw_map_get(t, t->root, "analysis")) >= 0 && (ret = parse_analysis(c, v)) != AS_OK)
+    if ((v = sw_map_get(t, t->root, "analysis")) >= 0 && (ret = sw_parse_analysis(c, v)) != AS_OK)
         return ret;
     v = sw_map_get(t, t->root, "groups");
     if (v < 0)

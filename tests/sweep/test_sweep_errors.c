@@ -520,6 +520,58 @@ static void test_metadata(void) {
             "t.yaml:4:16: group 'f', span 'q' occurs in no prompt");
 }
 
+/* analysis: by, contrasts and the bootstrap settings. */
+#define A                                                                                          \
+    "groups:\n  - name: g\n    tags: {shots: 2, flag: true}\n    prompts: {plain: \"x\", "         \
+    "cot: \"y\"}\nanalysis:\n" /* lines 1-5 */
+static void test_analysis(void) {
+    ST_FAIL(A "  by: [grup]\n", AS_ERR_INVALID,
+            "t.yaml:6:8: analysis.by[0] is 'grup', which is not a /sweep column; expected one of: "
+            "group, variant, shots, flag. HINT: did you mean 'group'?");
+    ST_FAIL(A "  by: [group, group]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.by[1] 'group' repeats analysis.by[0]");
+    ST_FAIL(A "  by: {group: 1}\n", AS_ERR_INVALID, "t.yaml:6:7: analysis.by is a mapping");
+    ST_FAIL(A "  contrasts: [\"cot - nope\"]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.contrasts[0] (B) is 'nope', which no prompt has in column "
+            "'variant'; expected one of: 'plain', 'cot'");
+    ST_FAIL(A "  contrasts: [cot-plain]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.contrasts[0] is 'cot-plain'; expected \"A - B\"");
+    ST_FAIL(A "  contrasts: [{a: cot}]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.contrasts[0] has no b:");
+    ST_FAIL(A "  contrasts: [{column: colr, a: x, b: y}]\n", AS_ERR_INVALID,
+            "t.yaml:6:24: analysis.contrasts[0].column is 'colr', which is not a /sweep column");
+    ST_FAIL(A "  contrasts: [{colum: shots, a: x, b: y}]\n", AS_ERR_INVALID,
+            "t.yaml:6:16: unknown key 'colum' in analysis.contrasts[0]", "did you mean 'column'");
+    ST_FAIL(A "  contrasts: [\"cot - cot\"]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.contrasts[0] compares 'cot' with itself");
+    ST_FAIL(A "  contrasts: [{a: cot, b: plain, pair_on: [variant]}]\n", AS_ERR_INVALID,
+            "t.yaml:6:44: analysis.contrasts[0].pair_on[0] is 'variant', the column the contrast "
+            "compares");
+    ST_FAIL(A "  contrasts: [\"cot - plain\", {a: cot, b: plain}]\n", AS_ERR_INVALID,
+            "t.yaml:6:30: analysis.contrasts[1] is named 'cot-plain' like analysis.contrasts[0]");
+    ST_FAIL(A "  contrasts: [{column: flag, a: maybe, b: true}]\n", AS_ERR_INVALID,
+            "t.yaml:6:33: analysis.contrasts[0].a is 'maybe', which no prompt has in column "
+            "'flag'; expected one of: 'true'");
+    ST_FAIL(A "  contrasts: [{column: shots, a: 2, b: 5}]\n", AS_ERR_INVALID,
+            "t.yaml:6:40: analysis.contrasts[0].b is '5', which no prompt has in column 'shots'; "
+            "expected one of: '2'");
+    ST_FAIL(A "  contrasts: {a: 1}\n", AS_ERR_INVALID,
+            "t.yaml:6:14: analysis.contrasts is a mapping; expected a list");
+    ST_FAIL(A "  bootstrap: 0\n", AS_ERR_INVALID,
+            "t.yaml:6:14: analysis.bootstrap is 0; expected an integer in [1, 100000]");
+    ST_FAIL(A "  seed: -1\n", AS_ERR_INVALID, "t.yaml:6:9: analysis.seed is -1");
+    ST_FAIL(A "  js_min_shared: x\n", AS_ERR_INVALID,
+            "t.yaml:6:18: analysis.js_min_shared is 'x'; expected an integer");
+    ST_FAIL(A "  bys: [group]\n", AS_ERR_INVALID, "t.yaml:6:3: unknown key 'bys' in analysis",
+            "keywords, by, contrasts, bootstrap, seed, js_min_shared", "did you mean 'by'");
+    ST_FAIL("groups:\n  - name: g\n    tags: {src: \"a/b\"}\n    prompts: {x: x}\n"
+            "  - name: h\n    tags: {src: c}\n    prompts: {y: y}\n"
+            "analysis:\n  contrasts: [{column: src, a: \"a/b\", b: c}]\n",
+            AS_ERR_INVALID,
+            "t.yaml:9:15: analysis.contrasts[0]: the contrast's name 'a/b-c' contains '/'",
+            "HINT: give it a name:");
+}
+
 int main(void) {
     st_setup("sweep-errors");
     test_unknown_keys();
@@ -533,6 +585,7 @@ int main(void) {
     test_syntax_and_limits();
     test_mutations();
     test_metadata();
+    test_analysis();
     st_teardown();
     return tu_finish("test_sweep_errors");
 }

@@ -290,6 +290,79 @@ static void test_pack(void) {
     as_sweep_free(&s);
 }
 
+/* analysis: by and contrasts name /sweep columns; values are normalized as
+ * the column writes them. */
+static void test_analysis(void) {
+    struct as_sweep s, u;
+    struct as_err err;
+    /* defaults */
+    if (!load(&s, "groups:\n  - name: g\n    prompts: {a: x}\n")) return;
+    TU_CHECK(s.analysis.n_by == 1 && !strcmp(s.analysis.by[0], "group") &&
+                 s.analysis.n_contrasts == 0 && s.analysis.n_boot == 1000 &&
+                 s.analysis.seed == 20260131 && s.analysis.js_min_shared == 4,
+             "analysis defaults");
+    as_sweep_free(&s);
+    if (!load(&s, "groups:\n  - name: g\n    prompts: {a: x}\nanalysis: {by: []}\n")) return;
+    TU_CHECK(s.analysis.n_by == 0, "by: [] splits nothing");
+    as_sweep_free(&s);
+
+    const char *y = "groups:\n"
+                    "  - name: g\n"
+                    "    tags: {shots: 2}\n"
+                    "    prompts: {plain: \"What is 15?\", cot: \"Think. What is 15?\"}\n"
+                    "  - name: h\n"
+                    "    tags: {shots: 0}\n"
+                    "    template: \"Sum {a}\"\n"
+                    "    product: {a: [3, 15]}\n"
+                    "    id: \"a{a}\"\n"
+                    "analysis:\n"
+                    "  keywords: [\"15\"]\n"
+                    "  by: [group, shots]\n"
+                    "  contrasts:\n"
+                    "    - \"cot - plain\"\n"
+                    "    - {name: more_shots, column: shots, a: 2, b: 0, pair_on: [variant]}\n"
+                    "    - {column: a, a: 15, b: 3.0, pair_on: group}\n"
+                    "  bootstrap: 200\n"
+                    "  seed: 7\n"
+                    "  js_min_shared: 2\n";
+    if (!load(&s, y)) return;
+    const struct as_analysis *a = &s.analysis;
+    TU_CHECK(a->n_by == 2 && !strcmp(a->by[0], "group") && !strcmp(a->by[1], "shots"), "by");
+    TU_CHECK(a->n_boot == 200 && a->seed == 7 && a->js_min_shared == 2, "bootstrap settings");
+    TU_CHECK(a->n_contrasts == 3, "n_contrasts %d", a->n_contrasts);
+    static const char *const want[3][4] = {{"cot-plain", "variant", "cot", "plain"},
+                                           {"more_shots", "shots", "2", "0"},
+                                           {"15-3", "a", "15", "3"}};
+    static const int want_pairs[3] = {0, 1, 1};
+    static const char *const want_pair[3] = {NULL, "variant", "group"};
+    for (int i = 0; i < 3 && i < a->n_contrasts; i++) {
+        const struct as_contrast *c = &a->contrasts[i];
+        CHECK_STR(c->name, want[i][0]);
+        CHECK_STR(c->column, want[i][1]);
+        CHECK_STR(c->a, want[i][2]);
+        CHECK_STR(c->b, want[i][3]);
+        TU_CHECK(c->n_pair_on == want_pairs[i], "contrast %d pair_on %d", i, c->n_pair_on);
+        if (c->n_pair_on == 1) CHECK_STR(c->pair_on[0], want_pair[i]);
+    }
+    void *buf = NULL;
+    size_t len = 0;
+    TU_CHECK(as_sweep_pack(&s, &buf, &len, &err) == AS_OK, "%s", err.msg);
+    if (as_sweep_unpack(&u, buf, len, &err) == AS_OK) {
+        const struct as_analysis *b = &u.analysis;
+        TU_CHECK(b->n_by == 2 && !strcmp(b->by[1], "shots") && b->n_contrasts == 3 &&
+                     b->n_boot == 200 && b->seed == 7 && b->js_min_shared == 2 &&
+                     !strcmp(b->contrasts[2].name, "15-3") && b->contrasts[1].n_pair_on == 1 &&
+                     !strcmp(b->contrasts[1].pair_on[0], "variant") &&
+                     !strcmp(b->contrasts[0].a, "cot"),
+                 "analysis after pack/unpack");
+        as_sweep_free(&u);
+    } else {
+        TU_CHECK(0, "unpack: %s", err.msg);
+    }
+    free(buf);
+    as_sweep_free(&s);
+}
+
 /* The effective configuration lists the columns. */
 static void test_print(void) {
     struct as_sweep s;
@@ -314,6 +387,7 @@ int main(void) {
     test_spans_product();
     test_spans_jsonl();
     test_pack();
+    test_analysis();
     test_print();
     st_teardown();
     return tu_finish("test_sweep_meta");
