@@ -144,6 +144,10 @@ struct as_h5_create_spec {
     const int *layer_index;         /* (n_layers) model layer of each stored layer, NULL = 0..L-1 */
     const int *head_index;          /* (n_heads) model head of each stored head, NULL = 0..H-1 */
     const struct as_table *metrics; /* the /metrics layout (as_metrics_table_layout), or NULL */
+    /* Extra /sweep columns: the sweep's metadata (docs/FORMAT.md "Metadata columns"), each
+     * 1-D along "prompt" with n_prompts rows and data; or NULL. Names must not be those of
+     * the built-in /sweep columns. Borrowed until creation (or the estimate) returns. */
+    const struct as_table *sweep_meta;
 };
 
 /* Closes every HDF5 object still open and shuts the library down. Call it

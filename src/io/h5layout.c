@@ -178,6 +178,23 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
     }
     c = as_table_add(t, "message", AS_COL_STR, "prompt", sn, NULL, 0);
     if (c) c->width = AS_H5_MESSAGE_MAX; /* written by workers; a new file reads as "" */
+    /* the sweep's metadata: more columns of the prompt table (borrowed data) */
+    for (int k = 0; s->sweep_meta && k < s->sweep_meta->n; k++) {
+        const struct as_col *m = &s->sweep_meta->cols[k];
+        if (m->nd != 1 || m->shape[0] != n || strcmp(m->dims[0], "prompt") || !m->data ||
+            as_table_find(t, m->name)) {
+            ret = as_err_set(err, AS_ERR_INVALID,
+                             "create: metadata column '%s' must be a new 1-D column of %lld "
+                             "prompts with data",
+                             m->name, (long long)n);
+            goto done;
+        }
+        if ((c = as_table_add(t, m->name, m->type, "prompt", sn, m->data, 0))) {
+            c->width = m->width;
+            c->flag_base = m->flag_base;
+            snprintf(c->flag_meanings, sizeof c->flag_meanings, "%s", m->flag_meanings);
+        }
+    }
 
     /* /text: every prompt's bytes back to back (no coordinate: a byte axis) */
     as_table_add(&y->text, "utf8", AS_COL_U8, "byte", snb, text, 1);

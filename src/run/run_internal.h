@@ -141,6 +141,7 @@ struct as_job_spec {
     struct as_h5_provenance prov;
     struct as_h5_prompt_spec *prompts;
     struct as_table metrics;
+    struct as_table meta; /* the sweep's metadata columns for /sweep (as_run_meta_table) */
     int32_t *layer_ids, *head_ids;
     char config_dir[4096];
 };
@@ -148,6 +149,11 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
                            const struct as_job_metrics *jm, const struct as_run_opts *o,
                            int n_ranks, struct as_err *err);
 void as_job_spec_free(struct as_job_spec *js);
+/* The sweep's metadata columns as /sweep columns along "prompt" (owned data):
+ * bool -> int8 with flag_values / flag_meanings ("false true", or "missing
+ * false true" from -1 when a prompt has no value), int -> int64, float ->
+ * float64 (NaN = missing), string -> fixed-length UTF-8 ("" = missing). */
+as_status as_run_meta_table(const struct as_sweep *s, struct as_table *t, struct as_err *err);
 /* Rank 0: the estimated size of the file (data and metadata) and of its
  * metadata alone, for --dry-run and the plan. */
 as_status as_job_estimate(const struct as_job_spec *js, const struct as_job *j, double *bytes,

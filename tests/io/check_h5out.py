@@ -7,7 +7,8 @@ Usage: check_h5out.py FILE [FILE ...]
 For every file:
   - the root attributes (names, types: int32 / int64 / float32 scalars, variable-length UTF-8
     strings), /model attributes, /config (and config_sha256 = sha256 of it);
-  - every group and dataset of docs/FORMAT.md is present (and nothing else), with the right
+  - every group and dataset of docs/FORMAT.md is present (and nothing else but the sweep's
+    metadata columns in /sweep: int8 booleans with flags, int64, float64, strings), with the right
     dtype, byte order (little-endian), shape, and a dimension scale of the right name on every
     axis (every dataset of /sweep, /tokens, /metrics, /summary and /attention/last_row); string
     datasets are fixed-length, null-padded UTF-8 with _Encoding = "utf-8", as wide as their
@@ -365,10 +366,36 @@ class File:
     # ------------------------------------------------------------ /sweep
     def sweep(self):
         spec = [s for s in SWEEP if s[0] != "attention_start" or self.store == "full"]
-        g = self.group("sweep", SWEEP)
+        # metadata columns (docs/FORMAT.md "Metadata columns"): any other dataset named like a
+        # variable, 1-D along prompt, int8 (booleans, with flags), int64, float64 or a string
+        meta = []
+        g0 = self.f.get("sweep")
+        if isinstance(g0, h5py.Group):
+            known = {n for n, _, _ in SWEEP}
+            for n in g0:
+                d0 = g0[n]
+                if n in known or not isinstance(d0, h5py.Dataset):
+                    continue
+                typ = {np.dtype("int8"): "i8", np.dtype("<i8"): "i64", np.dtype("<f8"): "f64"}.get(d0.dtype)
+                if typ is None and h5py.check_string_dtype(d0.dtype) is not None:
+                    typ = "str"
+                if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", n) and typ:
+                    meta.append((n, typ, "prompt"))
+        g = self.group("sweep", SWEEP + meta)
         if g is None:
             self.ids = []
             return
+        for n, t, dims in meta:
+            md = self.dataset("sweep", n, t, dims)
+            if md is not None and t == "i8":
+                v = md[()]
+                if np.any(v < 0):
+                    self.flags(md, [-1, 0, 1], "missing false true")
+                else:
+                    self.ok(np.isin(v, [0, 1]).all(), f"{md.name}: boolean values {sorted(set(v.tolist()))}")
+                    fm = md.attrs.get("flag_meanings")
+                    self.ok(fm in ("false true", "missing false true"),
+                            f"{md.name}: flag_meanings {fm!r}, expected 'false true'")
         d = {n: self.dataset("sweep", n, t, dims) for n, t, dims in spec}
         if self.store != "full" and "attention_start" in g:
             # h5out.h: att_start is 0 unless store full; FORMAT.md says "store: full only"
