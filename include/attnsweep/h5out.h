@@ -52,8 +52,15 @@ extern "C" {
 #define AS_H5_ID_MAX         256 /* prompt ids are at most 255 bytes */
 #define AS_H5_MESSAGE_MAX    256 /* bytes of /sweep/message per prompt (longer ones are cut) */
 
-/* Per-prompt completion marker in /sweep/status (int8). */
-enum as_prompt_status { AS_PROMPT_PENDING = 0, AS_PROMPT_DONE = 1, AS_PROMPT_FAILED = 2 };
+/* Per-prompt completion marker in /sweep/status (int8). SKIPPED is set at
+ * creation (model.on_too_long: skip) and never changes: such a prompt is not
+ * computed and has no attention storage. */
+enum as_prompt_status {
+    AS_PROMPT_PENDING = 0,
+    AS_PROMPT_DONE = 1,
+    AS_PROMPT_FAILED = 2,
+    AS_PROMPT_SKIPPED = 3
+};
 
 /* Checks that id is a valid prompt id (docs/FORMAT.md "Prompt ids"). */
 as_status as_h5_id_validate(const char *id, struct as_err *err);
@@ -65,6 +72,7 @@ struct as_h5_prompt_info {
     int rank;          /* rank assigned to compute it, -1 if none */
     int64_t tok_start; /* first row along the token dimension */
     int64_t att_start; /* store full: first element in /attention/full, else 0 */
+    int skipped;       /* status skipped at open: never computed, no attention storage */
     /* the file-level values, repeated for convenience */
     int n_layers, n_heads;
     enum as_store store;
@@ -130,6 +138,8 @@ struct as_h5_prompt_spec {
     const int32_t *token_ids;  /* (T) */
     const char *const *tokens; /* (T) decoded token strings, or NULL ("" each) */
     const int32_t *offsets;    /* (T, 2) byte span [start, end) in text */
+    int skipped;               /* too long (on_too_long: skip): status skipped, no attention */
+    int tokens_dropped;        /* tokens cut from the end (on_too_long: truncate), else 0 */
 };
 
 /* Everything a file is created from. */

@@ -65,6 +65,13 @@ enum as_assign {
     AS_ASSIGN_EXPLICIT = 2     /* ranks.explicit lists the prompts of each rank */
 };
 
+/* What to do with a prompt longer than the model's max_position (model.on_too_long). */
+enum as_too_long {
+    AS_TOO_LONG_ERROR = 0,   /* refuse the sweep before any compute, listing every such prompt */
+    AS_TOO_LONG_SKIP = 1,    /* do not compute it: /sweep/status "skipped", not an error */
+    AS_TOO_LONG_TRUNCATE = 2 /* keep its first max_position tokens (HF truncation_side="right") */
+};
+
 /* How a group defines its prompts. */
 enum as_group_source {
     AS_GROUP_PROMPTS = 0,  /* prompts: {variant: template, ...} (optionally x product:) */
@@ -153,7 +160,7 @@ struct as_sweep_column {
 /* Where each setting came from, for as_sweep_print and error messages. */
 struct as_sweep_marks {
     struct as_sweep_mark model_path, tokenizer_path, output_path, store, dtype, layers, heads,
-        assign, explicit_, keywords, groups, analysis;
+        assign, explicit_, keywords, groups, analysis, on_too_long;
 };
 
 /* Bits of as_sweep.overridden: which settings came from the command line. */
@@ -169,6 +176,7 @@ struct as_sweep {
     /* model: (paths relative to the current working directory) */
     char model_path[AS_SWEEP_PATH_MAX];     /* HF directory or llama2.c .bin */
     char tokenizer_path[AS_SWEEP_PATH_MAX]; /* "" = the model's own tokenizer */
+    enum as_too_long on_too_long;           /* prompts longer than max_position */
 
     /* output: */
     char output_path[AS_SWEEP_PATH_MAX]; /* the HDF5 file; its folder must exist */
@@ -212,7 +220,7 @@ struct as_sweep_overrides {
 /* The ONE place defaults live: zeroes s and sets
  *   model_path "models/default", tokenizer_path "" (the model's own),
  *   output_path "" (= "results/<YAML file stem>.h5", resolved at load),
- *   store full, dtype float32, all layers, all heads, assign balanced,
+ *   on_too_long error, store full, dtype float32, all layers, all heads, assign balanced,
  *   no groups, no keywords, and the analysis defaults (as_analysis_defaults)
  *   with by = {"group"} (a static string, not in the arena). */
 void as_sweep_defaults(struct as_sweep *s);
@@ -289,7 +297,9 @@ const char *as_sweep_cell_text(const struct as_sweep *s, int col, int64_t i, cha
 
 /* Names of enum values, for printing. */
 const char *as_assign_name(enum as_assign a);
-int as_assign_from_name(const char *name); /* -1 if unknown */
+int as_assign_from_name(const char *name);        /* -1 if unknown */
+const char *as_too_long_name(enum as_too_long t); /* "error", "skip", "truncate" */
+int as_too_long_from_name(const char *name);      /* -1 if unknown */
 
 /* SHA-256 of data[0..n) as 64 lowercase hex digits + NUL (OpenSSL libcrypto). */
 void as_sha256_hex(const void *data, size_t n, char out[65]);

@@ -609,6 +609,8 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
         goto done;
     }
     memcpy(f->id_pool, cid->data, nn * cid->width);
+    const struct as_col *cst = col_get(&t, "status");
+    const int8_t *st = cst && cst->type == AS_COL_I8 ? cst->data : NULL;
     const int32_t *ntok = cnt->data, *rk = crk->data;
     const int64_t *ts = cts->data, *as = cas ? cas->data : NULL;
     int64_t tsum = 0, asum = 0;
@@ -617,6 +619,7 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
         p->id = f->id_pool + i * cid->width;
         p->n_tokens = ntok[i], p->rank = rk[i], p->tok_start = ts[i];
         p->att_start = as ? as[i] : 0;
+        p->skipped = st && st[i] == AS_PROMPT_SKIPPED; /* never computed: no attention block */
         p->n_layers = f->n_layers, p->n_heads = f->n_heads, p->store = f->store;
         p->dtype = f->dtype;
         if (p->n_tokens < 1 || p->tok_start != tsum || (as && p->att_start != asum)) {
@@ -629,7 +632,7 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
             goto done;
         }
         tsum += p->n_tokens;
-        asum += L * H * (int64_t)p->n_tokens * p->n_tokens;
+        if (!p->skipped) asum += L * H * (int64_t)p->n_tokens * p->n_tokens;
         f->id_order[i] = (int64_t)i;
     }
     if (tsum != nt) {

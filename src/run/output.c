@@ -100,6 +100,8 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
         x->token_ids = v.ids;
         x->tokens = v.tokens;
         x->offsets = v.offsets;
+        x->skipped = j->status0[i] == AS_PROMPT_SKIPPED;
+        x->tokens_dropped = j->dropped ? j->dropped[i] : 0;
         ids[i] = v.p->id;
     }
     AS_TRY(as_metrics_table_layout(&js->metrics, j->n, jm->layouts, ids, j->n_tokens, L, H,

@@ -32,7 +32,8 @@ struct as_job {
     int64_t strings_len;
     const char **tok; /* (n_tok) pointers into strings (rebuilt locally) */
     int32_t *rank;    /* (n) rank that computes prompt i in this run, -1 = nothing to do */
-    int8_t *status0;  /* (n) /sweep/status at the start (all pending when created) */
+    int8_t *status0;  /* (n) /sweep/status at the start (pending, or skipped when created) */
+    int32_t *dropped; /* (n) tokens cut by model.on_too_long: truncate (rank 0 only, else NULL) */
     /* batches of this run: runs of consecutive prompts to compute, planned
      * before ranks are assigned (as_plan_batches); batch b is prompts
      * [batch_start[b], batch_start[b] + batch_len[b]) on rank batch_rank[b] */

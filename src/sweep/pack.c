@@ -67,6 +67,7 @@ static void put_marks(struct writer *w, const struct as_sweep_marks *m) {
     put_mark(w, m->keywords);
     put_mark(w, m->groups);
     put_mark(w, m->analysis);
+    put_mark(w, m->on_too_long);
 }
 
 static void put_analysis(struct writer *w, const struct as_analysis *a) {
@@ -98,6 +99,7 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
     put(&w, s->sha256, 64);
     put_str(&w, s->model_path);
     put_str(&w, s->tokenizer_path);
+    put_i32(&w, (int32_t)s->on_too_long);
     put_str(&w, s->output_path);
     put_i32(&w, s->store);
     put_i32(&w, s->dtype);
@@ -441,6 +443,15 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
     }
     AS_TRY(get_fixed(&r, s->model_path, "model_path"));
     AS_TRY(get_fixed(&r, s->tokenizer_path, "tokenizer_path"));
+    {
+        int32_t t;
+        AS_TRY(get_i32(&r, &t, "on_too_long"));
+        if (t < AS_TOO_LONG_ERROR || t > AS_TOO_LONG_TRUNCATE) {
+            ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: on_too_long %d out of range", t);
+            goto done;
+        }
+        s->on_too_long = (enum as_too_long)t;
+    }
     AS_TRY(get_fixed(&r, s->output_path, "output_path"));
     int32_t v;
     AS_TRY(get_i32(&r, &v, "store"));
@@ -474,10 +485,10 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
     }
     AS_TRY(unpack_analysis(&r, &s->analysis));
     struct as_sweep_marks *mk = &s->marks;
-    struct as_sweep_mark *marks[] = {&mk->model_path, &mk->tokenizer_path, &mk->output_path,
-                                     &mk->store,      &mk->dtype,          &mk->layers,
-                                     &mk->heads,      &mk->assign,         &mk->explicit_,
-                                     &mk->keywords,   &mk->groups,         &mk->analysis};
+    struct as_sweep_mark *marks[] = {
+        &mk->model_path, &mk->tokenizer_path, &mk->output_path, &mk->store,     &mk->dtype,
+        &mk->layers,     &mk->heads,          &mk->assign,      &mk->explicit_, &mk->keywords,
+        &mk->groups,     &mk->analysis,       &mk->on_too_long};
     for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
         AS_TRY(get_mark(&r, marks[i]));
     uint64_t ov;

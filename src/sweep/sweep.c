@@ -51,6 +51,23 @@ int as_assign_from_name(const char *name) {
     return -1;
 }
 
+const char *as_too_long_name(enum as_too_long t) {
+    switch (t) {
+    case AS_TOO_LONG_ERROR: return "error";
+    case AS_TOO_LONG_SKIP: return "skip";
+    case AS_TOO_LONG_TRUNCATE: return "truncate";
+    }
+    return "unknown";
+}
+
+int as_too_long_from_name(const char *name) {
+    if (!name) return -1;
+    if (!strcmp(name, "error")) return AS_TOO_LONG_ERROR;
+    if (!strcmp(name, "skip")) return AS_TOO_LONG_SKIP;
+    if (!strcmp(name, "truncate")) return AS_TOO_LONG_TRUNCATE;
+    return -1;
+}
+
 void as_sweep_defaults(struct as_sweep *s) {
     memset(s, 0, sizeof *s);
     snprintf(s->model_path, sizeof s->model_path, "%s", "models/default");
@@ -61,6 +78,7 @@ void as_sweep_defaults(struct as_sweep *s) {
     s->layers = NULL;            /* all */
     s->heads = NULL;             /* all */
     s->assign = AS_ASSIGN_BALANCED;
+    s->on_too_long = AS_TOO_LONG_ERROR;
     sw_analysis_defaults(&s->analysis);
 }
 
@@ -198,6 +216,11 @@ as_status as_sweep_validate(const struct as_sweep *s, struct as_err *err) {
                           "%s: output.store is %d; expected 0 (full), 1 "
                           "(last_row) or 2 (none)",
                           s->path, s->store);
+    if ((int)s->on_too_long < 0 || (int)s->on_too_long > AS_TOO_LONG_TRUNCATE)
+        return as_err_set(err, AS_ERR_INVALID,
+                          "%s: model.on_too_long is %d; expected 0 (error), 1 (skip) or 2 "
+                          "(truncate)",
+                          s->path, (int)s->on_too_long);
     if ((int)s->dtype < 0 || (int)s->dtype > 1)
         return as_err_set(err, AS_ERR_INVALID,
                           "%s: output.dtype is %d; expected 0 (float32) "
@@ -471,6 +494,8 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
     fprintf(fp, "  %-18s %-40s %s\n", "model.tokenizer",
             s->tokenizer_path[0] ? s->tokenizer_path : "(the model's own)",
             origin(s, s->marks.tokenizer_path, AS_SWEEP_OV_TOKENIZER, "--tokenizer", o, sizeof o));
+    fprintf(fp, "  %-18s %-40s %s\n", "model.on_too_long", as_too_long_name(s->on_too_long),
+            origin(s, s->marks.on_too_long, 0, NULL, o, sizeof o));
     fprintf(fp, "  %-18s %-40s %s\n", "output.path", s->output_path,
             origin(s, s->marks.output_path, AS_SWEEP_OV_OUTPUT, "--output", o, sizeof o));
     fprintf(fp, "  %-18s %-40s %s\n", "output.store", store_name(s->store),

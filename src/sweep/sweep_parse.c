@@ -62,7 +62,7 @@ static as_status parse_int_list(struct sw_ctx *c, int32_t node, const char *what
 }
 
 static as_status parse_model(struct sw_ctx *c, int32_t node) {
-    static const char *const keys[] = {"path", "tokenizer", NULL};
+    static const char *const keys[] = {"path", "tokenizer", "on_too_long", NULL};
     struct as_sweep *s = c->s;
     if (sw_is_null(&c->t->nodes[node])) return AS_OK;
     as_status ret = sw_check_map(c->t, node, "model", keys);
@@ -76,6 +76,17 @@ static as_status parse_model(struct sw_ctx *c, int32_t node) {
     if (v >= 0 && !sw_is_null(&c->t->nodes[v])) {
         if ((ret = copy_path(c, v, "model.tokenizer", s->tokenizer_path)) != AS_OK) return ret;
         s->marks.tokenizer_path = mark_of(c, v);
+    }
+    if ((v = sw_map_get(c->t, node, "on_too_long")) >= 0) {
+        const char *str;
+        if ((ret = sw_get_str(c->t, v, "model.on_too_long", &str, NULL)) != AS_OK) return ret;
+        int x = as_too_long_from_name(str);
+        if (x < 0)
+            return sw_errf(c->t, v, AS_ERR_INVALID,
+                           "model.on_too_long is '%.60s'; expected one of: error, skip, truncate",
+                           str);
+        s->on_too_long = (enum as_too_long)x;
+        s->marks.on_too_long = mark_of(c, v);
     }
     return AS_OK;
 }

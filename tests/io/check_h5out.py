@@ -55,7 +55,8 @@ SWEEP = [("prompt", "str", "prompt"), ("group", "str", "prompt"), ("variant", "s
          ("n_tokens", "i32", "prompt"), ("token_start", "i64", "prompt"),
          ("text_start", "i64", "prompt"), ("text_length", "i32", "prompt"),
          ("attention_start", "i64", "prompt"),  # store full only
-         ("rank", "i32", "prompt"), ("status", "i8", "prompt"), ("message", "str", "prompt")]
+         ("rank", "i32", "prompt"), ("status", "i8", "prompt"), ("message", "str", "prompt"),
+         ("tokens_dropped", "i32", "prompt")]
 TEXT = [("utf8", "u8", "")]
 TOKENS = [("token", "i32", "token"), ("bound", "i32", "bound"), ("prompt_index", "i32", "token"),
           ("position", "i32", "token"), ("token_id", "i32", "token"), ("token_str", "str", "token"),
@@ -434,22 +435,24 @@ class File:
         self.ok(np.array_equal(self.text_start, excl_cumsum(self.text_len)),
                 "/sweep/text_start != cumsum of text_length (texts back to back)")
         self.dims["byte"] = int(self.text_len.sum())
-        if self.store == "full":
-            blk = self.L * self.H * T * T
+        st = d["status"][()]
+        if self.store == "full":  # a skipped prompt (status 3) has no attention block
+            blk = np.where(st == 3, 0, self.L * self.H * T * T)
             self.att_start = d["attention_start"][()]
             self.ok(np.array_equal(self.att_start, excl_cumsum(blk)),
-                    "/sweep/attention_start != cumsum of L*H*T^2")
+                    "/sweep/attention_start != cumsum of L*H*T^2 (0 for skipped prompts)")
             self.att_total = int(blk.sum())
         self.sample_dims(g, "sweep")
         self.ok(np.all(d["rank"][()] >= -1), "/sweep/rank < -1")
-        st = d["status"][()]
         self.status = st
-        self.ok(np.isin(st, [0, 1, 2]).all(), f"/sweep/status values {sorted(set(st.tolist()))}")
-        self.flags(d["status"], [0, 1, 2], "pending done failed")
+        self.ok(np.isin(st, [0, 1, 2, 3]).all(), f"/sweep/status values {sorted(set(st.tolist()))}")
+        self.flags(d["status"], [0, 1, 2, 3], "pending done failed skipped")
+        dropped = d["tokens_dropped"][()]
+        self.ok(np.all(dropped >= 0), "/sweep/tokens_dropped < 0")
         msg = strs(d["message"])
         for i in range(N):
-            if st[i] == 2:
-                self.ok(msg[i] != "", f"prompt {ids[i]!r} failed without a /sweep/message")
+            if st[i] in (2, 3):
+                self.ok(msg[i] != "", f"prompt {ids[i]!r} failed or was skipped without a /sweep/message")
             if st[i] == 1:
                 self.ok(msg[i] == "", f"done prompt {ids[i]!r} has a message {msg[i]!r}")
         self.done = st == 1

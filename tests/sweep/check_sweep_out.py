@@ -7,6 +7,10 @@
                              same columns in every file (1, 2, 3 ranks)
   objects FILE N             FILE holds N objects: docs/FORMAT.md's count for store none plus one
                              dataset per metadata column
+  too_long_inputs VECTORS    prints the JSONL of test_sweep_run.sh's too_long case (reference texts)
+  too_long SKIP.h5 TRUNC.h5 VECTORS
+                             on_too_long skip / truncate with max_position 16: status, messages,
+                             token counts and ids against the reference (HF) tokenization
   spans FILE VECTORS.json    /metrics span_bytes and span_tokens of every declared span against an
                              independent tokenization: the HF tokenizer's tokens of the same texts
                              (encode_vectors.json, computed with HF `tokenizers`), aligned to the
@@ -248,6 +252,75 @@ def check_spans(path, vectors):
     check(n_checked >= 15, f"only {n_checked} spans checked")
 
 
+# ---------------------------------------------------------------- on_too_long
+LONG_TEXTS = ["What is 15 plus 27?", "The quick brown fox jumps over the lazy dog.",
+              "Translate English to French:\n\n        sea otter => loutre de mer\n        peppermint => "
+              "menthe poivrée\n        plush girafe => girafe peluche\n        cheese =>",
+              "Simply put, the theory of relativity states that ",
+              "A brief message congratulating the team on the launch:\n\n        Hi everyone,\n\n"
+              "        I just ",
+              "Once upon a time",
+              "<|system|>\nYou are a helpful assistant.</s>\n<|user|>\nWhat is 15 plus 27?</s>\n"
+              "<|assistant|>\n"]
+M = 16
+
+
+def reference(vectors):
+    ref = {c["text"]: c["hf_ids_add_special"] for c in json.load(open(vectors, encoding="utf-8"))["cases"]}
+    return [ref[t] for t in LONG_TEXTS]
+
+
+def too_long_inputs(vectors):
+    reference(vectors)  # every text has a reference encoding
+    for k, t in enumerate(LONG_TEXTS):
+        print(json.dumps({"id": f"p{k}", "text": t}, ensure_ascii=False))
+
+
+def check_too_long(skip_path, trunc_path, vectors):
+    ref = reference(vectors)
+    long_ = [len(r) > M for r in ref]
+    check(sum(long_) == 3, f"the reference lengths {[len(r) for r in ref]} have not 3 prompts over {M}")
+    for path, mode in ((skip_path, "skip"), (trunc_path, "truncate")):
+        f = h5py.File(path, "r")
+        g = f["sweep"]
+        st, T = g["status"][()].tolist(), g["n_tokens"][()].tolist()
+        dropped, msg = g["tokens_dropped"][()].tolist(), strs(g["message"])
+        check(g["status"].attrs.get("flag_meanings") == "pending done failed skipped" and
+              list(g["status"].attrs.get("flag_values")) == [0, 1, 2, 3], f"{path}: status flags")
+        for i, r in enumerate(ref):
+            s0 = int(g["token_start"][i])
+            ids = f["tokens/token_id"][s0:s0 + T[i]].tolist()
+            text = text_of(f, i).decode("utf-8")
+            check(text == LONG_TEXTS[i], f"{path}: prompt {i}: the text is not kept whole")
+            if mode == "skip" and long_[i]:
+                check(st[i] == 3, f"{path}: prompt {i} ({len(r)} tokens): status {st[i]}, expected 3 (skipped)")
+                check(T[i] == len(r) and ids == r, f"{path}: prompt {i}: {T[i]} tokens stored, expected the "
+                      f"reference's {len(r)}")
+                check(msg[i] == f"skipped: {len(r)} tokens, more than the model's max_position {M} "
+                      "(model.on_too_long: skip)", f"{path}: prompt {i}: message {msg[i]!r}")
+                check(dropped[i] == 0, f"{path}: prompt {i}: tokens_dropped {dropped[i]}")
+            elif mode == "truncate" and long_[i]:
+                check(st[i] == 1, f"{path}: prompt {i}: status {st[i]}, expected 1 (done)")
+                check(ids == r[:M], f"{path}: prompt {i}: ids {ids}, expected the first {M} of {r}")
+                check(dropped[i] == len(r) - M, f"{path}: prompt {i}: tokens_dropped {dropped[i]}, "
+                      f"expected {len(r) - M}")
+                check(msg[i] == "", f"{path}: prompt {i}: message {msg[i]!r}")
+            else:
+                check(st[i] == 1 and ids == r and dropped[i] == 0 and msg[i] == "",
+                      f"{path}: prompt {i}: status {st[i]}, ids {ids} (reference {r}), dropped {dropped[i]}")
+        # the summary counts the done prompts only
+        n_done = sum(1 for x in st if x == 1)
+        check(f["summary/prompt_index"].shape[0] == n_done,
+              f"{path}: /summary has {f['summary/prompt_index'].shape[0]} prompts, expected {n_done}")
+        if mode == "truncate":  # the attention of a truncated prompt is [L, H, 16, 16], rows sum to 1
+            i = long_.index(True)
+            a0 = int(g["attention_start"][i])
+            L, H = int(f.attrs["n_layers"]), int(f.attrs["n_heads"])
+            att = f["attention/full"][a0:a0 + L * H * M * M].reshape(L, H, M, M)
+            check(np.allclose(att.sum(-1), 1, atol=1e-5), f"{path}: rows of the truncated prompt's attention")
+    print("too_long: skip and truncate checked against the reference tokenization")
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -259,6 +332,11 @@ def main():
         check_objects(args[0], args[1])
     elif cmd == "spans":
         check_spans(args[0], args[1])
+    elif cmd == "too_long_inputs":
+        too_long_inputs(args[0])
+        return 0
+    elif cmd == "too_long":
+        check_too_long(args[0], args[1], args[2])
     else:
         print(__doc__, file=sys.stderr)
         return 2
