@@ -21,54 +21,6 @@
 
 #include "sweep_internal.h"
 
-/* ------------------------------------------------------------ group keys */
-
-static const char *plural(const char *kind) {
-    return !strcmp(kind, "var") ? "vars" : !strcmp(kind, "tag") ? "tags" : "product keys";
-}
-
-const struct sw_gkey *sw_group_key(const struct sw_ctx *c, const char *name, size_t len) {
-    for (int k = 0; k < c->gs.n_keys; k++)
-        if (strlen(c->gs.keys[k].name) == len && !memcmp(c->gs.keys[k].name, name, len))
-            return &c->gs.keys[k];
-    return NULL;
-}
-
-/* Registers a var / tag / product key of the group; a name used twice is an error. */
-static as_status key_add(struct sw_ctx *c, const char *name, int32_t node, const char *kind) {
-    struct sw_group_state *gs = &c->gs;
-    const struct sw_gkey *old = sw_group_key(c, name, strlen(name));
-    if (old) {
-        const struct sw_node *n = &c->t->nodes[old->node];
-        return sw_errf(c->t, node, AS_ERR_INVALID,
-                       "%s '%s' of group '%s' is also one of its %s (at %d:%d); expected distinct "
-                       "names",
-                       kind, name, c->s->groups[gs->g].name, plural(old->kind), n->line, n->col);
-    }
-    if (gs->n_keys == gs->cap_keys) {
-        int cap = gs->cap_keys ? 2 * gs->cap_keys : 16;
-        struct sw_gkey *p = realloc(gs->keys, (size_t)cap * sizeof *p);
-        if (!p) return SW_OOM(c);
-        gs->keys = p, gs->cap_keys = cap;
-    }
-    gs->keys[gs->n_keys++] = (struct sw_gkey){name, node, kind};
-    return AS_OK;
-}
-
-as_status sw_group_field(struct sw_ctx *c, int col) {
-    struct sw_group_state *gs = &c->gs;
-    for (int k = 0; k < gs->n_fields; k++)
-        if (gs->fields[k] == col) return AS_OK;
-    if (gs->n_fields == gs->cap_fields) {
-        int cap = gs->cap_fields ? 2 * gs->cap_fields : 16;
-        int *p = realloc(gs->fields, (size_t)cap * sizeof *p);
-        if (!p) return SW_OOM(c);
-        gs->fields = p, gs->cap_fields = cap;
-    }
-    gs->fields[gs->n_fields++] = col;
-    return AS_OK;
-}
-
 /* ------------------------------------------------------------ vars, tags, product */
 
 /* The value of a var or tag: the same for every prompt of the group. */
@@ -119,7 +71,7 @@ static as_status parse_fixed(struct sw_ctx *c, int g, int32_t node, int tags, st
             return sw_errf(c->t, vn, AS_ERR_INVALID, "%s '%s' of group '%s' is %s; expected %s",
                            tags ? "tag" : "variable", k->str, gname, sw_kind_name(val),
                            tags ? "a string, number, boolean or null" : "a string");
-        as_status ret = key_add(c, k->str, kn, kind);
+        as_status ret = sw_group_key_add(c, k->str, kn, kind);
         if (ret != AS_OK) return ret;
         if (!tags) {
             v->names[v->n] = k->str;
@@ -163,7 +115,7 @@ static as_status parse_product(struct sw_ctx *c, int g, int32_t node, struct sw_
                            "product key '%.60s' in group '%s'; expected a variable name (letters, "
                            "digits and '_', at most %d bytes)",
                            k->str, gname, AS_SWEEP_VAR_MAX);
-        as_status ret = key_add(c, k->str, kn, "product key");
+        as_status ret = sw_group_key_add(c, k->str, kn, "product key");
         if (ret != AS_OK) return ret;
         if (l->kind != SW_SEQ || l->n == 0)
             return sw_errf(c->t, ln, AS_ERR_INVALID,

@@ -17,17 +17,6 @@
 
 #include "sweep_internal.h"
 
-void sw_group_state_free(struct sw_group_state *gs) {
-    for (int k = 0; k < gs->n_spans; k++) {
-        sw_template_free(&gs->spans[k].tpl);
-        free(gs->spans[k].texts);
-    }
-    free(gs->spans);
-    free(gs->keys);
-    free(gs->fields);
-    memset(gs, 0, sizeof *gs);
-}
-
 static struct sw_spanb *span_new(struct sw_ctx *c) {
     struct sw_group_state *gs = &c->gs;
     if (gs->n_spans == gs->cap_spans) {

@@ -1,13 +1,15 @@
 /* sweep_internal.h - the load context of src/sweep and the stages that use it.
  *
- * The module is layered; each file includes only the layers below it:
+ * The module is layered bottom-up; each file includes only the layers below
+ * it, and calls only files listed above it here (never one below):
  *   sw_arena.h    arena.c       string arena + growable byte buffer
  *   sw_text.h     text.c        UTF-8, name rules, number formatting
  *   sw_yaml.h     yaml_tree.c   libyaml -> node tree; walking helpers; the error formatter
  *   sw_template.h template.c    {var} templates: compile once, render many times
- *   (this file)   prompts.c     adding prompts, default ids, the id index
- *                 meta.c        typed metadata values -> the sweep's columns
+ *   (this file)   meta.c        typed metadata values -> the sweep's columns
+ *                 prompts.c     adding prompts, default ids, the id index
  *                 spans.c       spans: templates per prompt, JSONL spans, occurrence checks
+ *                 gstate.c      the group being expanded: its keys and JSONL fields
  *                 prompt_file.c file: groups (JSONL / plain text)
  *                 expand.c      groups -> prompts (prompts:, template: x product:, file:), spans
  *                 explicit.c    ranks.explicit -> prompts[].explicit_rank
@@ -175,17 +177,22 @@ as_status sw_spans_given(struct sw_ctx *c, int64_t k, const char *name, size_t n
                          const char *text, size_t tlen, struct sw_where w);
 /* Checks that every span occurs in some prompt and moves them into the group. */
 as_status sw_spans_end(struct sw_ctx *c);
+
+/* ---------------------------------------------------------------- gstate.c */
 /* Frees the group state (keys, fields, span builders). */
 void sw_group_state_free(struct sw_group_state *gs);
-
-/* ---------------------------------------------------------------- the stages */
-as_status sw_parse_settings(struct sw_ctx *c); /* model, output, ranks.assign, analysis */
-as_status sw_expand_groups(struct sw_ctx *c);  /* groups -> prompts (expand.c) */
-/* The group's var / tag / product key called name[0..len), or NULL (expand.c). */
+/* Registers a var / tag / product key (kind "var", "tag", "product key") of
+ * the group; a name that is already one of them is an error at node. */
+as_status sw_group_key_add(struct sw_ctx *c, const char *name, int32_t node, const char *kind);
+/* The group's var / tag / product key called name[0..len), or NULL. */
 const struct sw_gkey *sw_group_key(const struct sw_ctx *c, const char *name, size_t len);
 /* Notes that a JSONL line of the group set metadata column col (a field its
  * spans: templates may use). */
 as_status sw_group_field(struct sw_ctx *c, int col);
+
+/* ---------------------------------------------------------------- the stages */
+as_status sw_parse_settings(struct sw_ctx *c); /* model, output, ranks.assign, analysis */
+as_status sw_expand_groups(struct sw_ctx *c);  /* groups -> prompts (expand.c) */
 /* file: groups (prompt_file.c). path is resolved; node is the file: value (for messages). */
 as_status sw_read_prompt_file(struct sw_ctx *c, int g, const char *path, int32_t node);
 /* as_analysis_defaults with by = {"group"} (a static string). */
