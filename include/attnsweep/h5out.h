@@ -40,6 +40,7 @@
 
 #include "attnsweep/model.h"
 #include "attnsweep/status.h"
+#include "attnsweep/store.h"
 #include "attnsweep/table.h"
 
 #ifdef __cplusplus
@@ -51,22 +52,15 @@ extern "C" {
 #define AS_H5_ID_MAX         256 /* prompt ids are at most 255 bytes */
 #define AS_H5_MESSAGE_MAX    256 /* bytes of /sweep/message per prompt (longer ones are cut) */
 
-/* What is stored of each prompt's attention (the same for every prompt of a file). */
-enum as_store {
-    AS_STORE_FULL = 0,     /* /attention/full: [L, H, T, T] per prompt, flat */
-    AS_STORE_LAST_ROW = 1, /* /attention/last_row [token, layer, head]: the last query row */
-    AS_STORE_NONE = 2      /* no attention */
+/* Per-prompt completion marker in /sweep/status (int8). SKIPPED is set at
+ * creation (model.on_too_long: skip) and never changes: such a prompt is not
+ * computed and has no attention storage. */
+enum as_prompt_status {
+    AS_PROMPT_PENDING = 0,
+    AS_PROMPT_DONE = 1,
+    AS_PROMPT_FAILED = 2,
+    AS_PROMPT_SKIPPED = 3
 };
-enum as_out_dtype { AS_OUT_F32 = 0, AS_OUT_F16 = 1 };
-
-/* Per-prompt completion marker in /sweep/status (int8). */
-enum as_prompt_status { AS_PROMPT_PENDING = 0, AS_PROMPT_DONE = 1, AS_PROMPT_FAILED = 2 };
-
-/* Parses "full" / "last_row" / "none" and "float32" / "float16"; -1 if unknown. */
-int as_store_from_name(const char *name);
-const char *as_store_name(enum as_store s);
-int as_out_dtype_from_name(const char *name);
-const char *as_out_dtype_name(enum as_out_dtype d);
 
 /* Checks that id is a valid prompt id (docs/FORMAT.md "Prompt ids"). */
 as_status as_h5_id_validate(const char *id, struct as_err *err);
@@ -78,6 +72,7 @@ struct as_h5_prompt_info {
     int rank;          /* rank assigned to compute it, -1 if none */
     int64_t tok_start; /* first row along the token dimension */
     int64_t att_start; /* store full: first element in /attention/full, else 0 */
+    int skipped;       /* status skipped at open: never computed, no attention storage */
     /* the file-level values, repeated for convenience */
     int n_layers, n_heads;
     enum as_store store;
@@ -143,6 +138,8 @@ struct as_h5_prompt_spec {
     const int32_t *token_ids;  /* (T) */
     const char *const *tokens; /* (T) decoded token strings, or NULL ("" each) */
     const int32_t *offsets;    /* (T, 2) byte span [start, end) in text */
+    int skipped;               /* too long (on_too_long: skip): status skipped, no attention */
+    int tokens_dropped;        /* tokens cut from the end (on_too_long: truncate), else 0 */
 };
 
 /* Everything a file is created from. */
@@ -157,6 +154,10 @@ struct as_h5_create_spec {
     const int *layer_index;         /* (n_layers) model layer of each stored layer, NULL = 0..L-1 */
     const int *head_index;          /* (n_heads) model head of each stored head, NULL = 0..H-1 */
     const struct as_table *metrics; /* the /metrics layout (as_metrics_table_layout), or NULL */
+    /* Extra /sweep columns: the sweep's metadata (docs/FORMAT.md "Metadata columns"), each
+     * 1-D along "prompt" with n_prompts rows and data; or NULL. Names must not be those of
+     * the built-in /sweep columns. Borrowed until creation (or the estimate) returns. */
+    const struct as_table *sweep_meta;
 };
 
 /* Closes every HDF5 object still open and shuts the library down. Call it

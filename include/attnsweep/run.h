@@ -56,15 +56,17 @@ struct as_run_opts {
 };
 
 struct as_run_result {
-    int64_t n_prompts;  /* in the sweep */
-    int64_t n_done;     /* done at the end (including earlier runs) */
-    int64_t n_failed;   /* failed at the end */
-    int64_t n_computed; /* computed by this run */
-    int64_t n_skipped;  /* already done before this run (--resume) */
-    int stopped;        /* a graceful stop was requested and honoured */
+    int64_t n_prompts;     /* in the sweep */
+    int64_t n_done;        /* done at the end (including earlier runs) */
+    int64_t n_failed;      /* failed at the end */
+    int64_t n_computed;    /* computed by this run */
+    int64_t n_done_before; /* already done before this run (--resume) */
+    int64_t n_skipped;     /* skipped: longer than the model's max_position (on_too_long: skip) */
+    int stopped;           /* a graceful stop was requested and honoured */
 };
 
-/* Collective over comm. Returns AS_OK when the run completed (check n_failed),
+/* Collective over comm. Returns AS_OK when the run completed (check n_failed;
+ * a run is complete when n_done + n_skipped == n_prompts),
  * AS_ERR_INTERRUPTED after a graceful stop, or an error (same on every rank). */
 as_status as_run(MPI_Comm comm, const struct as_run_opts *o, struct as_run_result *r,
                  struct as_err *err);

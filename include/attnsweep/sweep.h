@@ -33,8 +33,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "attnsweep/analysis.h"
 #include "attnsweep/model.h"
 #include "attnsweep/status.h"
+#include "attnsweep/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,12 +53,23 @@ extern "C" {
 #define AS_SWEEP_NAME_MAX       200 /* a group or variant name is shorter than this (bytes) */
 #define AS_SWEEP_ID_MAX                                                                            \
     256 /* a full id "<group>/<variant>" is shorter than this (== AS_H5_ID_MAX) */
+#define AS_SWEEP_VAR_MAX     63  /* bytes of a variable name (and so of a metadata column name) */
+#define AS_SWEEP_MAX_COLUMNS 256 /* metadata columns (distinct keys) of a sweep */
+#define AS_SWEEP_MAX_CELLS   (1LL << 26) /* metadata columns x prompts */
+#define AS_SWEEP_MAX_SPANS   64          /* spans of one group */
 
 /* How prompts are distributed over MPI ranks (ranks.assign). */
 enum as_assign {
     AS_ASSIGN_BALANCED = 0,    /* longest-processing-time first on a FLOP cost model (plan.h) */
     AS_ASSIGN_ROUND_ROBIN = 1, /* prompt i -> rank i % n_ranks */
     AS_ASSIGN_EXPLICIT = 2     /* ranks.explicit lists the prompts of each rank */
+};
+
+/* What to do with a prompt longer than the model's max_position (model.on_too_long). */
+enum as_too_long {
+    AS_TOO_LONG_ERROR = 0,   /* refuse the sweep before any compute, listing every such prompt */
+    AS_TOO_LONG_SKIP = 1,    /* do not compute it: /sweep/status "skipped", not an error */
+    AS_TOO_LONG_TRUNCATE = 2 /* keep its first max_position tokens (HF truncation_side="right") */
 };
 
 /* How a group defines its prompts. */
@@ -86,15 +99,22 @@ struct as_sweep_prompt {
     struct as_sweep_mark assign_mark; /* the ranks.explicit list item that assigned it */
 };
 
-/* A named substring of the group's prompts (spans:), for the reduce stage.
- * `text` is the span template after {var} substitution with the group's vars;
- * it occurs in at least one prompt of the group (checked at load). Use
- * as_sweep_span_find() to locate it in a given prompt. */
+/* A named substring of the group's prompts, for the reduce stage: a `spans:`
+ * template of the group (over its vars, product keys and JSONL fields), or a
+ * span a JSONL line gives itself ("spans": {...}). Every span occurs in at
+ * least one prompt of the group (checked at load). Use as_sweep_span_text()
+ * for a prompt's text of the span and as_sweep_span_find() to locate it. */
+struct as_sweep_span_text {
+    const char *text; /* (len) non-empty, or NULL: the prompt has no value for the span */
+    size_t len;
+};
 struct as_sweep_span {
     char *name; /* valid HDF5 link name, unique in the group */
-    char *text; /* (text_len) non-empty */
+    char *text; /* (text_len) the text when it is the same in every prompt, else NULL */
     size_t text_len;
-    struct as_sweep_mark mark;
+    struct as_sweep_span_text *texts; /* (group n_prompts) when text == NULL: the text of
+                                         prompt first_prompt + k is texts[k] */
+    struct as_sweep_mark mark;        /* the spans: entry, or the group's file: value */
 };
 
 struct as_sweep_group {
@@ -109,10 +129,38 @@ struct as_sweep_group {
     int64_t n_prompts;
 };
 
+/* The type of a metadata column (docs/SWEEP.md "Metadata"), decided over all
+ * prompts once every group is expanded. */
+enum as_sweep_col_type {
+    AS_SWEEP_COL_BOOL = 0,  /* cells[i].i: 0 false, 1 true, -1 missing; /sweep: int8 + flags */
+    AS_SWEEP_COL_INT = 1,   /* cells[i].i; no prompt misses it (else the column is FLOAT) */
+    AS_SWEEP_COL_FLOAT = 2, /* cells[i].f, NaN = missing */
+    AS_SWEEP_COL_STRING = 3 /* cells[i].i: index into strs, -1 = missing ("" in the file) */
+};
+
+union as_sweep_cell {
+    int64_t i;
+    double f;
+};
+
+/* One typed metadata column: a JSONL field, a group tag, a product key or a
+ * var, with one cell per prompt (docs/SWEEP.md "Metadata"). */
+struct as_sweep_column {
+    char *name; /* a variable name (sw rules), unique, never a built-in /sweep column */
+    enum as_sweep_col_type type;
+    int64_t n_missing;          /* prompts without a value */
+    struct as_sweep_mark mark;  /* its first definition in the YAML (for a JSONL field: the
+                                   file: of the first group that has it) */
+    union as_sweep_cell *cells; /* (n_prompts) */
+    char **strs;                /* (n_strs) AS_SWEEP_COL_STRING: distinct values, first use first */
+    int64_t n_strs;
+    size_t width; /* AS_SWEEP_COL_STRING: bytes of the longest value (>= 1) */
+};
+
 /* Where each setting came from, for as_sweep_print and error messages. */
 struct as_sweep_marks {
     struct as_sweep_mark model_path, tokenizer_path, output_path, store, dtype, layers, heads,
-        assign, explicit_, keywords, groups;
+        assign, explicit_, keywords, groups, analysis, on_too_long;
 };
 
 /* Bits of as_sweep.overridden: which settings came from the command line. */
@@ -128,11 +176,12 @@ struct as_sweep {
     /* model: (paths relative to the current working directory) */
     char model_path[AS_SWEEP_PATH_MAX];     /* HF directory or llama2.c .bin */
     char tokenizer_path[AS_SWEEP_PATH_MAX]; /* "" = the model's own tokenizer */
+    enum as_too_long on_too_long;           /* prompts longer than max_position */
 
     /* output: */
     char output_path[AS_SWEEP_PATH_MAX]; /* the HDF5 file; its folder must exist */
-    int store;                           /* enum as_store (h5out.h): 0 full, 1 last_row, 2 none */
-    int dtype;                           /* enum as_out_dtype (h5out.h): 0 float32, 1 float16 */
+    enum as_store store;                 /* full, last_row, none (store.h) */
+    enum as_out_dtype dtype;             /* float32, float16 (store.h) */
     int *layers; /* (n_layers) layer subset in the given order; NULL/0 = all layers */
     int n_layers;
     int *heads; /* (n_heads) head subset in the given order; NULL/0 = all heads */
@@ -146,11 +195,14 @@ struct as_sweep {
     int n_groups;
     struct as_sweep_prompt *prompts; /* (n_prompts) group by group, in expansion order */
     int64_t n_prompts;
-    size_t text_bytes; /* sum of id and text lengths */
+    size_t text_bytes;               /* sum of id and text lengths */
+    struct as_sweep_column *columns; /* (n_columns) metadata, in order of first definition */
+    int n_columns;
 
     /* analysis: */
     char **keywords; /* (n_keywords) non-empty, unique */
     int n_keywords;
+    struct as_analysis analysis; /* analysis.by, contrasts, bootstrap (analysis.h) */
 
     struct as_sweep_marks marks;
     unsigned overridden; /* AS_SWEEP_OV_* bits */
@@ -168,8 +220,9 @@ struct as_sweep_overrides {
 /* The ONE place defaults live: zeroes s and sets
  *   model_path "models/default", tokenizer_path "" (the model's own),
  *   output_path "" (= "results/<YAML file stem>.h5", resolved at load),
- *   store full, dtype float32, all layers, all heads, assign balanced,
- *   no groups, no keywords. */
+ *   on_too_long error, store full, dtype float32, all layers, all heads, assign balanced,
+ *   no groups, no keywords, and the analysis defaults (as_analysis_defaults)
+ *   with by = {"group"} (a static string, not in the arena). */
 void as_sweep_defaults(struct as_sweep *s);
 
 /* Reads, parses, expands and validates the sweep at path (the YAML's folder
@@ -210,9 +263,16 @@ int64_t as_sweep_find_prompt(const struct as_sweep *s, const char *id);
  * "data/p.jsonl:1041 (jobs/x.yaml:20:11)". Returns out. */
 const char *as_sweep_prompt_where(const struct as_sweep *s, int64_t i, char *out, size_t cap);
 
+/* Prompt i's text of span `span` of its group: returns 1 and sets *text /
+ * *len, or returns 0 when the prompt has no value for it (a JSONL line without
+ * that span or without a field its template uses) or the indices are out of
+ * range. The text need not occur in the prompt: use as_sweep_span_find. */
+int as_sweep_span_text(const struct as_sweep *s, int64_t i, int span, const char **text,
+                       size_t *len);
 /* Locates span `span` of prompt i's group in prompt i's text: on success
  * returns 1 and the byte range [*begin, *end) of the first occurrence; returns
- * 0 when the span does not occur in this prompt (or the indices are out of range). */
+ * 0 when the span is absent from this prompt (no text, or its text does not
+ * occur; or the indices are out of range). O(text). */
 int as_sweep_span_find(const struct as_sweep *s, int64_t i, int span, size_t *begin, size_t *end);
 
 /* Serializes everything (settings, YAML bytes, groups, spans, prompts) into
@@ -223,9 +283,23 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
  * or corrupt buffer gives AS_ERR_FORMAT, never an out-of-bounds read). */
 as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struct as_err *err);
 
+/* Index of the metadata column called name, or -1. */
+int as_sweep_column_find(const struct as_sweep *s, const char *name);
+/* 1 if name is a built-in /sweep column of docs/FORMAT.md (prompt, group,
+ * variant, status, ...), which no metadata key may use. */
+int as_sweep_column_reserved(const char *name);
+/* "bool", "int64", "float64" or "string". */
+const char *as_sweep_col_type_name(enum as_sweep_col_type t);
+/* Prompt i's value of column col as text: "true" / "false", the integer, the
+ * shortest round-trip float ("nan" when missing), the string ("" when missing;
+ * a missing bool is "" too). Returns out, or the string itself (no copy). */
+const char *as_sweep_cell_text(const struct as_sweep *s, int col, int64_t i, char *out, size_t cap);
+
 /* Names of enum values, for printing. */
 const char *as_assign_name(enum as_assign a);
-int as_assign_from_name(const char *name); /* -1 if unknown */
+int as_assign_from_name(const char *name);        /* -1 if unknown */
+const char *as_too_long_name(enum as_too_long t); /* "error", "skip", "truncate" */
+int as_too_long_from_name(const char *name);      /* -1 if unknown */
 
 /* SHA-256 of data[0..n) as 64 lowercase hex digits + NUL (OpenSSL libcrypto). */
 void as_sha256_hex(const void *data, size_t n, char out[65]);

@@ -146,13 +146,13 @@ int as_cmd_run(int argc, char **argv) {
     } else if (o.dry_run) {
         if (rank == 0) printf("attnsweep run: dry run: nothing computed\n");
         rc = AS_EXIT_OK;
-    } else if (res.n_done != res.n_prompts) {
+    } else if (res.n_done + res.n_skipped != res.n_prompts) { /* skipped prompts are no error */
         if (rank == 0)
             fprintf(stderr,
                     "attnsweep run: %lld of %lld prompts are not done (%lld failed; see "
                     "/sweep/message in the output). HINT: fix the cause and rerun with --resume\n",
-                    (long long)(res.n_prompts - res.n_done), (long long)res.n_prompts,
-                    (long long)res.n_failed);
+                    (long long)(res.n_prompts - res.n_done - res.n_skipped),
+                    (long long)res.n_prompts, (long long)res.n_failed);
         rc = AS_EXIT_PROMPTS_FAILED;
     } else {
         rc = AS_EXIT_OK;

@@ -173,6 +173,11 @@ as_status as_h5file_read_attention_layer(struct as_h5file *f, int64_t index, int
     if (f->store == AS_STORE_NONE)
         return as_err_set(err, AS_ERR_INVALID, "%s: the file stores no attention (store: none)",
                           f->path);
+    if (in->skipped)
+        return as_err_set(err, AS_ERR_INVALID,
+                          "%s: prompt '%s' was skipped (longer than the model's max_position, "
+                          "model.on_too_long: skip); it has no attention",
+                          f->path, in->id);
     AS_TRY(check_layer(f, index, layer, f->n_heads, in->n_tokens, err));
     const int H = f->n_heads, T = in->n_tokens, L = f->n_layers, f16 = f->dtype == AS_OUT_F16;
     const hid_t mtype = f16 ? f->f16_type : H5T_NATIVE_FLOAT;

@@ -15,40 +15,6 @@
 #include "attnsweep/fault.h"
 #include "h5internal.h"
 
-/* ------------------------------------------------------------ names */
-
-int as_store_from_name(const char *name) {
-    if (!name) return -1;
-    if (!strcmp(name, "full")) return AS_STORE_FULL;
-    if (!strcmp(name, "last_row")) return AS_STORE_LAST_ROW;
-    if (!strcmp(name, "none")) return AS_STORE_NONE;
-    return -1;
-}
-
-const char *as_store_name(enum as_store s) {
-    switch (s) {
-    case AS_STORE_FULL: return "full";
-    case AS_STORE_LAST_ROW: return "last_row";
-    case AS_STORE_NONE: return "none";
-    }
-    return "?";
-}
-
-int as_out_dtype_from_name(const char *name) {
-    if (!name) return -1;
-    if (!strcmp(name, "float32")) return AS_OUT_F32;
-    if (!strcmp(name, "float16")) return AS_OUT_F16;
-    return -1;
-}
-
-const char *as_out_dtype_name(enum as_out_dtype d) {
-    switch (d) {
-    case AS_OUT_F32: return "float32";
-    case AS_OUT_F16: return "float16";
-    }
-    return "?";
-}
-
 /* Length of the UTF-8 sequence starting at s, or 0 if it is malformed. */
 static size_t utf8_seq_len(const unsigned char *s) {
     unsigned c = s[0];
@@ -648,6 +614,8 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
         goto done;
     }
     memcpy(f->id_pool, cid->data, nn * cid->width);
+    const struct as_col *cst = col_get(&t, "status");
+    const int8_t *st = cst && cst->type == AS_COL_I8 ? cst->data : NULL;
     const int32_t *ntok = cnt->data, *rk = crk->data;
     const int64_t *ts = cts->data, *as = cas ? cas->data : NULL;
     int64_t tsum = 0, asum = 0;
@@ -656,6 +624,7 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
         p->id = f->id_pool + i * cid->width;
         p->n_tokens = ntok[i], p->rank = rk[i], p->tok_start = ts[i];
         p->att_start = as ? as[i] : 0;
+        p->skipped = st && st[i] == AS_PROMPT_SKIPPED; /* never computed: no attention block */
         p->n_layers = f->n_layers, p->n_heads = f->n_heads, p->store = f->store;
         p->dtype = f->dtype;
         if (p->n_tokens < 1 || p->tok_start != tsum || (as && p->att_start != asum)) {
@@ -668,7 +637,7 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
             goto done;
         }
         tsum += p->n_tokens;
-        asum += L * H * (int64_t)p->n_tokens * p->n_tokens;
+        if (!p->skipped) asum += L * H * (int64_t)p->n_tokens * p->n_tokens;
         f->id_order[i] = (int64_t)i;
     }
     if (tsum != nt) {

@@ -101,7 +101,7 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
     const int L = s->n_layers, H = s->n_heads;
     const char **ids = NULL, **grp = NULL, **var = NULL, **tok = NULL;
     int32_t *ntok = NULL, *tlen = NULL, *rank = NULL, *pidx = NULL, *pos = NULL, *tid = NULL;
-    int32_t *off = NULL, *lid = NULL, *hid = NULL;
+    int32_t *off = NULL, *lid = NULL, *hid = NULL, *dropped = NULL;
     int64_t *tstart = NULL, *xstart = NULL, *astart = NULL;
     int8_t *status = NULL;
     uint8_t *text = NULL;
@@ -116,7 +116,7 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
         size_t tl = p->text_len ? p->text_len : (p->text ? strlen(p->text) : 0);
         AS_TRY(prompt_check(p, i, tl, err));
         NT += p->n_tokens, NB += (int64_t)tl;
-        NE += (int64_t)L * H * p->n_tokens * p->n_tokens;
+        if (!p->skipped) NE += (int64_t)L * H * p->n_tokens * p->n_tokens;
     }
     if (NT >= INT32_MAX)
         return as_err_set(err, AS_ERR_UNSUPPORTED,
@@ -126,9 +126,10 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
     NOMEM_IF(!(ids = calloc(nn, sizeof *ids)) || !(grp = calloc(nn, sizeof *grp)) ||
              !(var = calloc(nn, sizeof *var)) || !(ntok = calloc(nn, sizeof *ntok)) ||
              !(tlen = calloc(nn, sizeof *tlen)) || !(rank = calloc(nn, sizeof *rank)) ||
-             !(tstart = calloc(nn, sizeof *tstart)) || !(xstart = calloc(nn, sizeof *xstart)) ||
-             !(astart = calloc(nn, sizeof *astart)) || !(status = calloc(nn, 1)) ||
-             !(text = malloc((size_t)NB + 1)) || !(tok = calloc((size_t)NT + 1, sizeof *tok)) ||
+             !(dropped = calloc(nn, sizeof *dropped)) || !(tstart = calloc(nn, sizeof *tstart)) ||
+             !(xstart = calloc(nn, sizeof *xstart)) || !(astart = calloc(nn, sizeof *astart)) ||
+             !(status = calloc(nn, 1)) || !(text = malloc((size_t)NB + 1)) ||
+             !(tok = calloc((size_t)NT + 1, sizeof *tok)) ||
              !(pidx = malloc(((size_t)NT + 1) * sizeof *pidx)) ||
              !(pos = malloc(((size_t)NT + 1) * sizeof *pos)) ||
              !(tid = malloc(((size_t)NT + 1) * sizeof *tid)) ||
@@ -140,6 +141,8 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
         size_t tl = p->text_len ? p->text_len : (p->text ? strlen(p->text) : 0);
         ids[i] = p->id, grp[i] = p->group ? p->group : "", var[i] = p->variant ? p->variant : "";
         ntok[i] = p->n_tokens, tlen[i] = (int32_t)tl, rank[i] = p->rank;
+        status[i] = p->skipped ? AS_PROMPT_SKIPPED : AS_PROMPT_PENDING;
+        dropped[i] = p->tokens_dropped;
         tstart[i] = t0, xstart[i] = b0, astart[i] = e0;
         if (tl) memcpy(text + b0, p->text, tl);
         for (int t = 0; t < p->n_tokens; t++) {
@@ -148,7 +151,7 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
             tok[t0 + t] = p->tokens ? p->tokens[t] : "";
         }
         t0 += p->n_tokens, b0 += (int64_t)tl;
-        e0 += (int64_t)L * H * p->n_tokens * p->n_tokens;
+        if (!p->skipped) e0 += (int64_t)L * H * p->n_tokens * p->n_tokens;
     }
     for (int l = 0; l < L; l++)
         lid[l] = s->layer_index ? s->layer_index[l] : l;
@@ -173,11 +176,29 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
     as_table_add(t, "rank", AS_COL_I32, "prompt", sn, rank, 1);
     c = as_table_add(t, "status", AS_COL_I8, "prompt", sn, status, 1);
     if (c) {
-        snprintf(c->flag_meanings, sizeof c->flag_meanings, "pending done failed");
+        snprintf(c->flag_meanings, sizeof c->flag_meanings, "pending done failed skipped");
         c->flag_base = AS_PROMPT_PENDING;
     }
     c = as_table_add(t, "message", AS_COL_STR, "prompt", sn, NULL, 0);
     if (c) c->width = AS_H5_MESSAGE_MAX; /* written by workers; a new file reads as "" */
+    as_table_add(t, "tokens_dropped", AS_COL_I32, "prompt", sn, dropped, 1);
+    /* the sweep's metadata: more columns of the prompt table (borrowed data) */
+    for (int k = 0; s->sweep_meta && k < s->sweep_meta->n; k++) {
+        const struct as_col *m = &s->sweep_meta->cols[k];
+        if (m->nd != 1 || m->shape[0] != n || strcmp(m->dims[0], "prompt") || !m->data ||
+            as_table_find(t, m->name)) {
+            ret = as_err_set(err, AS_ERR_INVALID,
+                             "create: metadata column '%s' must be a new 1-D column of %lld "
+                             "prompts with data",
+                             m->name, (long long)n);
+            goto done;
+        }
+        if ((c = as_table_add(t, m->name, m->type, "prompt", sn, m->data, 0))) {
+            c->width = m->width;
+            c->flag_base = m->flag_base;
+            snprintf(c->flag_meanings, sizeof c->flag_meanings, "%s", m->flag_meanings);
+        }
+    }
 
     /* /text: every prompt's bytes back to back (no coordinate: a byte axis) */
     as_table_add(&y->text, "utf8", AS_COL_U8, "byte", snb, text, 1);
@@ -212,7 +233,7 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
 done:
     free(ids), free(grp), free(var), free(tok), free(ntok), free(tlen), free(rank), free(pidx);
     free(pos), free(tid), free(off), free(lid), free(hid), free(tstart), free(xstart);
-    free(astart), free(status), free(text);
+    free(astart), free(status), free(text), free(dropped);
     if (ret != AS_OK) h5_layout_free(y);
     return ret;
 }

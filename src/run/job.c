@@ -20,6 +20,7 @@ void as_job_free(struct as_job *j) {
     free(j->tok);
     free(j->rank);
     free(j->status0);
+    free(j->dropped);
     free(j->batch_start);
     free(j->batch_len);
     free(j->batch_rank);
@@ -65,8 +66,11 @@ static void job_point_strings(struct as_job *j) {
     }
 }
 
-/* Tokenizes every prompt of the sweep into j. */
-static as_status tokenize_all(struct as_job *j, const struct as_tokenizer *tok,
+/* Tokenizes every prompt of the sweep into j. Under model.on_too_long:
+ * truncate a prompt keeps its first max_position tokens (BOS included), as HF
+ * tokenizers do with truncation=True, max_length=max_position and
+ * truncation_side="right"; j->dropped records how many were cut. */
+static as_status tokenize_all(struct as_job *j, const struct as_tokenizer *tok, int max_position,
                               struct as_err *err) {
     as_status ret = AS_OK;
     const struct as_sweep *s = &j->sweep;
@@ -82,6 +86,15 @@ static as_status tokenize_all(struct as_job *j, const struct as_tokenizer *tok,
             as_err_prefix(err, "%s: prompt '%s'", where, p->id);
             ret = err ? err->status : AS_ERR_INVALID;
             goto done;
+        }
+        if (s->on_too_long == AS_TOO_LONG_TRUNCATE && enc[i].n > max_position) {
+            if (!j->dropped &&
+                !(j->dropped = calloc((size_t)s->n_prompts + 1, sizeof *j->dropped))) {
+                ret = as_err_set(err, AS_ERR_NOMEM, "out of memory tokenizing the sweep");
+                goto done;
+            }
+            j->dropped[i] = enc[i].n - max_position;
+            enc[i].n = max_position; /* keep the first tokens (truncation_side="right") */
         }
         total += enc[i].n;
         for (int t = 0; t < enc[i].n; t++)
@@ -174,32 +187,47 @@ static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err)
      * their token counts), so that a resumed run recomputes exactly the
      * batches of an uninterrupted one: a batch with any prompt not done is
      * recomputed whole, with the same packing, hence bit-identical results. */
-    int64_t total = 0, *all = NULL, n_all = 0, *bs = NULL, nb = 0;
+    /* Skipped prompts (model.on_too_long: skip) are in no batch: the others are cut as if
+     * they were not there, and a batch never spans a skipped prompt (index breaks it). */
+    int64_t total = 0, *all = NULL, n_all = 0, *bs = NULL, nb = 0, n_ns = 0;
+    int64_t *rows = malloc(sizeof(int64_t) * (size_t)(j->n + 1));
+    if (!rows) {
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory planning");
+        goto done;
+    }
     for (int64_t i = 0; i < j->n; i++) {
         j->rank[i] = -1;
-        ntok[i] = j->n_tokens[i];
-        expl[i] = j->sweep.prompts[i].explicit_rank;
-        total += ntok[i];
+        if (j->status0[i] == AS_PROMPT_SKIPPED) continue;
+        ntok[n_ns] = j->n_tokens[i];
+        expl[n_ns] = j->sweep.prompts[i].explicit_rank;
+        rows[n_ns++] = i;
+        total += j->n_tokens[i];
     }
-    AS_TRY(as_plan_batches(j->n, ntok, NULL, j->sweep.assign == AS_ASSIGN_EXPLICIT ? expl : NULL,
-                           as_plan_batch_budget(total), &all, &n_all, err));
+    ret = as_plan_batches(n_ns, ntok, rows, j->sweep.assign == AS_ASSIGN_EXPLICIT ? expl : NULL,
+                          as_plan_batch_budget(total), &all, &n_all, err);
+    if (ret != AS_OK) {
+        free(rows);
+        goto done;
+    }
     if (!(bs = malloc(((size_t)n_all + 1) * sizeof *bs))) {
-        free(all);
+        free(all), free(rows);
         ret = as_err_set(err, AS_ERR_NOMEM, "out of memory planning");
         goto done;
     }
     for (int64_t b = 0; b < n_all; b++) { /* keep the batches that have work left */
         int todo = 0;
-        for (int64_t i = all[b]; i < all[b + 1] && !todo; i++)
-            todo = j->status0[i] != AS_PROMPT_DONE;
+        for (int64_t k = all[b]; k < all[b + 1] && !todo; k++)
+            todo = j->status0[rows[k]] != AS_PROMPT_DONE;
         if (!todo) continue;
         bs[nb++] = m;
-        for (int64_t i = all[b]; i < all[b + 1]; i++) {
+        for (int64_t k = all[b]; k < all[b + 1]; k++) {
+            const int64_t i = rows[k];
             ntok[m] = j->n_tokens[i];
             expl[m] = j->sweep.prompts[i].explicit_rank;
             map[m++] = i;
         }
     }
+    free(rows);
     bs[nb] = m;
     free(all);
     if (m == 0) { /* --resume of a finished file: nothing to plan */
@@ -266,6 +294,35 @@ done:
     return ret;
 }
 
+/* Lists the prompts model.on_too_long skipped or truncated (the first 20 and a
+ * count), so that the plan shows them before anything is computed. */
+static void report_too_long(const struct as_job *j, FILE *fp) {
+    const struct as_sweep *s = &j->sweep;
+    const int M = j->cfg.max_position, skip = s->on_too_long == AS_TOO_LONG_SKIP;
+    int64_t n = 0;
+    for (int64_t i = 0; i < j->n; i++)
+        n += skip ? j->status0[i] == AS_PROMPT_SKIPPED : j->dropped && j->dropped[i] > 0;
+    if (n == 0) return;
+    fprintf(fp, "on_too_long: %lld prompt%s longer than the model's max_position (%d tokens) %s:\n",
+            (long long)n, n == 1 ? "" : "s", M,
+            skip ? "skipped (/sweep/status 3, not computed)"
+                 : "truncated to their first tokens (HF truncation_side=\"right\")");
+    int64_t shown = 0;
+    for (int64_t i = 0; i < j->n && shown < 20; i++) {
+        int hit = skip ? j->status0[i] == AS_PROMPT_SKIPPED : j->dropped && j->dropped[i] > 0;
+        if (!hit) continue;
+        char where[AS_SWEEP_PATH_MAX + 64];
+        as_sweep_prompt_where(s, i, where, sizeof where);
+        if (skip)
+            fprintf(fp, "  %.80s: %d tokens (%s)\n", s->prompts[i].id, j->n_tokens[i], where);
+        else
+            fprintf(fp, "  %.80s: %d tokens, %d dropped (%s)\n", s->prompts[i].id,
+                    j->n_tokens[i] + j->dropped[i], j->dropped[i], where);
+        shown++;
+    }
+    if (n > shown) fprintf(fp, "  ... and %lld more\n", (long long)(n - shown));
+}
+
 static int cmp_int(const void *a, const void *b) {
     int x = *(const int *)a, y = *(const int *)b;
     return (x > y) - (x < y);
@@ -311,8 +368,9 @@ as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ra
                          tok.path, tok.n_vocab, s->model_path, j->cfg.vocab_size);
         goto done;
     }
-    AS_TRY(tokenize_all(j, &tok, err));
-    AS_TRY(as_plan_check_lengths(s, j->n_tokens, j->cfg.max_position, err));
+    AS_TRY(tokenize_all(j, &tok, j->cfg.max_position, err));
+    if (s->on_too_long == AS_TOO_LONG_ERROR)
+        AS_TRY(as_plan_check_lengths(s, j->n_tokens, j->cfg.max_position, err));
 
     int exists = access(s->output_path, F_OK) == 0;
     if (exists && o->resume && !o->force) {
@@ -331,6 +389,10 @@ as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ra
             printf("attnsweep run: --resume: %s does not exist yet; starting a new file\n",
                    s->output_path);
     }
+    /* on_too_long: skip: such prompts are never computed (also after --resume) */
+    for (int64_t i = 0; s->on_too_long == AS_TOO_LONG_SKIP && i < j->n; i++)
+        if (j->n_tokens[i] > j->cfg.max_position) j->status0[i] = AS_PROMPT_SKIPPED;
+    if (!o->quiet || o->dry_run) report_too_long(j, stdout);
     AS_TRY(plan_remaining(j, o->quiet && !o->dry_run, err));
 done:
     if (have_tok) as_tokenizer_free(&tok);

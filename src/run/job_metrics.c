@@ -1,6 +1,7 @@
 /* job_metrics.c - the reduce stage's per-prompt context, built identically on
  * every rank from the broadcast job (see include/attnsweep/metrics.h): text,
- * tokens, offsets, keywords, the group's spans and the variant prefix; and the
+ * tokens, offsets, keywords, the prompt's spans (its own texts of its group's
+ * spans) and the variant prefix; and the
  * prompts' metric layouts and the /metrics table that creation allocates. */
 #include <stdlib.h>
 #include <string.h>
@@ -29,20 +30,16 @@ as_status as_run_prefixes(const struct as_sweep *s, size_t *out, struct as_err *
     return AS_OK;
 }
 
-void as_run_span_defs(const struct as_sweep *s, int g, struct as_metrics_span_def *out) {
-    const struct as_sweep_group *gr = &s->groups[g];
-    for (int i = 0; i < gr->n_spans; i++) {
-        out[i].name = gr->spans[i].name;
-        out[i].text = gr->spans[i].text;
-        out[i].text_len = gr->spans[i].text_len;
+void as_run_span_defs(const struct as_sweep *s, int64_t i, struct as_metrics_span_def *out) {
+    const struct as_sweep_group *gr = &s->groups[s->prompts[i].group_index];
+    for (int k = 0; k < gr->n_spans; k++) {
+        out[k].name = gr->spans[k].name;
+        if (!as_sweep_span_text(s, i, k, &out[k].text, &out[k].text_len))
+            out[k].text = NULL, out[k].text_len = 0; /* absent from this prompt */
     }
 }
 
 void as_job_metrics_free(struct as_job_metrics *jm) {
-    if (jm->group_spans)
-        for (int g = 0; g < jm->n_groups; g++)
-            free(jm->group_spans[g]);
-    free(jm->group_spans);
     free(jm->prefix);
     free(jm->layouts);
     memset(jm, 0, sizeof *jm);
@@ -53,36 +50,32 @@ as_status as_job_metrics_init(struct as_job_metrics *jm, const struct as_job *j,
     as_status ret = AS_OK;
     const struct as_sweep *s = &j->sweep;
     memset(jm, 0, sizeof *jm);
-    jm->n_groups = s->n_groups;
+    jm->max_spans = 0;
+    for (int g = 0; g < s->n_groups; g++)
+        if (s->groups[g].n_spans > jm->max_spans) jm->max_spans = s->groups[g].n_spans;
     jm->prefix = calloc((size_t)j->n + 1, sizeof *jm->prefix);
     jm->layouts = calloc((size_t)j->n + 1, sizeof *jm->layouts);
-    jm->group_spans = calloc((size_t)s->n_groups + 1, sizeof *jm->group_spans);
-    if (!jm->prefix || !jm->group_spans || !jm->layouts) {
+    struct as_metrics_span_def *spans = calloc((size_t)jm->max_spans + 1, sizeof *spans);
+    if (!jm->prefix || !jm->layouts || !spans) {
+        free(spans);
         ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the metrics contexts");
         goto done;
     }
-    AS_TRY(as_run_prefixes(s, jm->prefix, err));
-    for (int g = 0; g < s->n_groups; g++) {
-        jm->group_spans[g] = calloc((size_t)s->groups[g].n_spans + 1, sizeof **jm->group_spans);
-        if (!jm->group_spans[g]) {
-            ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the span definitions");
-            goto done;
-        }
-        as_run_span_defs(s, g, jm->group_spans[g]);
-    }
-    for (int64_t i = 0; i < j->n; i++) {
+    ret = as_run_prefixes(s, jm->prefix, err);
+    for (int64_t i = 0; ret == AS_OK && i < j->n; i++) {
         struct as_metrics_ctx ctx;
-        as_job_metrics_ctx(jm, j, i, &ctx);
+        as_job_metrics_ctx(jm, j, i, spans, &ctx);
         /* the forward pass has the full maps even when only the last row is stored */
-        AS_TRY(as_metrics_layout_compute(&ctx, AS_METRICS_FULL, &jm->layouts[i], err));
+        ret = as_metrics_layout_compute(&ctx, AS_METRICS_FULL, &jm->layouts[i], err);
     }
+    free(spans);
 done:
     if (ret != AS_OK) as_job_metrics_free(jm);
     return ret;
 }
 
 void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j, int64_t i,
-                        struct as_metrics_ctx *ctx) {
+                        struct as_metrics_span_def *spans, struct as_metrics_ctx *ctx) {
     const struct as_sweep *s = &j->sweep;
     const struct as_job_store st = as_job_store_of(j);
     const struct as_job_prompt v = as_job_prompt_of(j, i);
@@ -99,7 +92,8 @@ void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j,
     ctx->text_len = p->text_len;
     ctx->keywords = (const char *const *)s->keywords;
     ctx->n_keywords = s->n_keywords;
-    ctx->spans = jm->group_spans[p->group_index];
+    as_run_span_defs(s, i, spans);
+    ctx->spans = spans;
     ctx->n_spans = s->groups[p->group_index].n_spans;
     ctx->prefix_len = jm->prefix[i];
 }

@@ -11,12 +11,57 @@
 #include "attnsweep/version.h"
 #include "run_internal.h"
 
+/* the sweep (pure) and the file (src/io) agree on the id limit without including each other */
+_Static_assert(AS_SWEEP_ID_MAX == AS_H5_ID_MAX, "sweep ids must fit the HDF5 prompt table");
+
 void as_job_spec_free(struct as_job_spec *js) {
     free(js->prompts);
     free(js->layer_ids);
     free(js->head_ids);
     as_table_free(&js->metrics);
+    as_table_free(&js->meta);
     memset(js, 0, sizeof *js);
+}
+
+as_status as_run_meta_table(const struct as_sweep *s, struct as_table *t, struct as_err *err) {
+    const int64_t n = s->n_prompts, shape[1] = {n};
+    const char **strs = NULL;
+    for (int k = 0; k < s->n_columns; k++) {
+        const struct as_sweep_column *m = &s->columns[k];
+        if (m->type == AS_SWEEP_COL_STRING) {
+            if (!strs && !(strs = malloc(((size_t)n + 1) * sizeof *strs))) {
+                t->oom = 1;
+                break;
+            }
+            for (int64_t i = 0; i < n; i++)
+                strs[i] = m->cells[i].i >= 0 ? m->strs[m->cells[i].i] : "";
+            as_table_add_strings(t, m->name, "prompt", shape, strs);
+            continue;
+        }
+        size_t es = m->type == AS_SWEEP_COL_BOOL ? 1 : 8;
+        void *data = malloc(((size_t)n + 1) * es);
+        if (!data) {
+            t->oom = 1;
+            break;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            if (m->type == AS_SWEEP_COL_BOOL)
+                ((int8_t *)data)[i] = (int8_t)m->cells[i].i;
+            else
+                memcpy((char *)data + 8 * i, &m->cells[i], 8); /* int64 or double */
+        }
+        enum as_col_type ct = m->type == AS_SWEEP_COL_BOOL  ? AS_COL_I8
+                              : m->type == AS_SWEEP_COL_INT ? AS_COL_I64
+                                                            : AS_COL_F64;
+        struct as_col *c = as_table_add_owned(t, m->name, ct, "prompt", shape, data);
+        if (c && m->type == AS_SWEEP_COL_BOOL) {
+            c->flag_base = m->n_missing ? -1 : 0;
+            snprintf(c->flag_meanings, sizeof c->flag_meanings, "%s",
+                     m->n_missing ? "missing false true" : "false true");
+        }
+    }
+    free(strs);
+    return as_table_check(t, "/sweep metadata", err);
 }
 
 as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
@@ -29,6 +74,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     const char **ids = NULL;
     memset(js, 0, sizeof *js);
     as_table_init(&js->metrics);
+    as_table_init(&js->meta);
     js->prompts = calloc((size_t)j->n + 1, sizeof *js->prompts);
     js->layer_ids = calloc((size_t)L, sizeof *js->layer_ids);
     js->head_ids = calloc((size_t)H, sizeof *js->head_ids);
@@ -54,6 +100,8 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
         x->token_ids = v.ids;
         x->tokens = v.tokens;
         x->offsets = v.offsets;
+        x->skipped = j->status0[i] == AS_PROMPT_SKIPPED;
+        x->tokens_dropped = j->dropped ? j->dropped[i] : 0;
         ids[i] = v.p->id;
     }
     AS_TRY(as_metrics_table_layout(&js->metrics, j->n, jm->layouts, ids, j->n_tokens, L, H,
@@ -89,6 +137,8 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     c->layer_index = st.layers;
     c->head_index = st.heads;
     c->metrics = &js->metrics;
+    AS_TRY(as_run_meta_table(s, &js->meta, err));
+    c->sweep_meta = js->meta.n ? &js->meta : NULL;
 done:
     free(ids);
     if (ret != AS_OK) as_job_spec_free(js);

@@ -46,7 +46,7 @@ struct rf_ctx {
     struct as_h5_tokens tok;
     size_t *prefix;                    /* (n) */
     struct as_metrics_layout *lay;     /* (n) */
-    struct as_metrics_span_def *spans; /* scratch: the largest group's spans */
+    struct as_metrics_span_def *spans; /* scratch: the prompt's spans (largest group's count) */
     const char *const *kw;
     int nkw;
 };
@@ -63,7 +63,7 @@ static void rf_ctx_of(const struct as_h5file *f, const struct rf_ctx *r, int64_t
     c->keywords = r->kw, c->n_keywords = r->nkw;
     if (r->s) {
         int g = r->s->prompts[i].group_index;
-        as_run_span_defs(r->s, g, r->spans);
+        as_run_span_defs(r->s, i, r->spans);
         c->spans = r->spans, c->n_spans = r->s->groups[g].n_spans;
     }
     c->prefix_len = r->prefix[i];

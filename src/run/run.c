@@ -29,6 +29,33 @@ done:
     return ret;
 }
 
+/* Rank 0: the message of every skipped prompt (model.on_too_long: skip), so
+ * that the file says why it holds no attention. Rewritten on --resume too
+ * (cheap: one small write per skipped prompt). */
+static as_status note_skipped(const struct as_job *j, struct as_h5file *f, struct as_err *err) {
+    for (int64_t i = 0; i < j->n; i++) {
+        if (j->status0[i] != AS_PROMPT_SKIPPED) continue;
+        char msg[AS_H5_MESSAGE_MAX];
+        snprintf(msg, sizeof msg,
+                 "skipped: %d tokens, more than the model's max_position %d "
+                 "(model.on_too_long: skip)",
+                 j->n_tokens[i], j->cfg.max_position);
+        as_status st = as_h5file_set_message(f, i, msg, err);
+        if (st != AS_OK) return st;
+    }
+    return AS_OK;
+}
+
+/* ", 3 skipped (longer than 2048 tokens)" or "". */
+static const char *skipped_note(int64_t n, int max_position) {
+    static char buf[96];
+    buf[0] = '\0';
+    if (n > 0)
+        snprintf(buf, sizeof buf, ", %lld skipped (longer than %d tokens)", (long long)n,
+                 max_position);
+    return buf;
+}
+
 static void report_memory(MPI_Comm comm, int quiet) {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -89,8 +116,11 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
     AS_TRY(as_mpi_agree(comm, st, err));
     AS_TRY(as_job_bcast(&job, comm, err));
     r->n_prompts = job.n;
-    for (int64_t i = 0; i < job.n; i++)
-        r->n_skipped += job.rank[i] < 0; /* done, in a batch with nothing left to do */
+    for (int64_t i = 0; i < job.n; i++) {
+        const int skipped = job.status0[i] == AS_PROMPT_SKIPPED;
+        r->n_skipped += skipped;
+        r->n_done_before += job.rank[i] < 0 && !skipped; /* done, in a batch with nothing to do */
+    }
     st = as_job_metrics_init(&jm, &job, err);
     AS_TRY(as_mpi_agree(comm, st, err));
     /* rank 0: the file's create spec, and its exact size estimate */
@@ -129,12 +159,15 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
     file_open = 1;
     t_file = MPI_Wtime() - tc;
     if (have_js) as_job_spec_free(&js), have_js = 0;
+    if (rank == 0) st = note_skipped(&job, &f, err);
+    AS_TRY(as_mpi_agree(comm, st, err));
     if (rank == 0 && !o->quiet)
         printf("attnsweep run: %s %s in %.2f s: %lld prompts in %lld batches, %lld to compute, "
-               "%lld already done\n",
+               "%lld already done%s\n",
                job.mode == AS_JOB_RESUME ? "reopened" : "created", job.sweep.output_path,
                MPI_Wtime() - tc, (long long)job.n, (long long)job.n_batches,
-               (long long)(job.n - r->n_skipped), (long long)r->n_skipped);
+               (long long)(job.n - r->n_done_before - r->n_skipped), (long long)r->n_done_before,
+               skipped_note(r->n_skipped, job.cfg.max_position));
 
     /* 4. compute; rank 0 also collects progress */
     struct as_progress pr;
@@ -184,7 +217,7 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
     AS_TRY(as_h5file_close(&f, err));
     /* 6. the sweep-level reduce, from the per-prompt metrics of every done prompt */
     /* a stop that came after the last prompt stops nothing: the run is complete */
-    r->stopped = any_stop && r->n_done + r->n_failed < r->n_prompts;
+    r->stopped = any_stop && r->n_done + r->n_failed + r->n_skipped < r->n_prompts;
     /* (a resume that computed nothing keeps the summary it finds) */
     if (!r->stopped && r->n_done > 0 && (sum[0] > 0 || !have_summary)) {
         double tr = MPI_Wtime();
@@ -199,9 +232,11 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
                "s, compute %.2f s (forward, writes, metrics, commits), summary %.2f s\n",
                t_weights, t_file, t_compute, t_summary);
     if (rank == 0 && !o->quiet)
-        printf("attnsweep run: %lld/%lld prompts done, %lld failed, %lld computed now, in %.2f s\n",
-               (long long)r->n_done, (long long)r->n_prompts, (long long)r->n_failed,
-               (long long)r->n_computed, MPI_Wtime() - t0);
+        printf(
+            "attnsweep run: %lld/%lld prompts done, %lld failed, %lld computed now%s, in %.2f s\n",
+            (long long)r->n_done, (long long)r->n_prompts, (long long)r->n_failed,
+            (long long)r->n_computed, skipped_note(r->n_skipped, job.cfg.max_position),
+            MPI_Wtime() - t0);
     if (r->stopped)
         ret = as_err_set(err, AS_ERR_INTERRUPTED,
                          "stopped on request with %lld of %lld prompts done; rerun with --resume "

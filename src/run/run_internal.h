@@ -32,7 +32,8 @@ struct as_job {
     int64_t strings_len;
     const char **tok; /* (n_tok) pointers into strings (rebuilt locally) */
     int32_t *rank;    /* (n) rank that computes prompt i in this run, -1 = nothing to do */
-    int8_t *status0;  /* (n) /sweep/status at the start (all pending when created) */
+    int8_t *status0;  /* (n) /sweep/status at the start (pending, or skipped when created) */
+    int32_t *dropped; /* (n) tokens cut by model.on_too_long: truncate (rank 0 only, else NULL) */
     /* batches of this run: runs of consecutive prompts to compute, planned
      * before ranks are assigned (as_plan_batches); batch b is prompts
      * [batch_start[b], batch_start[b] + batch_len[b]) on rank batch_rank[b] */
@@ -114,21 +115,24 @@ struct as_metrics_ctx;
 struct as_metrics_span_def;
 struct as_metrics_layout;
 struct as_job_metrics {
-    size_t *prefix;                           /* (n) variant-specific prefix length */
-    struct as_metrics_span_def **group_spans; /* (n_groups) -> the group's declared spans */
-    int n_groups;
+    size_t *prefix;                    /* (n) variant-specific prefix length */
+    int max_spans;                     /* spans of the group with the most */
     struct as_metrics_layout *layouts; /* (n) each prompt's metrics layout */
 };
 as_status as_job_metrics_init(struct as_job_metrics *jm, const struct as_job *j,
                               struct as_err *err);
 void as_job_metrics_free(struct as_job_metrics *jm);
+/* Prompt i's context; spans: (jm->max_spans) scratch that ctx points into,
+ * valid until the next call with it. */
 void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j, int64_t i,
-                        struct as_metrics_ctx *ctx);
+                        struct as_metrics_span_def *spans, struct as_metrics_ctx *ctx);
 /* Derived variant-specific prefix length of every sweep prompt (bytes), per
  * group with as_metrics_variant_prefixes. out: (s->n_prompts). */
 as_status as_run_prefixes(const struct as_sweep *s, size_t *out, struct as_err *err);
-/* The declared spans of sweep group g (pointers into s). */
-void as_run_span_defs(const struct as_sweep *s, int g, struct as_metrics_span_def *out);
+/* The declared spans of sweep prompt i: its group's span names with the
+ * prompt's own text of each (text NULL, length 0 when the prompt has none).
+ * out: (spans of the group); pointers into s. */
+void as_run_span_defs(const struct as_sweep *s, int64_t i, struct as_metrics_span_def *out);
 
 /* The output file (output.c). */
 /* Rank 0: the create spec of the job's file; specs (n) and metrics are owned
@@ -138,6 +142,7 @@ struct as_job_spec {
     struct as_h5_provenance prov;
     struct as_h5_prompt_spec *prompts;
     struct as_table metrics;
+    struct as_table meta; /* the sweep's metadata columns for /sweep (as_run_meta_table) */
     int32_t *layer_ids, *head_ids;
     char config_dir[4096];
 };
@@ -145,6 +150,11 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
                            const struct as_job_metrics *jm, const struct as_run_opts *o,
                            int n_ranks, struct as_err *err);
 void as_job_spec_free(struct as_job_spec *js);
+/* The sweep's metadata columns as /sweep columns along "prompt" (owned data):
+ * bool -> int8 with flag_values / flag_meanings ("false true", or "missing
+ * false true" from -1 when a prompt has no value), int -> int64, float ->
+ * float64 (NaN = missing), string -> fixed-length UTF-8 ("" = missing). */
+as_status as_run_meta_table(const struct as_sweep *s, struct as_table *t, struct as_err *err);
 /* Rank 0: the estimated size of the file (data and metadata) and of its
  * metadata alone, for --dry-run and the plan. */
 as_status as_job_estimate(const struct as_job_spec *js, const struct as_job *j, double *bytes,

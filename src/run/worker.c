@@ -77,6 +77,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     const int32_t **seq_ids = NULL;
     int64_t *seq_index = NULL;
     int8_t *status = NULL;
+    struct as_metrics_span_def *spans = NULL; /* scratch of the metrics contexts */
     memset(stats, 0, sizeof *stats);
 
     int Tmax = 0, max_tok = 0;
@@ -100,7 +101,8 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     seq_ids = calloc((size_t)maxn, sizeof *seq_ids);
     seq_index = calloc((size_t)maxn, sizeof *seq_index);
     lens = calloc((size_t)maxn, sizeof *lens);
-    if (!slot || !met || !mp || !status || !seq_m || !seq_ids || !seq_index || !lens) {
+    spans = calloc((size_t)jm->max_spans + 1, sizeof *spans);
+    if (!slot || !met || !mp || !status || !seq_m || !seq_ids || !seq_index || !lens || !spans) {
         ret = as_err_set(err, AS_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -143,7 +145,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             mp[k] = NULL;
             status[k] = AS_PROMPT_FAILED;
             struct as_metrics_ctx mctx;
-            as_job_metrics_ctx(jm, j, i, &mctx);
+            as_job_metrics_ctx(jm, j, i, spans, &mctx);
             as_status st = bst;
             if (st == AS_OK) st = as_metrics_init(&met[k], &mctx, AS_METRICS_FULL, &perr);
             if (st == AS_OK && fault && strcmp(fault, s->prompts[i].id) == 0)
@@ -235,5 +237,6 @@ done:
     free(seq_ids);
     free(seq_index);
     free(lens);
+    free(spans);
     return ret;
 }

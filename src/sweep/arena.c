@@ -4,10 +4,11 @@
  * load time and fragment the heap. The arena hands out pieces of 1 MiB blocks
  * (or a dedicated block for a larger request); pointers stay valid until
  * sw_arena_free releases every block at once. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep_internal.h"
+#include "sw_arena.h"
 
 #define SW_ARENA_BLOCK (1u << 20)
 

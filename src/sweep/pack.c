@@ -1,7 +1,8 @@
 /* pack.c - a loaded sweep as one byte buffer, for MPI_Bcast from rank 0.
  *
- * Layout (little-endian, no padding): the magic "ASSWEEP1", then every field
- * of struct as_sweep in declaration order; strings are a u64 length followed
+ * Layout (little-endian, no padding): the magic "ASSWEEP2", then every field
+ * of struct as_sweep in declaration order (the per-prompt texts of varying
+ * spans and the metadata columns after the prompts); strings are a u64 length followed
  * by the bytes (no NUL); a NULL string has length UINT64_MAX. Prompt ids are
  * rebuilt from "<group>/<variant>" on unpack, and the SHA-256 is recomputed
  * from the YAML bytes and compared with the packed one. The
@@ -13,7 +14,7 @@
 #include "attnsweep/fileio.h"
 #include "sweep_internal.h"
 
-#define PACK_MAGIC "ASSWEEP1"
+#define PACK_MAGIC "ASSWEEP2"
 #define NULL_LEN   UINT64_MAX
 
 struct writer {
@@ -65,6 +66,28 @@ static void put_marks(struct writer *w, const struct as_sweep_marks *m) {
     put_mark(w, m->explicit_);
     put_mark(w, m->keywords);
     put_mark(w, m->groups);
+    put_mark(w, m->analysis);
+    put_mark(w, m->on_too_long);
+}
+
+static void put_analysis(struct writer *w, const struct as_analysis *a) {
+    put_i32(w, a->n_by);
+    for (int i = 0; i < a->n_by; i++)
+        put_str(w, a->by[i]);
+    put_i32(w, a->n_contrasts);
+    for (int i = 0; i < a->n_contrasts; i++) {
+        const struct as_contrast *c = &a->contrasts[i];
+        put_str(w, c->name);
+        put_str(w, c->column);
+        put_str(w, c->a);
+        put_str(w, c->b);
+        put_i32(w, c->n_pair_on);
+        for (int k = 0; k < c->n_pair_on; k++)
+            put_str(w, c->pair_on[k]);
+    }
+    put_i32(w, a->n_boot);
+    put_u64(w, a->seed);
+    put_i32(w, a->js_min_shared);
 }
 
 as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struct as_err *err) {
@@ -76,6 +99,7 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
     put(&w, s->sha256, 64);
     put_str(&w, s->model_path);
     put_str(&w, s->tokenizer_path);
+    put_i32(&w, (int32_t)s->on_too_long);
     put_str(&w, s->output_path);
     put_i32(&w, s->store);
     put_i32(&w, s->dtype);
@@ -89,6 +113,7 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
     put_i32(&w, s->n_keywords);
     for (int i = 0; i < s->n_keywords; i++)
         put_str(&w, s->keywords[i]);
+    put_analysis(&w, &s->analysis);
     put_marks(&w, &s->marks);
     put_u64(&w, s->overridden);
     put_i32(&w, s->n_groups);
@@ -117,6 +142,27 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
         put_u64(&w, (uint64_t)p->file_line);
         put_i32(&w, p->explicit_rank);
         put_mark(&w, p->assign_mark);
+    }
+    for (int g = 0; g < s->n_groups; g++) { /* per-prompt texts of the varying spans */
+        const struct as_sweep_group *gr = &s->groups[g];
+        for (int k = 0; k < gr->n_spans; k++)
+            for (int64_t i = 0; !gr->spans[k].text && i < gr->n_prompts; i++)
+                put_strn(&w, gr->spans[k].texts[i].text, gr->spans[k].texts[i].len);
+    }
+    put_i32(&w, s->n_columns);
+    for (int k = 0; k < s->n_columns; k++) {
+        const struct as_sweep_column *c = &s->columns[k];
+        put_str(&w, c->name);
+        put_i32(&w, (int32_t)c->type);
+        put_mark(&w, c->mark);
+        put_u64(&w, (uint64_t)c->n_strs);
+        for (int64_t j = 0; j < c->n_strs; j++)
+            put_str(&w, c->strs[j]);
+        for (int64_t i = 0; i < s->n_prompts; i++) {
+            uint64_t u;
+            memcpy(&u, &c->cells[i], 8);
+            put_u64(&w, u);
+        }
     }
     if (!w.ok) {
         sw_buf_free(&w.b);
@@ -215,6 +261,149 @@ static as_status get_ints(struct reader *r, int **out, int *n_out, const char *f
     return AS_OK;
 }
 
+/* n strings (names) into a new arena array; each non-NULL and non-empty. */
+static as_status get_names(struct reader *r, char ***out, int *n_out, int max, const char *field) {
+    int64_t n;
+    as_status ret = get_count(r, &n, max, 8, field, 0);
+    if (ret != AS_OK) return ret;
+    *out = NULL, *n_out = 0;
+    if (n == 0) return AS_OK;
+    char **v = sw_arena_alloc(r->arena, (size_t)n * sizeof *v);
+    if (!v) return as_err_set(r->err, AS_ERR_NOMEM, "packed sweep: out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        if ((ret = get_str(r, &v[i], NULL, field)) != AS_OK) return ret;
+        if (!v[i] || !v[i][0])
+            return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: empty %s", field);
+    }
+    *out = v, *n_out = (int)n;
+    return AS_OK;
+}
+
+static as_status unpack_analysis(struct reader *r, struct as_analysis *a) {
+    as_status ret;
+    int64_t n;
+    int32_t v;
+    uint64_t u;
+    if ((ret = get_names(r, &a->by, &a->n_by, AS_SWEEP_MAX_COLUMNS + 2, "analysis.by")) != AS_OK)
+        return ret;
+    if ((ret = get_count(r, &n, 1024, 36, "n_contrasts", 0)) != AS_OK) return ret;
+    a->contrasts = NULL, a->n_contrasts = 0;
+    if (n > 0 && !(a->contrasts = sw_arena_alloc(r->arena, (size_t)n * sizeof *a->contrasts)))
+        return as_err_set(r->err, AS_ERR_NOMEM, "packed sweep: out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        struct as_contrast *c = &a->contrasts[i];
+        memset(c, 0, sizeof *c);
+        if ((ret = get_str(r, &c->name, NULL, "contrast name")) != AS_OK ||
+            (ret = get_str(r, &c->column, NULL, "contrast column")) != AS_OK ||
+            (ret = get_str(r, &c->a, NULL, "contrast a")) != AS_OK ||
+            (ret = get_str(r, &c->b, NULL, "contrast b")) != AS_OK ||
+            (ret = get_names(r, &c->pair_on, &c->n_pair_on, AS_SWEEP_MAX_COLUMNS + 2,
+                             "contrast pair_on")) != AS_OK)
+            return ret;
+        if (!c->name || !c->column || !c->a || !c->b || sw_name_problem(c->name, strlen(c->name)))
+            return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: contrast %lld is malformed",
+                              (long long)i);
+        a->n_contrasts = (int)i + 1;
+    }
+    if ((ret = get_i32(r, &v, "analysis.bootstrap")) != AS_OK) return ret;
+    a->n_boot = v;
+    if ((ret = get_u64(r, &u, "analysis.seed")) != AS_OK) return ret;
+    a->seed = u;
+    if ((ret = get_i32(r, &v, "analysis.js_min_shared")) != AS_OK) return ret;
+    a->js_min_shared = v;
+    if (a->n_boot < 1 || a->n_boot > AS_ANALYSIS_BOOT_MAX || a->js_min_shared < 1)
+        return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: analysis settings out of range");
+    return AS_OK;
+}
+
+/* The per-prompt texts of every span packed without a text. */
+static as_status unpack_span_texts(struct reader *r, struct as_sweep *s) {
+    as_status ret;
+    for (int g = 0; g < s->n_groups; g++) {
+        struct as_sweep_group *gr = &s->groups[g];
+        for (int k = 0; k < gr->n_spans; k++) {
+            struct as_sweep_span *sp = &gr->spans[k];
+            if (sp->text) continue;
+            if ((uint64_t)gr->n_prompts > as_cursor_left(&r->c) / 8)
+                return as_err_set(r->err, AS_ERR_FORMAT,
+                                  "packed sweep: span texts of group %d are truncated", g);
+            sp->texts = sw_arena_alloc(r->arena, (size_t)(gr->n_prompts ? gr->n_prompts : 1) *
+                                                     sizeof *sp->texts);
+            if (!sp->texts) return as_err_set(r->err, AS_ERR_NOMEM, "packed sweep: out of memory");
+            for (int64_t i = 0; i < gr->n_prompts; i++) {
+                char *t;
+                if ((ret = get_str(r, &t, &sp->texts[i].len, "span text")) != AS_OK) return ret;
+                sp->texts[i].text = t && sp->texts[i].len ? t : NULL;
+            }
+        }
+    }
+    return AS_OK;
+}
+
+/* The metadata columns; n_missing and width are recomputed, every cell checked. */
+static as_status unpack_columns(struct reader *r, struct as_sweep *s) {
+    as_status ret;
+    int64_t n;
+    if ((ret = get_count(r, &n, AS_SWEEP_MAX_COLUMNS, 16, "n_columns", 0)) != AS_OK) return ret;
+    if (n == 0) return AS_OK;
+    s->columns = sw_arena_alloc(r->arena, (size_t)n * sizeof *s->columns);
+    if (!s->columns) return as_err_set(r->err, AS_ERR_NOMEM, "packed sweep: out of memory");
+    memset(s->columns, 0, (size_t)n * sizeof *s->columns);
+    for (int k = 0; k < n; k++) {
+        struct as_sweep_column *c = &s->columns[k];
+        int32_t type;
+        int64_t ns;
+        if ((ret = get_str(r, &c->name, NULL, "column name")) != AS_OK ||
+            (ret = get_i32(r, &type, "column type")) != AS_OK ||
+            (ret = get_mark(r, &c->mark)) != AS_OK ||
+            (ret = get_count(r, &ns, s->n_prompts, 8, "column n_strs", 1)) != AS_OK)
+            return ret;
+        if (!c->name || !sw_valid_var_name(c->name, strlen(c->name)) ||
+            as_sweep_column_reserved(c->name) || as_sweep_column_find(s, c->name) >= 0 ||
+            type < AS_SWEEP_COL_BOOL || type > AS_SWEEP_COL_STRING ||
+            (ns > 0 && type != AS_SWEEP_COL_STRING))
+            return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: column %d is malformed", k);
+        c->type = (enum as_sweep_col_type)type;
+        c->width = type == AS_SWEEP_COL_STRING; /* at least 1 byte wide, as sw_meta_finish */
+        if (ns > 0 && !(c->strs = sw_arena_alloc(r->arena, (size_t)ns * sizeof *c->strs)))
+            return as_err_set(r->err, AS_ERR_NOMEM, "packed sweep: out of memory");
+        for (int64_t j = 0; j < ns; j++) {
+            size_t len;
+            if ((ret = get_str(r, &c->strs[j], &len, "column string")) != AS_OK) return ret;
+            if (!c->strs[j])
+                return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: NULL string in column %d",
+                                  k);
+            if (len > c->width) c->width = len;
+        }
+        c->n_strs = ns;
+        if ((uint64_t)s->n_prompts > as_cursor_left(&r->c) / 8)
+            return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: column %d is truncated", k);
+        if (!(c->cells = sw_arena_alloc(r->arena, (size_t)(s->n_prompts ? s->n_prompts : 1) *
+                                                      sizeof *c->cells)))
+            return as_err_set(r->err, AS_ERR_NOMEM, "packed sweep: out of memory");
+        for (int64_t i = 0; i < s->n_prompts; i++) {
+            uint64_t u;
+            if ((ret = get_u64(r, &u, "cell")) != AS_OK) return ret;
+            memcpy(&c->cells[i], &u, 8);
+            const int64_t v = c->cells[i].i;
+            int ok = 1, missing = 0;
+            switch (c->type) {
+            case AS_SWEEP_COL_BOOL: ok = v >= -1 && v <= 1, missing = v < 0; break;
+            case AS_SWEEP_COL_INT: break;
+            case AS_SWEEP_COL_FLOAT: missing = c->cells[i].f != c->cells[i].f; break;
+            case AS_SWEEP_COL_STRING: ok = v >= -1 && v < ns, missing = v < 0; break;
+            }
+            if (!ok)
+                return as_err_set(r->err, AS_ERR_FORMAT,
+                                  "packed sweep: cell %lld of column '%s' is out of range",
+                                  (long long)i, c->name);
+            c->n_missing += missing;
+        }
+        s->n_columns = k + 1;
+    }
+    return AS_OK;
+}
+
 as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struct as_err *err) {
     as_status ret = AS_OK;
     as_sweep_defaults(s);
@@ -254,6 +443,15 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
     }
     AS_TRY(get_fixed(&r, s->model_path, "model_path"));
     AS_TRY(get_fixed(&r, s->tokenizer_path, "tokenizer_path"));
+    {
+        int32_t t;
+        AS_TRY(get_i32(&r, &t, "on_too_long"));
+        if (t < AS_TOO_LONG_ERROR || t > AS_TOO_LONG_TRUNCATE) {
+            ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: on_too_long %d out of range", t);
+            goto done;
+        }
+        s->on_too_long = (enum as_too_long)t;
+    }
     AS_TRY(get_fixed(&r, s->output_path, "output_path"));
     int32_t v;
     AS_TRY(get_i32(&r, &v, "store"));
@@ -285,11 +483,12 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
             s->n_keywords++;
         }
     }
+    AS_TRY(unpack_analysis(&r, &s->analysis));
     struct as_sweep_marks *mk = &s->marks;
-    struct as_sweep_mark *marks[] = {&mk->model_path, &mk->tokenizer_path, &mk->output_path,
-                                     &mk->store,      &mk->dtype,          &mk->layers,
-                                     &mk->heads,      &mk->assign,         &mk->explicit_,
-                                     &mk->keywords,   &mk->groups};
+    struct as_sweep_mark *marks[] = {
+        &mk->model_path, &mk->tokenizer_path, &mk->output_path, &mk->store,     &mk->dtype,
+        &mk->layers,     &mk->heads,          &mk->assign,      &mk->explicit_, &mk->keywords,
+        &mk->groups,     &mk->analysis,       &mk->on_too_long};
     for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
         AS_TRY(get_mark(&r, marks[i]));
     uint64_t ov;
@@ -323,7 +522,7 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
         gr->first_prompt = first;
         first += gr->n_prompts;
         int64_t ns;
-        AS_TRY(get_count(&r, &ns, 1 << 20, 24, "n_spans", 0));
+        AS_TRY(get_count(&r, &ns, AS_SWEEP_MAX_SPANS, 24, "n_spans", 0));
         if (ns) {
             gr->spans = sw_arena_alloc(r.arena, (size_t)ns * sizeof *gr->spans);
             if (!gr->spans) {
@@ -336,8 +535,12 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
             AS_TRY(get_str(&r, &sp->name, NULL, "span name"));
             AS_TRY(get_str(&r, &sp->text, &sp->text_len, "span text"));
             AS_TRY(get_mark(&r, &sp->mark));
-            if (!sp->name || !sp->text) {
-                ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: span of group %d is NULL", g);
+            if (!sp->name || sw_name_problem(sp->name, strlen(sp->name)) ||
+                (sp->text && sp->text_len == 0)) {
+                ret = as_err_set(err, AS_ERR_FORMAT,
+                                 "packed sweep: span %lld of group %d is "
+                                 "malformed",
+                                 (long long)k, g);
                 goto done;
             }
             gr->n_spans++;
@@ -389,6 +592,8 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
         s->n_prompts = i + 1;
         s->text_bytes += glen + 1 + vlen + p->text_len;
     }
+    AS_TRY(unpack_span_texts(&r, s));
+    AS_TRY(unpack_columns(&r, s));
     if (as_cursor_left(&r.c) != 0) {
         ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: %zu trailing bytes",
                          as_cursor_left(&r.c));

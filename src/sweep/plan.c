@@ -366,7 +366,8 @@ as_status as_plan_check_lengths(const struct as_sweep *s, const int *n_tokens, i
     if (bad > 20) snprintf(more, sizeof more, "\n  ... and %lld more", (long long)(bad - 20));
     return as_err_set(err, AS_ERR_INVALID,
                       "%s: %lld prompt%s outside 1..%d tokens (the model's max_position):%s%s\n"
-                      "HINT: shorten these prompts or use a model with a longer context",
+                      "HINT: shorten these prompts, use a model with a longer context, or set "
+                      "model.on_too_long: skip (or truncate) in the sweep",
                       s->path, (long long)bad, bad == 1 ? " is" : "s are", max_position, list,
                       more);
 }

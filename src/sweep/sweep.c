@@ -14,13 +14,7 @@
 #include <openssl/evp.h>
 
 #include "attnsweep/fileio.h"
-#include "attnsweep/h5out.h"
 #include "sweep_internal.h"
-
-_Static_assert(AS_SWEEP_ID_MAX == AS_H5_ID_MAX, "sweep ids must fit the HDF5 prompt table");
-_Static_assert(AS_STORE_FULL == 0 && AS_STORE_LAST_ROW == 1 && AS_STORE_NONE == 2,
-               "as_sweep.store holds enum as_store");
-_Static_assert(AS_OUT_F32 == 0 && AS_OUT_F16 == 1, "as_sweep.dtype holds enum as_out_dtype");
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -57,6 +51,23 @@ int as_assign_from_name(const char *name) {
     return -1;
 }
 
+const char *as_too_long_name(enum as_too_long t) {
+    switch (t) {
+    case AS_TOO_LONG_ERROR: return "error";
+    case AS_TOO_LONG_SKIP: return "skip";
+    case AS_TOO_LONG_TRUNCATE: return "truncate";
+    }
+    return "unknown";
+}
+
+int as_too_long_from_name(const char *name) {
+    if (!name) return -1;
+    if (!strcmp(name, "error")) return AS_TOO_LONG_ERROR;
+    if (!strcmp(name, "skip")) return AS_TOO_LONG_SKIP;
+    if (!strcmp(name, "truncate")) return AS_TOO_LONG_TRUNCATE;
+    return -1;
+}
+
 void as_sweep_defaults(struct as_sweep *s) {
     memset(s, 0, sizeof *s);
     snprintf(s->model_path, sizeof s->model_path, "%s", "models/default");
@@ -67,6 +78,8 @@ void as_sweep_defaults(struct as_sweep *s) {
     s->layers = NULL;            /* all */
     s->heads = NULL;             /* all */
     s->assign = AS_ASSIGN_BALANCED;
+    s->on_too_long = AS_TOO_LONG_ERROR;
+    sw_analysis_defaults(&s->analysis);
 }
 
 void as_sweep_free(struct as_sweep *s) {
@@ -101,16 +114,32 @@ int64_t as_sweep_find_prompt(const struct as_sweep *s, const char *id) {
     return -1;
 }
 
-int as_sweep_span_find(const struct as_sweep *s, int64_t i, int span, size_t *begin, size_t *end) {
+int as_sweep_span_text(const struct as_sweep *s, int64_t i, int span, const char **text,
+                       size_t *len) {
     if (i < 0 || i >= s->n_prompts) return 0;
     const struct as_sweep_prompt *p = &s->prompts[i];
     const struct as_sweep_group *g = &s->groups[p->group_index];
     if (span < 0 || span >= g->n_spans) return 0;
     const struct as_sweep_span *sp = &g->spans[span];
-    const char *hit = memmem(p->text, p->text_len, sp->text, sp->text_len);
+    if (sp->text) {
+        *text = sp->text, *len = sp->text_len;
+        return 1;
+    }
+    const struct as_sweep_span_text *st = &sp->texts[i - g->first_prompt];
+    if (!st->text || st->len == 0) return 0;
+    *text = st->text, *len = st->len;
+    return 1;
+}
+
+int as_sweep_span_find(const struct as_sweep *s, int64_t i, int span, size_t *begin, size_t *end) {
+    const char *t;
+    size_t n;
+    if (!as_sweep_span_text(s, i, span, &t, &n)) return 0;
+    const struct as_sweep_prompt *p = &s->prompts[i];
+    const char *hit = memmem(p->text, p->text_len, t, n);
     if (!hit) return 0;
     *begin = (size_t)(hit - p->text);
-    *end = *begin + sp->text_len;
+    *end = *begin + n;
     return 1;
 }
 
@@ -124,176 +153,6 @@ static const char *setting_where(const struct as_sweep *s, struct as_sweep_mark 
     else
         snprintf(buf, cap, "%s (default)", s->path);
     return buf;
-}
-
-/* ------------------------------------------------------------ id index */
-
-static uint64_t fnv1a(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-as_status sw_index_build(const struct as_sweep *s, struct sw_index *ix, struct as_err *err) {
-    size_t cap = 64;
-    while (cap < (size_t)s->n_prompts * 2)
-        cap *= 2;
-    ix->slots = calloc(cap, sizeof *ix->slots);
-    ix->cap = cap;
-    if (!ix->slots) return as_err_set(err, AS_ERR_NOMEM, "%s: out of memory", s->path);
-    for (int64_t i = 0; i < s->n_prompts; i++) {
-        const char *id = s->prompts[i].id;
-        size_t len = strlen(id);
-        size_t k = (size_t)fnv1a(id, len) & (cap - 1);
-        while (ix->slots[k]) {
-            int64_t j = ix->slots[k] - 1;
-            if (!strcmp(s->prompts[j].id, id)) {
-                char w1[AS_SWEEP_PATH_MAX + 64], w2[AS_SWEEP_PATH_MAX + 64];
-                return as_err_set(err, AS_ERR_INVALID,
-                                  "%s: duplicate prompt id '%s' (first defined at %s); expected "
-                                  "unique ids. HINT: rename one variant, or give the group an "
-                                  "`id:` template that uses every product key",
-                                  as_sweep_prompt_where(s, i, w2, sizeof w2), id,
-                                  as_sweep_prompt_where(s, j, w1, sizeof w1));
-            }
-            k = (k + 1) & (cap - 1);
-        }
-        ix->slots[k] = (int32_t)(i + 1);
-    }
-    return AS_OK;
-}
-
-int64_t sw_index_find(const struct as_sweep *s, const struct sw_index *ix, const char *id,
-                      size_t len) {
-    size_t k = (size_t)fnv1a(id, len) & (ix->cap - 1);
-    while (ix->slots[k]) {
-        int64_t j = ix->slots[k] - 1;
-        const char *pid = s->prompts[j].id;
-        if (strlen(pid) == len && !memcmp(pid, id, len)) return j;
-        k = (k + 1) & (ix->cap - 1);
-    }
-    return -1;
-}
-
-void sw_index_free(struct sw_index *ix) {
-    free(ix->slots);
-    ix->slots = NULL;
-    ix->cap = 0;
-}
-
-/* ------------------------------------------------------------ explicit ranks */
-
-static void group_list(const struct as_sweep *s, char *out, size_t cap) {
-    size_t off = 0;
-    out[0] = '\0';
-    for (int g = 0; g < s->n_groups && off < cap; g++) {
-        int n = snprintf(out + off, cap - off, "%s%s", g ? ", " : "", s->groups[g].name);
-        if (n < 0 || (size_t)n >= cap - off) break;
-        off += (size_t)n;
-    }
-}
-
-static void variant_list(const struct as_sweep *s, int g, char *out, size_t cap) {
-    const struct as_sweep_group *gr = &s->groups[g];
-    size_t off = 0;
-    out[0] = '\0';
-    int64_t shown = gr->n_prompts < 12 ? gr->n_prompts : 12;
-    for (int64_t k = 0; k < shown; k++) {
-        int n = snprintf(out + off, cap - off, "%s%s", k ? ", " : "",
-                         s->prompts[gr->first_prompt + k].variant);
-        if (n < 0 || (size_t)n >= cap - off) return;
-        off += (size_t)n;
-    }
-    if (shown < gr->n_prompts)
-        snprintf(out + off, cap - off, ", ... (%lld in all)", (long long)gr->n_prompts);
-}
-
-as_status sw_resolve_explicit(struct sw_ctx *c, const struct sw_index *ix) {
-    struct as_sweep *s = c->s;
-    struct sw_tree *t = c->t;
-    if (c->explicit_node < 0) return AS_OK;
-    const struct sw_node *m = &t->nodes[c->explicit_node];
-    if (m->kind != SW_MAP)
-        return sw_errf(c, c->explicit_node, AS_ERR_INVALID,
-                       "ranks.explicit is %s; expected a mapping {0: [group/variant, group], 1: "
-                       "[...]}",
-                       sw_kind_name(m));
-    for (int32_t i = 0; i < m->n; i += 2) {
-        int32_t kn = m->kids[i], ln = m->kids[i + 1];
-        long long rank;
-        as_status ret = sw_get_int(c, kn, "ranks.explicit key (a rank)", 0, 1 << 24, &rank);
-        if (ret != AS_OK) return ret;
-        const struct sw_node *l = &t->nodes[ln];
-        if (l->kind != SW_SEQ)
-            return sw_errf(c, ln, AS_ERR_INVALID,
-                           "ranks.explicit.%lld is %s; expected a list of prompt ids "
-                           "(group/variant) or group names",
-                           rank, sw_kind_name(l));
-        for (int32_t j = 0; j < l->n; j++) {
-            int32_t in = l->kids[j];
-            const char *name;
-            size_t len;
-            char what[80];
-            snprintf(what, sizeof what, "ranks.explicit.%lld[%d]", rank, (int)j);
-            if ((ret = sw_get_str(c, in, what, &name, &len)) != AS_OK) return ret;
-            int64_t first = -1, count = 0;
-            const char *slash = memchr(name, '/', len);
-            if (slash) {
-                first = sw_index_find(s, ix, name, len);
-                count = 1;
-                if (first < 0) {
-                    char list[600];
-                    size_t glen = (size_t)(slash - name);
-                    int g = -1;
-                    for (int k = 0; k < s->n_groups; k++)
-                        if (strlen(s->groups[k].name) == glen &&
-                            !memcmp(s->groups[k].name, name, glen))
-                            g = k;
-                    if (g >= 0) {
-                        variant_list(s, g, list, sizeof list);
-                        return sw_errf(c, in, AS_ERR_INVALID,
-                                       "%s names prompt '%s', which does not exist; group '%s' "
-                                       "has: %s",
-                                       what, name, s->groups[g].name, list);
-                    }
-                    group_list(s, list, sizeof list);
-                    return sw_errf(c, in, AS_ERR_INVALID,
-                                   "%s names prompt '%s', but there is no group '%.*s'; groups: %s",
-                                   what, name, (int)glen, name, list);
-                }
-            } else {
-                for (int k = 0; k < s->n_groups; k++)
-                    if (!strcmp(s->groups[k].name, name)) {
-                        first = s->groups[k].first_prompt;
-                        count = s->groups[k].n_prompts;
-                    }
-                if (first < 0) {
-                    char list[600];
-                    group_list(s, list, sizeof list);
-                    return sw_errf(c, in, AS_ERR_INVALID,
-                                   "%s names '%s', which is neither a group nor a prompt id; "
-                                   "expected a group name (%s) or group/variant",
-                                   what, name, list);
-                }
-            }
-            for (int64_t k = first; k < first + count; k++) {
-                struct as_sweep_prompt *p = &s->prompts[k];
-                if (p->explicit_rank >= 0)
-                    return sw_errf(c, in, AS_ERR_INVALID,
-                                   "%s assigns prompt '%s' to rank %lld, but it is already "
-                                   "assigned to rank %d at %d:%d; expected each prompt once",
-                                   what, p->id, rank, p->explicit_rank, p->assign_mark.line,
-                                   p->assign_mark.col);
-                p->explicit_rank = (int)rank;
-                p->assign_mark.line = t->nodes[in].line;
-                p->assign_mark.col = t->nodes[in].col;
-            }
-        }
-    }
-    return AS_OK;
 }
 
 /* ------------------------------------------------------------ validation */
@@ -352,12 +211,17 @@ as_status as_sweep_validate(const struct as_sweep *s, struct as_err *err) {
                 setting_where(s, s->marks.output_path, AS_SWEEP_OV_OUTPUT, "--output", w, sizeof w),
                 dir, out, dir);
     }
-    if (s->store < 0 || s->store > 2)
+    if ((int)s->store < 0 || (int)s->store > 2)
         return as_err_set(err, AS_ERR_INVALID,
                           "%s: output.store is %d; expected 0 (full), 1 "
                           "(last_row) or 2 (none)",
                           s->path, s->store);
-    if (s->dtype < 0 || s->dtype > 1)
+    if ((int)s->on_too_long < 0 || (int)s->on_too_long > AS_TOO_LONG_TRUNCATE)
+        return as_err_set(err, AS_ERR_INVALID,
+                          "%s: model.on_too_long is %d; expected 0 (error), 1 (skip) or 2 "
+                          "(truncate)",
+                          s->path, (int)s->on_too_long);
+    if ((int)s->dtype < 0 || (int)s->dtype > 1)
         return as_err_set(err, AS_ERR_INVALID,
                           "%s: output.dtype is %d; expected 0 (float32) "
                           "or 1 (float16)",
@@ -507,7 +371,8 @@ as_status as_sweep_load_string(struct as_sweep *s, const char *yaml, size_t len,
     as_status ret = AS_OK;
     struct sw_tree t = {0};
     struct sw_index ix = {0};
-    struct sw_ctx c = {.s = s, .t = &t, .err = err, .groups_node = -1, .explicit_node = -1};
+    struct sw_ctx c = {
+        .s = s, .t = &t, .err = err, .groups_node = -1, .explicit_node = -1, .analysis_node = -1};
     t.root = -1;
     as_sweep_defaults(s);
     if (!name) name = "<sweep>";
@@ -538,6 +403,7 @@ as_status as_sweep_load_string(struct as_sweep *s, const char *yaml, size_t len,
     c.arena = s->internal;
     AS_TRY(sw_parse_settings(&c));
     AS_TRY(sw_expand_groups(&c));
+    AS_TRY(sw_resolve_analysis(&c));
     AS_TRY(sw_index_build(s, &ix, err));
     AS_TRY(sw_resolve_explicit(&c, &ix));
     if (!c.has_output_path) default_output_path(s);
@@ -551,6 +417,8 @@ as_status as_sweep_load_string(struct as_sweep *s, const char *yaml, size_t len,
     AS_TRY(as_sweep_validate(s, err));
 done:
     sw_index_free(&ix);
+    sw_meta_free(&c.meta);
+    sw_group_state_free(&c.gs);
     sw_tree_free(&t);
     if (ret != AS_OK) as_sweep_free(s);
     return ret;
@@ -626,6 +494,8 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
     fprintf(fp, "  %-18s %-40s %s\n", "model.tokenizer",
             s->tokenizer_path[0] ? s->tokenizer_path : "(the model's own)",
             origin(s, s->marks.tokenizer_path, AS_SWEEP_OV_TOKENIZER, "--tokenizer", o, sizeof o));
+    fprintf(fp, "  %-18s %-40s %s\n", "model.on_too_long", as_too_long_name(s->on_too_long),
+            origin(s, s->marks.on_too_long, 0, NULL, o, sizeof o));
     fprintf(fp, "  %-18s %-40s %s\n", "output.path", s->output_path,
             origin(s, s->marks.output_path, AS_SWEEP_OV_OUTPUT, "--output", o, sizeof o));
     fprintf(fp, "  %-18s %-40s %s\n", "output.store", store_name(s->store),
@@ -644,6 +514,20 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
     for (int i = 0; i < s->n_keywords; i++)
         fprintf(fp, "%s\"%s\"", i ? ", " : "", s->keywords[i]);
     fprintf(fp, "]\n");
+    const struct as_analysis *a = &s->analysis;
+    fprintf(fp, "  %-18s [", "analysis.by");
+    for (int i = 0; i < a->n_by; i++)
+        fprintf(fp, "%s%s", i ? ", " : "", a->by[i]);
+    fprintf(fp, "]  bootstrap %d, seed %llu, js_min_shared %d\n", a->n_boot,
+            (unsigned long long)a->seed, a->js_min_shared);
+    for (int i = 0; i < a->n_contrasts; i++) {
+        const struct as_contrast *ct = &a->contrasts[i];
+        fprintf(fp, "  %-18s %s: %s '%s' - '%s', pairs on [", i ? "" : "analysis.contrasts",
+                ct->name, ct->column, ct->a, ct->b);
+        for (int k = 0; k < ct->n_pair_on; k++)
+            fprintf(fp, "%s%s", k ? ", " : "", ct->pair_on[k]);
+        fprintf(fp, "%s]\n", ct->n_pair_on ? "" : "group");
+    }
     fprintf(fp, "  groups: %d, prompts: %lld, text: %zu bytes\n", s->n_groups,
             (long long)s->n_prompts, s->text_bytes);
     for (int g = 0; g < s->n_groups; g++) {
@@ -656,6 +540,16 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
             fprintf(fp, "  spans:");
             for (int k = 0; k < gr->n_spans; k++)
                 fprintf(fp, " %s", gr->spans[k].name);
+        }
+        fputc('\n', fp);
+    }
+    if (s->n_columns) {
+        fprintf(fp, "  metadata columns (/sweep):");
+        for (int k = 0; k < s->n_columns; k++) {
+            const struct as_sweep_column *c = &s->columns[k];
+            fprintf(fp, "%s %s (%s", k ? "," : "", c->name, as_sweep_col_type_name(c->type));
+            if (c->n_missing) fprintf(fp, ", %lld missing", (long long)c->n_missing);
+            fputc(')', fp);
         }
         fputc('\n', fp);
     }

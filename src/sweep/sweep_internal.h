@@ -1,13 +1,23 @@
-/* sweep_internal.h - shared by the files of src/sweep/ only.
+/* sweep_internal.h - the load context of src/sweep and the stages that use it.
  *
- *   arena.c       string arena (stable pointers, freed at once) + growable byte buffer
- *   yaml_tree.c   libyaml events -> struct sw_tree (marks, depth/size caps, duplicate keys)
- *   sweep_parse.c the YAML schema: sections, keys, types -> struct as_sweep settings
- *   template.c    {var} templates: compile once, render many times
- *   expand.c      groups -> prompts (prompts:, template: x product:, file:), spans
- *   prompt_file.c file: groups (JSONL / plain text)
- *   sweep.c       load, validate, explicit ranks, print, lookups, SHA-256
- *   pack.c        serialization for the MPI broadcast */
+ * The module is layered bottom-up; each file includes only the layers below
+ * it, and calls only files listed above it here (never one below):
+ *   sw_arena.h    arena.c       string arena + growable byte buffer
+ *   sw_text.h     text.c        UTF-8, name rules, number formatting
+ *   sw_yaml.h     yaml_tree.c   libyaml -> node tree; walking helpers; the error formatter
+ *   sw_template.h template.c    {var} templates: compile once, render many times
+ *   (this file)   meta.c        typed metadata values -> the sweep's columns
+ *                 prompts.c     adding prompts, default ids, the id index
+ *                 spans.c       spans: templates per prompt, JSONL spans, occurrence checks
+ *                 gstate.c      the group being expanded: its keys and JSONL fields
+ *                 prompt_file.c file: groups (JSONL / plain text)
+ *                 expand.c      groups -> prompts (prompts:, template: x product:, file:), spans
+ *                 explicit.c    ranks.explicit -> prompts[].explicit_rank
+ *                 analysis.c    analysis: keywords, by, contrasts, bootstrap settings
+ *                 sweep_parse.c the YAML schema: sections, keys, types -> settings
+ *                 sweep.c       load (the pipeline), validate, checks, print, lookups
+ *                 pack.c        serialization for the MPI broadcast
+ *                 plan.c        batches and ranks (public API only: plan.h) */
 #ifndef ATTNSWEEP_SWEEP_INTERNAL_H
 #define ATTNSWEEP_SWEEP_INTERNAL_H
 
@@ -16,50 +26,72 @@
 
 #include "attnsweep/status.h"
 #include "attnsweep/sweep.h"
+#include "sw_arena.h"
+#include "sw_template.h"
+#include "sw_text.h"
+#include "sw_yaml.h"
 
-/* ---------------------------------------------------------------- arena */
-struct sw_arena_block;
-struct sw_arena {
-    struct sw_arena_block *head;
-    size_t bytes; /* total bytes handed out */
+/* ---------------------------------------------------------------- metadata (meta.c) */
+/* One metadata value as given: a YAML scalar (sw_scalar_type) or a JSON value. */
+struct sw_mval {
+    enum sw_scalar kind; /* SW_S_NULL = no value */
+    int64_t i;           /* BOOL (0/1), INT */
+    double f;            /* FLOAT */
+    const char *s;       /* STRING: NUL-terminated, in the sweep arena (stable) */
 };
-/* Returns n bytes aligned to 8, or NULL when out of memory. */
-void *sw_arena_alloc(struct sw_arena *a, size_t n);
-/* Copies s[0..n) and appends a NUL. */
-char *sw_arena_strndup(struct sw_arena *a, const char *s, size_t n);
-void sw_arena_free(struct sw_arena *a);
-
-struct sw_buf {
-    char *p; /* (len) + NUL, owned */
-    size_t len, cap;
+/* Where a value was given: a YAML node, or line file_line of group g's file. */
+struct sw_where {
+    int32_t node; /* the YAML node (for a file line: the group's file: value) */
+    int64_t file_line;
+    int g;
 };
-int sw_buf_add(struct sw_buf *b, const void *p, size_t n); /* 0 on OOM */
-void sw_buf_free(struct sw_buf *b);
-
-/* ---------------------------------------------------------------- YAML tree */
-enum sw_kind { SW_SCALAR = 1, SW_SEQ = 2, SW_MAP = 3 };
-
-struct sw_node {
-    enum sw_kind kind;
-    int line, col; /* 1-based */
-    int plain;     /* scalar written without quotes (so `null`, `~`, `` are null) */
-    char *str;     /* scalar text (NUL-terminated, no NUL inside), in the tree arena */
-    size_t len;
-    int32_t *kids; /* SEQ: items; MAP: key, value, key, value, ... (node indices) */
-    int32_t n, cap;
+/* The columns while groups are expanded: one kind + value per prompt. */
+struct sw_mcol {
+    char *name;    /* in the sweep arena */
+    uint8_t *kind; /* (cap) enum sw_scalar of each prompt, SW_S_NULL = missing */
+    union {        /* (cap) */
+        int64_t i;
+        double f;
+        const char *s;
+    } * val;
+    struct sw_where first[5];  /* where each kind was seen first (messages) */
+    int64_t first_at[5];       /* the prompt of first[k], -1 = never */
+    struct as_sweep_mark mark; /* as_sweep_column.mark */
 };
-
-struct sw_tree {
-    struct sw_node *nodes; /* (n) */
-    int32_t n, cap;
-    int32_t root; /* -1 for an empty document */
-    struct sw_arena strings;
+struct sw_meta {
+    struct sw_mcol *cols; /* (n) */
+    int n, cap;
+    int64_t rows; /* allocated cells per column */
 };
 
-/* Parses yaml with libyaml's event API. name prefixes error messages. */
-as_status sw_tree_parse(struct sw_tree *t, const char *yaml, size_t len, const char *name,
-                        struct as_err *err);
-void sw_tree_free(struct sw_tree *t);
+/* ---------------------------------------------------------------- spans (spans.c) */
+struct sw_spanb {
+    char *name;         /* in the arena */
+    int32_t node;       /* the spans: value, or -1 for a span only JSONL lines give */
+    int32_t mark_node;  /* node, or the group's file: value for a JSONL-only span */
+    int64_t first_line; /* JSONL-only: the first line that gives it */
+    struct sw_template tpl;
+    int compiled, varying; /* varying: rendered per prompt (texts), else text */
+    const char *text;      /* constant text (arena) */
+    size_t text_len;
+    struct as_sweep_span_text *texts; /* (cap) per prompt of the group (malloc'd) */
+    int64_t cap;
+};
+/* The group being expanded: its keys (for clash checks) and its spans. */
+struct sw_gkey {
+    const char *name;
+    int32_t node;
+    const char *kind; /* "a var", "a tag", "a product key" */
+};
+struct sw_group_state {
+    int g;
+    struct sw_gkey *keys; /* (n_keys) vars, tags, product keys */
+    int n_keys, cap_keys;
+    int *fields; /* (n_fields) metadata columns JSONL lines of this group set */
+    int n_fields, cap_fields;
+    struct sw_spanb *spans; /* (n_spans) spans: entries in YAML order, then JSONL-only ones */
+    int n_spans, cap_spans;
+};
 
 /* ---------------------------------------------------------------- load context */
 struct sw_ctx {
@@ -67,72 +99,22 @@ struct sw_ctx {
     struct sw_tree *t;
     struct sw_arena *arena; /* == s->internal */
     struct as_err *err;
-    int32_t groups_node;   /* the `groups:` list, or -1 */
-    int32_t explicit_node; /* ranks.explicit, or -1 */
-    int has_output_path;   /* output.path given in the YAML */
-    int64_t prompts_cap;   /* allocated length of s->prompts */
+    int32_t groups_node;      /* the `groups:` list, or -1 */
+    int32_t explicit_node;    /* ranks.explicit, or -1 */
+    int32_t analysis_node;    /* analysis:, or -1 */
+    int has_output_path;      /* output.path given in the YAML */
+    int64_t prompts_cap;      /* allocated length of s->prompts */
+    struct sw_meta meta;      /* metadata columns being collected */
+    struct sw_group_state gs; /* the group being expanded */
+    size_t meta_bytes;        /* bytes of metadata strings and per-prompt span texts */
 };
 
-/* Records "name:line:col: <message>" at node (or without position if node < 0). */
-as_status sw_errf(struct sw_ctx *c, int32_t node, as_status st, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+#define SW_OOM(c) sw_oom((c)->t)
 
-const char *sw_kind_name(const struct sw_node *n); /* "a mapping", "a list", "a string", "null" */
-int sw_is_null(const struct sw_node *n);
-/* Requires node to be a mapping with scalar keys in `allowed` (NULL-terminated);
- * what = "group 'x'" etc. for messages. */
-as_status sw_check_map(struct sw_ctx *c, int32_t node, const char *what,
-                       const char *const *allowed);
-/* Value node of key in map, or -1. */
-int32_t sw_map_get(const struct sw_tree *t, int32_t map, const char *key);
-/* Requires a non-null scalar; *out points into the tree. */
-as_status sw_get_str(struct sw_ctx *c, int32_t node, const char *what, const char **out,
-                     size_t *len);
-as_status sw_get_int(struct sw_ctx *c, int32_t node, const char *what, long long lo, long long hi,
-                     long long *out);
-
-/* Checks a group / variant / span name: the rules of an HDF5 link name
- * (not empty, not "." or "..", no '/', no control characters, valid UTF-8,
- * < AS_SWEEP_NAME_MAX bytes). Returns NULL if fine, else what is wrong. */
-const char *sw_name_problem(const char *s, size_t len);
-/* 1 if s[0..n) is valid UTF-8; else 0 and *bad = offset of the first bad byte. */
-int sw_utf8_valid(const char *s, size_t n, size_t *bad);
-
-/* ---------------------------------------------------------------- templates */
-struct sw_vars {
-    const char **names; /* (n) */
-    const char **vals;  /* (n) current values */
-    size_t *lens;       /* (n) */
-    int n;
-};
-struct sw_seg {
-    const char *lit; /* literal text (when var < 0) */
-    size_t len;
-    int var; /* index into sw_vars, or -1 */
-};
-struct sw_template {
-    struct sw_seg *segs; /* (n) */
-    int n;
-    size_t lit_len;  /* bytes of literal text */
-    char *unescaped; /* owned copy of the literals with {{ }} collapsed */
-};
-/* 1 if s[0..len) is a valid variable name: [A-Za-z_][A-Za-z0-9_]*, at most 64 bytes. */
-int sw_valid_var_name(const char *s, size_t len);
-/* Compiles tpl against the variable names of v. what = "group 'g', prompt 'p'"
- * for messages; node gives the position. Errors: unknown {var} (lists the known
- * ones), unterminated '{', single '}', bad placeholder names. */
-as_status sw_template_compile(struct sw_ctx *c, int32_t node, const char *what, const char *tpl,
-                              size_t len, const struct sw_vars *v, struct sw_template *out);
-/* Appends the rendering to b (resets b first). Returns 0 on OOM. */
-int sw_template_render(const struct sw_template *t, const struct sw_vars *v, struct sw_buf *b);
-void sw_template_free(struct sw_template *t);
-
-/* ---------------------------------------------------------------- expansion */
-as_status sw_parse_settings(struct sw_ctx *c); /* model, output, ranks.assign, analysis */
-as_status sw_expand_groups(struct sw_ctx *c);  /* groups -> prompts */
-
+/* ---------------------------------------------------------------- prompts.c */
 /* Appends one prompt (copies id parts and text into the arena). variant may be
- * NULL (filled later by sw_fill_default_ids). Checks limits and names. */
+ * NULL (filled later by sw_fill_default_ids). Checks limits and names. node is
+ * the YAML node that defines it; file_line > 0 for a line of the group's file. */
 as_status sw_add_prompt(struct sw_ctx *c, int g, const char *variant, size_t vlen, const char *text,
                         size_t tlen, int32_t node, int64_t file_line);
 /* Gives every prompt of group g without a variant the zero-padded index
@@ -140,9 +122,10 @@ as_status sw_add_prompt(struct sw_ctx *c, int g, const char *variant, size_t vle
 as_status sw_fill_default_ids(struct sw_ctx *c, int g, int32_t node);
 /* Formats the zero-padded index used for default ids. */
 void sw_format_index(char *out, size_t cap, int64_t i, int64_t n);
-
-/* file: groups. path is resolved; node is the file: value (for messages). */
-as_status sw_read_prompt_file(struct sw_ctx *c, int g, const char *path, int32_t node);
+/* An error about one prompt: "<file>:<line>:1: ... (group 'g', file: at
+ * yaml:l:c)" for prompts read from a file (file_line > 0), else at node. */
+as_status sw_prompt_errf(struct sw_ctx *c, int g, int32_t node, int64_t file_line, as_status st,
+                         const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* An open-addressing id -> prompt index table. */
 struct sw_index {
@@ -155,7 +138,70 @@ int64_t sw_index_find(const struct as_sweep *s, const struct sw_index *ix, const
                       size_t len);
 void sw_index_free(struct sw_index *ix);
 
-/* ranks.explicit -> prompts[].explicit_rank (names are looked up in ix). */
+/* ---------------------------------------------------------------- meta.c */
+/* The typed value of a YAML scalar node (strings copied into the arena). A
+ * list or mapping is an error naming what (e.g. "tag 'x' of group 'g'"). */
+as_status sw_mval_of_node(struct sw_ctx *c, int32_t node, const char *what, struct sw_mval *out);
+/* A value as template text: the string itself, or the number / bool written
+ * out (bools "true"/"false", floats shortest round-trip) in buf. */
+const char *sw_mval_text(const struct sw_mval *v, char *buf, size_t cap, size_t *len);
+/* The column named name[0..len), created (after checking the name) if new. */
+as_status sw_meta_column(struct sw_ctx *c, const char *name, size_t len, struct sw_where w,
+                         int *col);
+/* Records prompt's value of col (a prompt gets at most one value per column). */
+as_status sw_meta_put(struct sw_ctx *c, int col, int64_t prompt, const struct sw_mval *v,
+                      struct sw_where w);
+/* Prompt's current value of col (kind SW_S_NULL if none). */
+struct sw_mval sw_meta_get(const struct sw_ctx *c, int col, int64_t prompt);
+/* Makes room for rows prompts in every column (called when s->prompts grows). */
+as_status sw_meta_reserve(struct sw_ctx *c, int64_t rows);
+/* Types every column (one kind per column, ints with missing values become
+ * floats), refuses mixed columns naming both places, and moves the cells into
+ * s->columns (the arena). */
+as_status sw_meta_finish(struct sw_ctx *c);
+void sw_meta_free(struct sw_meta *m);
+/* "t.yaml:4:18" or "p.jsonl:7 (group 'g', file: at t.yaml:5:11)". */
+const char *sw_where_text(const struct sw_ctx *c, struct sw_where w, char *out, size_t cap);
+
+/* ---------------------------------------------------------------- spans.c */
+/* Reads the names of group g's spans: mapping (node < 0: none) and resets the state. */
+as_status sw_spans_begin(struct sw_ctx *c, int g, int32_t node);
+/* Compiles the spans: templates against v; those that use no variable from
+ * n_fixed on are the same for every prompt and rendered now. */
+as_status sw_spans_compile(struct sw_ctx *c, const struct sw_vars *v, int n_fixed);
+/* Renders the varying spans for the group's prompt k (v holds its values; a
+ * template over a variable without a value leaves the span absent there). */
+as_status sw_spans_prompt(struct sw_ctx *c, int64_t k, const struct sw_vars *v);
+/* A span the group's prompt k gives itself (a JSONL "spans" entry). */
+as_status sw_spans_given(struct sw_ctx *c, int64_t k, const char *name, size_t nlen,
+                         const char *text, size_t tlen, struct sw_where w);
+/* Checks that every span occurs in some prompt and moves them into the group. */
+as_status sw_spans_end(struct sw_ctx *c);
+
+/* ---------------------------------------------------------------- gstate.c */
+/* Frees the group state (keys, fields, span builders). */
+void sw_group_state_free(struct sw_group_state *gs);
+/* Registers a var / tag / product key (kind "var", "tag", "product key") of
+ * the group; a name that is already one of them is an error at node. */
+as_status sw_group_key_add(struct sw_ctx *c, const char *name, int32_t node, const char *kind);
+/* The group's var / tag / product key called name[0..len), or NULL. */
+const struct sw_gkey *sw_group_key(const struct sw_ctx *c, const char *name, size_t len);
+/* Notes that a JSONL line of the group set metadata column col (a field its
+ * spans: templates may use). */
+as_status sw_group_field(struct sw_ctx *c, int col);
+
+/* ---------------------------------------------------------------- the stages */
+as_status sw_parse_settings(struct sw_ctx *c); /* model, output, ranks.assign, analysis */
+as_status sw_expand_groups(struct sw_ctx *c);  /* groups -> prompts (expand.c) */
+/* file: groups (prompt_file.c). path is resolved; node is the file: value (for messages). */
+as_status sw_read_prompt_file(struct sw_ctx *c, int g, const char *path, int32_t node);
+/* as_analysis_defaults with by = {"group"} (a static string). */
+void sw_analysis_defaults(struct as_analysis *a);
+/* analysis: keywords, bootstrap, seed, js_min_shared (analysis.c; before the groups). */
+as_status sw_parse_analysis(struct sw_ctx *c, int32_t node);
+/* analysis: by and contrasts, checked against the /sweep columns (after the groups). */
+as_status sw_resolve_analysis(struct sw_ctx *c);
+/* ranks.explicit -> prompts[].explicit_rank (explicit.c; names are looked up in ix). */
 as_status sw_resolve_explicit(struct sw_ctx *c, const struct sw_index *ix);
 
 #endif

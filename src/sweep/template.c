@@ -5,24 +5,12 @@
  * else with a brace is an error. Values are inserted verbatim (they are not
  * templates themselves). A product of 10 million prompts renders the same
  * compiled segment list 10 million times, so rendering does no parsing. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sweep_internal.h"
-
-static int is_name_start(char ch) {
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_';
-}
-static int is_name_char(char ch) {
-    return is_name_start(ch) || (ch >= '0' && ch <= '9');
-}
-
-int sw_valid_var_name(const char *s, size_t len) {
-    if (len == 0 || len > 64 || !is_name_start(s[0])) return 0;
-    for (size_t i = 1; i < len; i++)
-        if (!is_name_char(s[i])) return 0;
-    return 1;
-}
+#include "sw_template.h"
+#include "sw_text.h"
 
 static int seg_add(struct sw_template *t, int *cap, struct sw_seg seg) {
     if (t->n == *cap) {
@@ -50,13 +38,14 @@ static void known_list(const struct sw_vars *v, char *out, size_t cap) {
     }
 }
 
-as_status sw_template_compile(struct sw_ctx *c, int32_t node, const char *what, const char *tpl,
-                              size_t len, const struct sw_vars *v, struct sw_template *out) {
+as_status sw_template_compile(const struct sw_tree *t, int32_t node, const char *what,
+                              const char *tpl, size_t len, const struct sw_vars *v,
+                              struct sw_template *out) {
     as_status ret = AS_OK;
     int cap = 0;
     memset(out, 0, sizeof *out);
     out->unescaped = malloc(len + 1);
-    if (!out->unescaped) return as_err_set(c->err, AS_ERR_NOMEM, "%s: out of memory", c->s->path);
+    if (!out->unescaped) return sw_oom(t);
     char *lit = out->unescaped; /* current literal run starts here */
     size_t run = 0;             /* bytes in the current literal run */
     for (size_t i = 0; i < len;) {
@@ -72,7 +61,7 @@ as_status sw_template_compile(struct sw_ctx *c, int32_t node, const char *what, 
             continue;
         }
         if (ch == '}') {
-            ret = sw_errf(c, node, AS_ERR_INVALID,
+            ret = sw_errf(t, node, AS_ERR_INVALID,
                           "%s: single '}' at byte %zu of the template; expected '}}' for a "
                           "literal brace",
                           what, i);
@@ -88,14 +77,14 @@ as_status sw_template_compile(struct sw_ctx *c, int32_t node, const char *what, 
         const char *name = tpl + i + 1;
         size_t nlen = close ? (size_t)(close - name) : 0;
         if (!close || memchr(name, '{', nlen) || memchr(name, '\n', nlen)) {
-            ret = sw_errf(c, node, AS_ERR_INVALID,
+            ret = sw_errf(t, node, AS_ERR_INVALID,
                           "%s: unterminated '{' at byte %zu of the template (\"%.30s\"); expected "
                           "{name}. HINT: write '{{' for a literal brace",
                           what, i, tpl + i);
             goto done;
         }
         if (!sw_valid_var_name(name, nlen)) {
-            ret = sw_errf(c, node, AS_ERR_INVALID,
+            ret = sw_errf(t, node, AS_ERR_INVALID,
                           "%s: invalid placeholder '{%.*s}' at byte %zu; expected {name} with "
                           "letters, digits and '_'. HINT: write '{{' and '}}' for literal braces",
                           what, (int)(nlen > 60 ? 60 : nlen), name, i);
@@ -107,7 +96,7 @@ as_status sw_template_compile(struct sw_ctx *c, int32_t node, const char *what, 
         if (var < 0) {
             char known[600];
             known_list(v, known, sizeof known);
-            ret = sw_errf(c, node, AS_ERR_INVALID,
+            ret = sw_errf(t, node, AS_ERR_INVALID,
                           "%s: unknown variable '{%.*s}'; known variables: %s", what, (int)nlen,
                           name, known);
             goto done;
@@ -130,7 +119,7 @@ done:
     return ret;
 oom:
     sw_template_free(out);
-    return as_err_set(c->err, AS_ERR_NOMEM, "%s: out of memory", c->s->path);
+    return sw_oom(t);
 }
 
 int sw_template_render(const struct sw_template *t, const struct sw_vars *v, struct sw_buf *b) {
@@ -139,11 +128,24 @@ int sw_template_render(const struct sw_template *t, const struct sw_vars *v, str
     if (!sw_buf_add(b, "", 0)) return 0;
     for (int i = 0; i < t->n; i++) {
         const struct sw_seg *s = &t->segs[i];
-        int ok = s->var < 0 ? sw_buf_add(b, s->lit, s->len)
-                            : sw_buf_add(b, v->vals[s->var], v->lens[s->var]);
+        int ok = s->var < 0        ? sw_buf_add(b, s->lit, s->len)
+                 : v->vals[s->var] ? sw_buf_add(b, v->vals[s->var], v->lens[s->var])
+                                   : 1;
         if (!ok) return 0;
     }
     return 1;
+}
+
+int sw_template_uses_from(const struct sw_template *t, int first) {
+    for (int i = 0; i < t->n; i++)
+        if (t->segs[i].var >= first) return 1;
+    return 0;
+}
+
+int sw_template_missing(const struct sw_template *t, const struct sw_vars *v) {
+    for (int i = 0; i < t->n; i++)
+        if (t->segs[i].var >= 0 && !v->vals[t->segs[i].var]) return 1;
+    return 0;
 }
 
 void sw_template_free(struct sw_template *t) {

@@ -1,22 +1,27 @@
-/* yaml_tree.c - libyaml events -> a small node tree that keeps every mark.
+/* yaml_tree.c - libyaml events -> a small node tree that keeps every mark,
+ * the generic helpers that walk the tree, and the error formatter (sw_yaml.h).
  *
  * libyaml's event API does the parsing; this file only builds nodes from the
- * events, so that the schema code (sweep_parse.c, expand.c) can walk maps in
- * any order and still point at line:column. While building it refuses what a
+ * events, so that the schema code (sweep_parse.c, expand.c, ...) can walk maps
+ * in any order and still point at line:column. While building it refuses what a
  * schema walker should never see: more than one document, nesting deeper
  * than AS_SWEEP_MAX_DEPTH, more than AS_SWEEP_MAX_NODES nodes, duplicate keys
  * in any mapping, non-scalar keys, NUL characters in strings, and aliases to
  * unknown anchors. Aliases are shared (not copied), so "billion laughs"
  * input costs nothing; an anchor is registered when its node is complete, so
  * a node cannot contain itself and the tree has no cycles. */
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
-#include "sweep_internal.h"
+#include "attnsweep/sweep.h"
+#include "sw_yaml.h"
 
 #define SW_MAX_ANCHORS 1000
 
@@ -279,6 +284,8 @@ as_status sw_tree_parse(struct sw_tree *t, const char *yaml, size_t len, const c
     as_status ret = AS_OK;
     memset(t, 0, sizeof *t);
     t->root = -1;
+    t->name = name;
+    t->err = err;
     struct builder *b = calloc(1, sizeof *b);
     if (!b) return as_err_set(err, AS_ERR_NOMEM, "%s: out of memory", name);
     b->t = t;
@@ -325,6 +332,8 @@ done:
     yaml_parser_delete(&p);
     free(b);
     if (ret != AS_OK) sw_tree_free(t);
+    t->name = name;
+    t->err = err;
     return ret;
 }
 
@@ -336,4 +345,194 @@ void sw_tree_free(struct sw_tree *t) {
     t->nodes = NULL;
     t->n = t->cap = 0;
     t->root = -1;
+}
+
+/* ------------------------------------------------------------ walking the tree */
+
+as_status sw_errf(const struct sw_tree *t, int32_t node, as_status st, const char *fmt, ...) {
+    char msg[AS_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *name = t->name ? t->name : "<sweep>";
+    if (node >= 0 && node < t->n)
+        return as_err_set(t->err, st, "%s:%d:%d: %s", name, t->nodes[node].line, t->nodes[node].col,
+                          msg);
+    return as_err_set(t->err, st, "%s: %s", name, msg);
+}
+
+as_status sw_oom(const struct sw_tree *t) {
+    return as_err_set(t->err, AS_ERR_NOMEM, "%s: out of memory", t->name ? t->name : "<sweep>");
+}
+
+int sw_is_null(const struct sw_node *n) {
+    if (n->kind != SW_SCALAR || !n->plain) return 0;
+    return n->len == 0 || !strcmp(n->str, "~") || !strcmp(n->str, "null") ||
+           !strcmp(n->str, "Null") || !strcmp(n->str, "NULL");
+}
+
+const char *sw_kind_name(const struct sw_node *n) {
+    switch (n->kind) {
+    case SW_MAP: return "a mapping";
+    case SW_SEQ: return "a list";
+    case SW_SCALAR: return sw_is_null(n) ? "null" : "a scalar";
+    }
+    return "unknown";
+}
+
+int sw_edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40) return 99;
+    int row[41];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int prev = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int cur = row[j];
+            int sub = prev + (a[i - 1] != b[j - 1]);
+            int del = row[j] + 1, ins = row[j - 1] + 1;
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+as_status sw_check_map(const struct sw_tree *t, int32_t node, const char *what,
+                       const char *const *allowed) {
+    const struct sw_node *m = &t->nodes[node];
+    if (m->kind != SW_MAP)
+        return sw_errf(t, node, AS_ERR_INVALID, "%s is %s; expected a mapping (key: value)", what,
+                       sw_kind_name(m));
+    for (int32_t i = 0; i < m->n; i += 2) {
+        const struct sw_node *k = &t->nodes[m->kids[i]];
+        int known = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (!strcmp(k->str, *a)) known = 1;
+        if (known) continue;
+        char list[512] = "", hint[160] = "";
+        size_t off = 0;
+        int best = 99;
+        for (const char *const *a = allowed; *a; a++) {
+            int n = snprintf(list + off, sizeof list - off, "%s%s", off ? ", " : "", *a);
+            if (n > 0 && (size_t)n < sizeof list - off) off += (size_t)n;
+            int d = sw_edit_distance(k->str, *a);
+            if (d < best && d <= 2) {
+                best = d;
+                snprintf(hint, sizeof hint, ". HINT: did you mean '%s'?", *a);
+            }
+        }
+        return sw_errf(t, m->kids[i], AS_ERR_INVALID,
+                       "unknown key '%.100s' in %s; expected one of: %s%s", k->str, what, list,
+                       hint);
+    }
+    return AS_OK;
+}
+
+int32_t sw_map_get(const struct sw_tree *t, int32_t map, const char *key) {
+    if (map < 0) return -1;
+    const struct sw_node *m = &t->nodes[map];
+    if (m->kind != SW_MAP) return -1;
+    for (int32_t i = 0; i + 1 < m->n; i += 2)
+        if (!strcmp(t->nodes[m->kids[i]].str, key)) return m->kids[i + 1];
+    return -1;
+}
+
+as_status sw_get_str(const struct sw_tree *t, int32_t node, const char *what, const char **out,
+                     size_t *len) {
+    const struct sw_node *n = &t->nodes[node];
+    if (n->kind != SW_SCALAR || sw_is_null(n))
+        return sw_errf(t, node, AS_ERR_INVALID, "%s is %s; expected a string", what,
+                       sw_kind_name(n));
+    *out = n->str;
+    if (len) *len = n->len;
+    return AS_OK;
+}
+
+/* Decimal integer [+-]?[0-9]+ that fits int64; 0 if not one. */
+static int parse_int64(const char *p, int64_t *out) {
+    int neg = 0;
+    if (*p == '+' || *p == '-') neg = *p++ == '-';
+    if (!*p) return 0;
+    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (lim - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    return 1;
+}
+
+as_status sw_get_int(const struct sw_tree *t, int32_t node, const char *what, long long lo,
+                     long long hi, long long *out) {
+    const struct sw_node *n = &t->nodes[node];
+    if (n->kind != SW_SCALAR || sw_is_null(n))
+        return sw_errf(t, node, AS_ERR_INVALID, "%s is %s; expected an integer", what,
+                       sw_kind_name(n));
+    int64_t v;
+    if (!parse_int64(n->str, &v))
+        return sw_errf(t, node, AS_ERR_INVALID, "%s is '%.60s'; expected an integer", what, n->str);
+    if (v < lo || v > hi)
+        return sw_errf(t, node, AS_ERR_INVALID, "%s is %lld; expected an integer in [%lld, %lld]",
+                       what, (long long)v, lo, hi);
+    *out = (long long)v;
+    return AS_OK;
+}
+
+/* [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)? with a '.' or an exponent */
+static int is_float_syntax(const char *p) {
+    int digits = 0, dot = 0, exp = 0;
+    if (*p == '+' || *p == '-') p++;
+    for (; *p >= '0' && *p <= '9'; p++)
+        digits++;
+    if (*p == '.') {
+        dot = 1;
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            digits++;
+    }
+    if (!digits) return 0;
+    if (*p == 'e' || *p == 'E') {
+        int ed = 0;
+        exp = 1;
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        for (; *p >= '0' && *p <= '9'; p++)
+            ed++;
+        if (!ed) return 0;
+    }
+    return *p == '\0' && (dot || exp);
+}
+
+enum sw_scalar sw_scalar_type(const struct sw_node *n, int64_t *i, double *f) {
+    if (n->kind != SW_SCALAR) return SW_S_STRING;
+    if (sw_is_null(n)) return SW_S_NULL;
+    if (!n->plain) return SW_S_STRING;
+    const char *s = n->str;
+    if (!strcasecmp(s, "true") || !strcasecmp(s, "false")) {
+        if (i) *i = (s[0] == 't' || s[0] == 'T');
+        return SW_S_BOOL;
+    }
+    const char *d = s + (s[0] == '+' || s[0] == '-');
+    int64_t v;
+    if (!(d[0] == '0' && d[1] != '\0') && parse_int64(s, &v)) { /* no leading zeros */
+        if (i) *i = v;
+        return SW_S_INT;
+    }
+    if (is_float_syntax(s) || !strcasecmp(d, ".inf") || !strcasecmp(s, ".nan")) {
+        if (f) {
+            if (!strcasecmp(d, ".inf"))
+                *f = s[0] == '-' ? -INFINITY : INFINITY;
+            else if (!strcasecmp(s, ".nan"))
+                *f = NAN;
+            else
+                *f = strtod(s, NULL);
+        }
+        return SW_S_FLOAT;
+    }
+    return SW_S_STRING;
 }

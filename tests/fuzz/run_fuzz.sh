@@ -18,6 +18,7 @@ sweep)
   for f in "$SRC"/jobs/*.yaml "$SRC"/config/*.yaml; do seed "$f"; done ;;
 prompt_file)
   printf '{"id": "a", "text": "What is 15 plus 27?"}\n"Just a string"\n\n{"text": "caf\\u00e9"}\n' > "$SEEDS/p.jsonl"
+  printf '{"text": "Q 15 plus 27", "item": 7, "gold": "42", "cot": true, "w": 0.5, "n": null, "spans": {"s": "15 plus"}}\n{"text": "x", "item": "a"}\n' > "$SEEDS/m.jsonl"
   printf 'one prompt per line\nsecond\r\n' > "$SEEDS/p.txt" ;;
 model)
   "$ATTNSWEEP" make-model --out "$WORK/m" > /dev/null || exit 1

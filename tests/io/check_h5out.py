@@ -6,8 +6,10 @@ Usage: check_h5out.py FILE [FILE ...]
 
 For every file:
   - the root attributes (names, types: int32 / int64 / float32 scalars, fixed-length,
-    null-padded UTF-8 strings as wide as their value), /model attributes, /config (and config_sha256 = sha256 of it);
-  - every group and dataset of docs/FORMAT.md is present (and nothing else), with the right
+    null-padded UTF-8 strings as wide as their value), /model attributes, /config (and
+    config_sha256 = sha256 of it);
+  - every group and dataset of docs/FORMAT.md is present (and nothing else but the sweep's
+    metadata columns in /sweep: int8 booleans with flags, int64, float64, strings), with the right
     dtype, byte order (little-endian), shape, and a dimension scale of the right name on every
     axis (every dataset of /sweep, /tokens, /metrics, /summary and /attention/last_row); string
     datasets are fixed-length, null-padded UTF-8 with _Encoding = "utf-8", as wide as their
@@ -54,7 +56,8 @@ SWEEP = [("prompt", "str", "prompt"), ("group", "str", "prompt"), ("variant", "s
          ("n_tokens", "i32", "prompt"), ("token_start", "i64", "prompt"),
          ("text_start", "i64", "prompt"), ("text_length", "i32", "prompt"),
          ("attention_start", "i64", "prompt"),  # store full only
-         ("rank", "i32", "prompt"), ("status", "i8", "prompt"), ("message", "str", "prompt")]
+         ("rank", "i32", "prompt"), ("status", "i8", "prompt"), ("message", "str", "prompt"),
+         ("tokens_dropped", "i32", "prompt")]
 TEXT = [("utf8", "u8", "")]
 TOKENS = [("token", "i32", "token"), ("bound", "i32", "bound"), ("prompt_index", "i32", "token"),
           ("position", "i32", "token"), ("token_id", "i32", "token"), ("token_str", "str", "token"),
@@ -374,10 +377,36 @@ class File:
     # ------------------------------------------------------------ /sweep
     def sweep(self):
         spec = [s for s in SWEEP if s[0] != "attention_start" or self.store == "full"]
-        g = self.group("sweep", SWEEP)
+        # metadata columns (docs/FORMAT.md "Metadata columns"): any other dataset named like a
+        # variable, 1-D along prompt, int8 (booleans, with flags), int64, float64 or a string
+        meta = []
+        g0 = self.f.get("sweep")
+        if isinstance(g0, h5py.Group):
+            known = {n for n, _, _ in SWEEP}
+            for n in g0:
+                d0 = g0[n]
+                if n in known or not isinstance(d0, h5py.Dataset):
+                    continue
+                typ = {np.dtype("int8"): "i8", np.dtype("<i8"): "i64", np.dtype("<f8"): "f64"}.get(d0.dtype)
+                if typ is None and h5py.check_string_dtype(d0.dtype) is not None:
+                    typ = "str"
+                if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", n) and typ:
+                    meta.append((n, typ, "prompt"))
+        g = self.group("sweep", SWEEP + meta)
         if g is None:
             self.ids = []
             return
+        for n, t, dims in meta:
+            md = self.dataset("sweep", n, t, dims)
+            if md is not None and t == "i8":
+                v = md[()]
+                if np.any(v < 0):
+                    self.flags(md, [-1, 0, 1], "missing false true")
+                else:
+                    self.ok(np.isin(v, [0, 1]).all(), f"{md.name}: boolean values {sorted(set(v.tolist()))}")
+                    fm = md.attrs.get("flag_meanings")
+                    self.ok(fm in ("false true", "missing false true"),
+                            f"{md.name}: flag_meanings {fm!r}, expected 'false true'")
         d = {n: self.dataset("sweep", n, t, dims) for n, t, dims in spec}
         if self.store != "full" and "attention_start" in g:
             # h5out.h: att_start is 0 unless store full; FORMAT.md says "store: full only"
@@ -416,22 +445,24 @@ class File:
         self.ok(np.array_equal(self.text_start, excl_cumsum(self.text_len)),
                 "/sweep/text_start != cumsum of text_length (texts back to back)")
         self.dims["byte"] = int(self.text_len.sum())
-        if self.store == "full":
-            blk = self.L * self.H * T * T
+        st = d["status"][()]
+        if self.store == "full":  # a skipped prompt (status 3) has no attention block
+            blk = np.where(st == 3, 0, self.L * self.H * T * T)
             self.att_start = d["attention_start"][()]
             self.ok(np.array_equal(self.att_start, excl_cumsum(blk)),
-                    "/sweep/attention_start != cumsum of L*H*T^2")
+                    "/sweep/attention_start != cumsum of L*H*T^2 (0 for skipped prompts)")
             self.att_total = int(blk.sum())
         self.sample_dims(g, "sweep")
         self.ok(np.all(d["rank"][()] >= -1), "/sweep/rank < -1")
-        st = d["status"][()]
         self.status = st
-        self.ok(np.isin(st, [0, 1, 2]).all(), f"/sweep/status values {sorted(set(st.tolist()))}")
-        self.flags(d["status"], [0, 1, 2], "pending done failed")
+        self.ok(np.isin(st, [0, 1, 2, 3]).all(), f"/sweep/status values {sorted(set(st.tolist()))}")
+        self.flags(d["status"], [0, 1, 2, 3], "pending done failed skipped")
+        dropped = d["tokens_dropped"][()]
+        self.ok(np.all(dropped >= 0), "/sweep/tokens_dropped < 0")
         msg = strs(d["message"])
         for i in range(N):
-            if st[i] == 2:
-                self.ok(msg[i] != "", f"prompt {ids[i]!r} failed without a /sweep/message")
+            if st[i] in (2, 3):
+                self.ok(msg[i] != "", f"prompt {ids[i]!r} failed or was skipped without a /sweep/message")
             if st[i] == 1:
                 self.ok(msg[i] == "", f"done prompt {ids[i]!r} has a message {msg[i]!r}")
         self.done = st == 1

@@ -18,7 +18,7 @@ static void test_unknown_keys(void) {
             "    promts: {a: x}\n",
             AS_ERR_INVALID,
             "t.yaml:3:5: unknown key 'promts' in group 'instructions'; expected one of: name, "
-            "vars, prompts, template, product, file, spans, id");
+            "vars, tags, prompts, template, product, file, spans, id");
     ST_FAIL("model: {path: m, tokenzier: t}\n" G, AS_ERR_INVALID,
             "t.yaml:1:18:", "unknown key 'tokenzier' in model", "path, tokenizer");
     ST_FAIL("output:\n  path: results/x.h5\n  stor: full\n" G, AS_ERR_INVALID,
@@ -27,10 +27,11 @@ static void test_unknown_keys(void) {
             "t.yaml:1:9:", "unknown key 'asign' in ranks", "assign, explicit");
     ST_FAIL(G "analysis:\n  keyword: [a]\n", AS_ERR_INVALID,
             "t.yaml:5:3:", "unknown key 'keyword' in analysis", "keywords");
-    /* JSONL objects have a schema too */
+    /* JSONL objects need a "text" (other keys are metadata fields) */
     st_write("k.jsonl", "{\"text\": \"a\"}\n{\"txt\": \"b\"}\n");
     ST_FAIL("groups:\n  - name: f\n    file: k.jsonl\n", AS_ERR_INVALID,
-            "k.jsonl:2:", "unknown key 'txt'", "expected only \"id\" and \"text\"", "t.yaml:3:11");
+            "k.jsonl:2:1:", "the object has no \"text\"", "is \"txt\" a typo of \"text\"?",
+            "t.yaml:3:11");
 }
 
 static void test_wrong_types(void) {
@@ -425,6 +426,152 @@ static void test_mutations(void) {
     TU_CHECK(failed > 1000, "only %d of 3000 mutations refused", failed);
 }
 
+/* Metadata (docs/SWEEP.md "Metadata") and spans from any variable. */
+static void test_metadata(void) {
+    ST_FAIL("groups:\n"
+            "  - name: a\n"
+            "    tags: {shots: 2}\n"
+            "    prompts: {x: x}\n"
+            "  - name: b\n"
+            "    tags: {shots: few}\n"
+            "    prompts: {y: y}\n",
+            AS_ERR_INVALID,
+            "t.yaml:6:19: metadata key 'shots' is a string here but an integer at "
+            "t.yaml:3:19 (prompt 'a/x'); expected one type per key",
+            "HINT: quote");
+    ST_FAIL("groups:\n  - name: a\n    tags: {cot: true}\n    template: \"{n}\"\n"
+            "    product: {n: [1, 2]}\n  - name: b\n    tags: {n: yes}\n    prompts: {y: y}\n",
+            AS_ERR_INVALID,
+            "t.yaml:7:15: metadata key 'n' is a string here but an integer at "
+            "t.yaml:5:19");
+    ST_FAIL("groups:\n  - name: g\n    tags: {status: x}\n    prompts: {a: x}\n", AS_ERR_INVALID,
+            "t.yaml:3:12: metadata key 'status' is the name of a built-in /sweep column");
+    ST_FAIL("groups:\n  - name: g\n    vars: {variant: x}\n    prompts: {a: \"{variant}\"}\n",
+            AS_ERR_INVALID, "t.yaml:3:12: metadata key 'variant' is the name of a built-in");
+    ST_FAIL("groups:\n  - name: g\n    vars: {q: hi}\n    tags: {q: 1}\n    prompts: {a: x}\n",
+            AS_ERR_INVALID, "t.yaml:4:12: tag 'q' of group 'g' is also one of its vars (at 3:12)");
+    ST_FAIL("groups:\n  - name: g\n    tags: {a: 1}\n    template: \"{a}\"\n"
+            "    product: {a: [1]}\n",
+            AS_ERR_INVALID, "t.yaml:5:15: product key 'a' of group 'g' is also one of its tags");
+    ST_FAIL("groups:\n  - name: g\n    tags: {k: [1]}\n    prompts: {a: x}\n", AS_ERR_INVALID,
+            "t.yaml:3:15: tag 'k' of group 'g' is a list; expected a string, number, boolean or "
+            "null");
+    ST_FAIL("groups:\n  - name: g\n    tags: {a-b: 1}\n    prompts: {a: x}\n", AS_ERR_INVALID,
+            "t.yaml:3:12: tag name 'a-b' in group 'g'; expected letters, digits and '_'");
+    /* JSONL fields */
+    st_write("m1.jsonl", "{\"text\": \"a\", \"split\": 1}\n");
+    ST_FAIL("groups:\n  - name: f\n    tags: {split: x}\n    file: m1.jsonl\n", AS_ERR_INVALID,
+            "m1.jsonl:1:1: field \"split\" is also a tag of the group (at t.yaml:3:12)",
+            "file: at t.yaml:4:11");
+    st_write("m2.jsonl", "{\"text\": \"a\"}\n{\"text\": \"b\", \"group\": \"x\"}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: m2.jsonl\n", AS_ERR_INVALID,
+            "m2.jsonl:2:1: metadata key 'group' is the name of a built-in /sweep column",
+            "(group 'f', file: at t.yaml:3:11)");
+    st_write("m3.jsonl", "{\"text\": \"a\", \"gold-answer\": 1}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: m3.jsonl\n", AS_ERR_INVALID,
+            "m3.jsonl:1:1: metadata key 'gold-answer' is not a valid column name");
+    st_write("m4.jsonl", "{\"text\": \"a\", \"spnas\": {\"q\": \"a\"}}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: m4.jsonl\n", AS_ERR_INVALID,
+            "m4.jsonl:1:1: field \"spnas\" is an object; expected a string, number, boolean or "
+            "null",
+            "did you mean \"spans\"?");
+    st_write("m5.jsonl", "{\"text\": \"a\", \"n\": 1}\n{\"text\": \"b\", \"n\": \"x\"}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: m5.jsonl\n", AS_ERR_INVALID,
+            "m5.jsonl:2:1: metadata key 'n' is a string here but an integer at ",
+            "m5.jsonl:1 (prompt 'f/0000'); expected one type per key");
+    st_write("m6.jsonl", "{\"text\": \"a\", \"b\": [1]}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: m6.jsonl\n", AS_ERR_INVALID,
+            "m6.jsonl:1:1: field \"b\" is an array");
+    {
+        char line[8192];
+        size_t off = (size_t)snprintf(line, sizeof line, "{\"text\": \"a\"");
+        for (int k = 0; k < 257; k++)
+            off += (size_t)snprintf(line + off, sizeof line - off, ", \"k%d\": %d", k, k);
+        snprintf(line + off, sizeof line - off, "}\n");
+        st_write("m7.jsonl", line);
+        ST_FAIL("groups:\n  - name: f\n    file: m7.jsonl\n", AS_ERR_INVALID,
+                "m7.jsonl:1:1:", "would be column 257; expected at most 256 distinct keys");
+    }
+    /* spans over product keys and fields; JSONL spans */
+    ST_FAIL("groups:\n  - name: g\n    template: \"{a}\"\n    product: {a: [x, y]}\n"
+            "    spans: {s: \"{a}!\"}\n",
+            AS_ERR_INVALID,
+            "t.yaml:5:16: group 'g', span 's' occurs in no prompt of the group "
+            "(rendered for each prompt");
+    ST_FAIL("groups:\n  - name: g\n    template: \"{a}\"\n    product: {a: [x]}\n"
+            "    spans: {s: \"{b}\"}\n",
+            AS_ERR_INVALID, "t.yaml:5:16:", "unknown variable '{b}'; known variables: a");
+    st_write("s1.jsonl", "{\"text\": \"abc\", \"spans\": {\"s\": \"zz\"}}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: s1.jsonl\n", AS_ERR_INVALID,
+            "s1.jsonl:1:1: span 's' = \"zz\" does not occur in the text; expected a substring of "
+            "the line's \"text\"");
+    st_write("s2.jsonl", "{\"text\": \"abc\", \"spans\": {\"s\": \"a\"}}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: s2.jsonl\n    spans: {s: \"b\"}\n", AS_ERR_INVALID,
+            "s2.jsonl:1:1: span 's' is given by this line and by the group's spans: at "
+            "t.yaml:4:16");
+    st_write("s3.jsonl", "{\"text\": \"abc\", \"spans\": {\"a/b\": \"a\"}}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: s3.jsonl\n", AS_ERR_INVALID,
+            "s3.jsonl:1:1: span name 'a/b' contains '/'");
+    st_write("s4.jsonl", "{\"text\": \"abc\", \"spans\": [\"a\"]}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: s4.jsonl\n", AS_ERR_INVALID,
+            "s4.jsonl:1:1: \"spans\" is an array; expected an object");
+    st_write("s5.jsonl", "{\"text\": \"abc\", \"q\": \"zz\"}\n");
+    ST_FAIL("groups:\n  - name: f\n    file: s5.jsonl\n    spans: {q: \"{q}\"}\n", AS_ERR_INVALID,
+            "t.yaml:4:16: group 'f', span 'q' occurs in no prompt");
+}
+
+/* analysis: by, contrasts and the bootstrap settings. */
+#define A                                                                                          \
+    "groups:\n  - name: g\n    tags: {shots: 2, flag: true}\n    prompts: {plain: \"x\", "         \
+    "cot: \"y\"}\nanalysis:\n" /* lines 1-5 */
+static void test_analysis(void) {
+    ST_FAIL(A "  by: [grup]\n", AS_ERR_INVALID,
+            "t.yaml:6:8: analysis.by[0] is 'grup', which is not a /sweep column; expected one of: "
+            "group, variant, shots, flag. HINT: did you mean 'group'?");
+    ST_FAIL(A "  by: [group, group]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.by[1] 'group' repeats analysis.by[0]");
+    ST_FAIL(A "  by: {group: 1}\n", AS_ERR_INVALID, "t.yaml:6:7: analysis.by is a mapping");
+    ST_FAIL(A "  contrasts: [\"cot - nope\"]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.contrasts[0] (B) is 'nope', which no prompt has in column "
+            "'variant'; expected one of: 'plain', 'cot'");
+    ST_FAIL(A "  contrasts: [cot-plain]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.contrasts[0] is 'cot-plain'; expected \"A - B\"");
+    ST_FAIL(A "  contrasts: [{a: cot}]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.contrasts[0] has no b:");
+    ST_FAIL(A "  contrasts: [{column: colr, a: x, b: y}]\n", AS_ERR_INVALID,
+            "t.yaml:6:24: analysis.contrasts[0].column is 'colr', which is not a /sweep column");
+    ST_FAIL(A "  contrasts: [{colum: shots, a: x, b: y}]\n", AS_ERR_INVALID,
+            "t.yaml:6:16: unknown key 'colum' in analysis.contrasts[0]", "did you mean 'column'");
+    ST_FAIL(A "  contrasts: [\"cot - cot\"]\n", AS_ERR_INVALID,
+            "t.yaml:6:15: analysis.contrasts[0] compares 'cot' with itself");
+    ST_FAIL(A "  contrasts: [{a: cot, b: plain, pair_on: [variant]}]\n", AS_ERR_INVALID,
+            "t.yaml:6:44: analysis.contrasts[0].pair_on[0] is 'variant', the column the contrast "
+            "compares");
+    ST_FAIL(A "  contrasts: [\"cot - plain\", {a: cot, b: plain}]\n", AS_ERR_INVALID,
+            "t.yaml:6:30: analysis.contrasts[1] is named 'cot-plain' like analysis.contrasts[0]");
+    ST_FAIL(A "  contrasts: [{column: flag, a: maybe, b: true}]\n", AS_ERR_INVALID,
+            "t.yaml:6:33: analysis.contrasts[0].a is 'maybe', which no prompt has in column "
+            "'flag'; expected one of: 'true'");
+    ST_FAIL(A "  contrasts: [{column: shots, a: 2, b: 5}]\n", AS_ERR_INVALID,
+            "t.yaml:6:40: analysis.contrasts[0].b is '5', which no prompt has in column 'shots'; "
+            "expected one of: '2'");
+    ST_FAIL(A "  contrasts: {a: 1}\n", AS_ERR_INVALID,
+            "t.yaml:6:14: analysis.contrasts is a mapping; expected a list");
+    ST_FAIL(A "  bootstrap: 0\n", AS_ERR_INVALID,
+            "t.yaml:6:14: analysis.bootstrap is 0; expected an integer in [1, 100000]");
+    ST_FAIL(A "  seed: -1\n", AS_ERR_INVALID, "t.yaml:6:9: analysis.seed is -1");
+    ST_FAIL(A "  js_min_shared: x\n", AS_ERR_INVALID,
+            "t.yaml:6:18: analysis.js_min_shared is 'x'; expected an integer");
+    ST_FAIL(A "  bys: [group]\n", AS_ERR_INVALID, "t.yaml:6:3: unknown key 'bys' in analysis",
+            "keywords, by, contrasts, bootstrap, seed, js_min_shared", "did you mean 'by'");
+    ST_FAIL("groups:\n  - name: g\n    tags: {src: \"a/b\"}\n    prompts: {x: x}\n"
+            "  - name: h\n    tags: {src: c}\n    prompts: {y: y}\n"
+            "analysis:\n  contrasts: [{column: src, a: \"a/b\", b: c}]\n",
+            AS_ERR_INVALID,
+            "t.yaml:9:15: analysis.contrasts[0]: the contrast's name 'a/b-c' contains '/'",
+            "HINT: give it a name:");
+}
+
 int main(void) {
     st_setup("sweep-errors");
     test_unknown_keys();
@@ -437,6 +584,8 @@ int main(void) {
     test_files();
     test_syntax_and_limits();
     test_mutations();
+    test_metadata();
+    test_analysis();
     st_teardown();
     return tu_finish("test_sweep_errors");
 }

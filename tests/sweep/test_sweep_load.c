@@ -393,8 +393,8 @@ static void test_enum_names(void) {
                  "output: {store: %s, dtype: %s}\ngroups:\n  - name: g\n    template: x\n",
                  stores[i], dtypes[i % 2]);
         TU_CHECK(st_load(&s, y, NULL, &err) == AS_OK, "%s", err.msg);
-        TU_CHECK(s.store == as_store_from_name(stores[i]), "store %s", stores[i]);
-        TU_CHECK(s.dtype == as_out_dtype_from_name(dtypes[i % 2]), "dtype %s", dtypes[i % 2]);
+        TU_CHECK((int)s.store == as_store_from_name(stores[i]), "store %s", stores[i]);
+        TU_CHECK((int)s.dtype == as_out_dtype_from_name(dtypes[i % 2]), "dtype %s", dtypes[i % 2]);
         as_sweep_free(&s);
     }
 }
