@@ -112,7 +112,7 @@ def check_metadata(paths):
         if kind == "i8":
             fv = list(np.asarray(d.attrs.get("flag_values", [])))
             fm = d.attrs.get("flag_meanings")
-            check(fv == [-1, 0, 1] and fm == "missing false true",
+            check(fv == [-1, 0, 1] and fm == b"missing false true",
                   f"/sweep/{name}: flag_values {fv}, flag_meanings {fm!r}")
         dl = d.attrs.get("DIMENSION_LIST")
         check(dl is not None and f[dl[0][0]].name == "/sweep/prompt",
@@ -285,7 +285,7 @@ def check_too_long(skip_path, trunc_path, vectors):
         g = f["sweep"]
         st, T = g["status"][()].tolist(), g["n_tokens"][()].tolist()
         dropped, msg = g["tokens_dropped"][()].tolist(), strs(g["message"])
-        check(g["status"].attrs.get("flag_meanings") == "pending done failed skipped" and
+        check(g["status"].attrs.get("flag_meanings") == b"pending done failed skipped" and
               list(g["status"].attrs.get("flag_values")) == [0, 1, 2, 3], f"{path}: status flags")
         for i, r in enumerate(ref):
             s0 = int(g["token_start"][i])
