@@ -1116,12 +1116,12 @@ class Sweep:
         names = np.asarray(self.column("span_name"), dtype=object)[idx]
         kind = self._col("metrics/span_kind")
         kind = np.asarray(kind)[idx] if kind is not None else np.zeros(len(idx), np.int8)
-        declared = list(dict.fromkeys(n for n, k in zip(names, kind) if k == 0))
-        order = declared + [n for n in ("prefix", "question") if n in set(names)
+        declared = list(pd.unique(names[np.asarray(kind) == 0]))
+        distinct = list(pd.unique(names))
+        order = declared + [n for n in ("prefix", "question") if n in distinct
                             and n not in declared]
-        order += [n for n in dict.fromkeys(names) if n not in order]
-        pos = {n: i for i, n in enumerate(order)}
-        col = np.fromiter((pos[n] for n in names), np.int64, len(names))
+        order += [n for n in distinct if n not in order]
+        col = pd.Categorical(names, categories=order).codes.astype(np.int64)
         tok = self._col("metrics/span_tokens")
         present = np.asarray(tok)[idx, 0] >= 0 if tok is not None else np.ones(len(idx), bool)
         mass = np.asarray(self.column("span_mass"))[idx].mean(axis=-1)      # [n, L]
@@ -1240,10 +1240,11 @@ class Stats:
         self.resamples = int(r) if r is not None else None
         sd = self.attrs.get("bootstrap_seed")
         self.seed = int(sd) if sd is not None else None
-        self.js_min_shared = int(self.attrs.get("js_min_shared", JS_MIN_SHARED_DEFAULT))
+        js = int(self.attrs.get("js_min_shared", 0))
+        self.js_min_shared = js if js > 0 else JS_MIN_SHARED_DEFAULT
         self.labels = None
         val = self.get("label_value")
-        if val is not None:
+        if val is not None and len(val):
             n = len(val)
             col = self.get("label_column")
             cnt = self.get("label_count")
@@ -1264,7 +1265,7 @@ class Stats:
         self.groups = [str(x) for x in self._list("group")]
         self.contrasts = None
         name = self.get("contrast_name")
-        if name is not None:
+        if name is not None and len(name):
             n = len(name)
 
             def strs(k):
@@ -1310,7 +1311,8 @@ class Stats:
         layer] for layer_entropy, [label, layer, head] for head_entropy / sink / prev_token /
         induction, [label, span_name, layer] for span_mass, [label, keyword, layer] for
         keyword_mass) with the statistics the file has, or None without ``by_<q>_mean``."""
-        if self.get(f"by_{q}_mean") is None:
+        m = self.get(f"by_{q}_mean")
+        if m is None or m.size == 0:
             return None
         return {s: self.get(f"by_{q}_{s}") for s in BY_STATS
                 if self.get(f"by_{q}_{s}") is not None}
@@ -1327,15 +1329,26 @@ class Stats:
         """{"mean", "lo", "hi", "same_sign"} of the paired difference a - b of quantity q per
         contrast (``contrast_<q>_<s>``: [contrast, layer], or [contrast, span_name, layer]
         and [contrast, keyword, layer]), or None without ``contrast_<q>_mean``."""
-        if self.get(f"contrast_{q}_mean") is None:
+        m = self.get(f"contrast_{q}_mean")
+        if m is None or m.size == 0:
             return None
         return {s: self.get(f"contrast_{q}_{s}") for s in CONTRAST_STATS
                 if self.get(f"contrast_{q}_{s}") is not None}
 
+    def contrast_count(self, q):
+        """Pairs behind each contrast statistic of q: ``contrast_span_count`` [contrast,
+        span_name] for span_mass, ``contrast_keyword_count`` [contrast, keyword] for
+        keyword_mass, ``contrast_n_pairs`` [contrast] otherwise (None when absent)."""
+        name = {"span_mass": "contrast_span_count", "keyword_mass": "contrast_keyword_count"
+                }.get(q, "contrast_n_pairs")
+        return self.get(name)
+
     def sensitivity(self):
-        """{"ratio", "lo", "hi" [by, layer] float64, "rank" [by, layer] int32 (0 = the most
-        sensitive layer)} (the ones present), or None without ``sensitivity_ratio``."""
-        if self.get("sensitivity_ratio") is None:
+        """{"ratio", "lo", "hi" [by, layer] float64, "rank" [by, layer] int32: each layer's
+        rank, 0 = the most sensitive} (the ones present), or None without
+        ``sensitivity_ratio``. :meth:`sensitivity_order` lists the layers by rank."""
+        r = self.get("sensitivity_ratio")
+        if r is None or r.size == 0:
             return None
         out = {"ratio": self.get("sensitivity_ratio")}
         for k in ("lo", "hi", "rank"):
@@ -1343,6 +1356,17 @@ class Stats:
             if v is not None:
                 out[k] = v
         return out
+
+    def sensitivity_order(self, b):
+        """The layer positions of ``by`` row b, most sensitive first (``sensitivity_rank``
+        inverted; without it, by decreasing ratio, NaN last, ties to the lower layer)."""
+        s = self.sensitivity()
+        if s is None:
+            return []
+        if "rank" in s:
+            return [int(i) for i in np.argsort(s["rank"][b], kind="stable")]
+        r = s["ratio"][b]
+        return [int(i) for i in np.argsort(-np.where(np.isnan(r), -np.inf, r), kind="stable")]
 
     def js(self):
         """{"divergence" [group, layer], "pairs" [group] (int, or None in files without

@@ -831,8 +831,9 @@ class Report:
             cols = st.by_columns or [f"by {i}" for i in range(len(sens["ratio"]))]
             md.para("`sensitivity_ratio` [by, layer]: the between-label variance of the layer "
                     "entropy over its within-label variance (a one-way ANOVA F ratio, "
-                    "docs/METRICS.md), per `by` column, with its bootstrap interval; "
-                    "`sensitivity_rank` orders the layers (0 = most sensitive).")
+                    "docs/METRICS.md), per `by` column, with its bootstrap interval (which sits "
+                    "above the ratio when there is no effect: read it as how large the ratio "
+                    "could be); `rank` is `sensitivity_rank` + 1 (1 = most sensitive).")
             fig, ax = rp.subplots(figsize=(10, 4.8))
             rp.ci_lines(ax, self.lays, [(c, sens["ratio"][i],
                                          sens["lo"][i] if "lo" in sens else None,
@@ -844,8 +845,7 @@ class Report:
             ax.legend(fontsize=8, title="by")
             self.save(fig, "sensitivity_ratio.png", "layer sensitivity ratio")
             for bi, col in enumerate(cols[:len(sens["ratio"])]):
-                rank = sens.get("rank")
-                pos = {int(l): k for k, l in enumerate(rank[bi])} if rank is not None else {}
+                pos = {li: k for k, li in enumerate(st.sensitivity_order(bi))}
                 md.table(f"sensitivity_ratio:{col}", ["layer", "ratio", "interval", "rank"],
                          [(self.lays[li], fmt(sens["ratio"][bi, li]),
                            f"[{fmt(sens['lo'][bi, li])}, {fmt(sens['hi'][bi, li])}]"

@@ -25,6 +25,8 @@ PLAIN_WORDS = {"plain", "base", "baseline", "none", "control", "direct", "vanill
 EXAMPLE_PREFIX = "example_answer"
 #: rows per quantity in an answer (the layers with the largest effect)
 TOP_LAYERS = 3
+#: fewer pairs (contrast) than this: the answer gives the numbers but no yes / no
+MIN_PAIRS = 5
 
 
 def words(s):
@@ -142,10 +144,12 @@ def contrast_rows(cx, ans, ci, q, what, tok_axis=None, tok=None, k=TOP_LAYERS):
     sig = [i for i in range(len(m)) if excludes_zero(lo[i], hi[i])]
     rows = []
     name = st.contrasts["name"].iloc[ci]
+    cnt = st.contrast_count(q)
+    n = int(cnt[idx]) if cnt is not None else int(st.contrasts["n_pairs"].iloc[ci])
     for li in top_layers(m, k):
         rows.append(Row(what, md_code(name), tok or "", cx.lay(li), m[li], lo[li], hi[li],
-                        None if same is None else same[idx + (li,)],
-                        st.contrasts["n_pairs"].iloc[ci], f"contrast_{q}_*", idx + (li,)))
+                        None if same is None else same[idx + (li,)], n, f"contrast_{q}_*",
+                        idx + (li,)))
     return rows, sig, len(m)
 
 
@@ -221,7 +225,13 @@ def q1(cx):
         what, tok, (rows, sig, L) = primary
         best = rows[0]
         who = f"{md_code(C['a'])} − {md_code(C['b'])}"
-        if sig:
+        if best.n is not None and best.n < MIN_PAIRS:
+            ans.verdict.append(
+                f"**Too few pairs to tell.** {describe_contrast(cx, ci)[:1].upper()}"
+                f"{describe_contrast(cx, ci)[1:]} has {plural(best.n, 'pair')} with {what}; "
+                f"the largest difference is layer {best.layer}, {who} = {best.ci()}, but an "
+                f"interval over fewer than {MIN_PAIRS} pairs is no answer.")
+        elif sig:
             ans.verdict.append(
                 f"**Yes.** For {describe_contrast(cx, ci)}, the {cx.conf}% interval of the "
                 f"paired difference in {what} excludes 0 in {len(sig)} of {L} layers. The "
@@ -332,7 +342,8 @@ def q2(cx):
     if not best:
         return ans.cannot("the `example_answer*` spans cover no token of any summarized "
                           "prompt (`by_span_count` is 0).")
-    top = max(best, key=lambda r: (r.value if np.isfinite(r.value) else -np.inf))
+    top = max(best, key=lambda r: (r.lo is not None and np.isfinite(r.lo),
+                                   r.value if np.isfinite(r.value) else -np.inf))
     ans.verdict.append(
         f"The last token puts up to {top.ci()} of its attention on the example answers "
         f"({md_code(top.tokens)}, {top.who}, layer {top.layer}, "
@@ -371,6 +382,13 @@ def q2(cx):
     else:
         what, (rows, sig, L) = shown
         b = rows[0]
+        if b.n is not None and b.n < MIN_PAIRS:
+            ans.verdict.append(
+                f"Paired with their zero-shot partners in {describe_contrast(cx, ci)}, the "
+                f"{what} changes by {b.ci()} at layer {b.layer}, but {plural(b.n, 'pair')} "
+                f"are too few to tell (at least {MIN_PAIRS}).")
+            ans.answered = True
+            return ans
         ans.verdict.append(
             f"Paired with their zero-shot partners in {describe_contrast(cx, ci)}, the "
             f"{what} changes by {b.ci()} at layer {b.layer}; "
@@ -393,7 +411,6 @@ def q3(cx, old_js=None):
     said = False
     if sens is not None:
         ratio = sens["ratio"]
-        rank = sens.get("rank")
         cols = st.by_columns if st.by_columns else [f"by {i}" for i in range(len(ratio))]
         for bi, col in enumerate(cols[:len(ratio)][:3]):
             r = ratio[bi]
@@ -406,11 +423,10 @@ def q3(cx, old_js=None):
                        "no label has 2 or more prompts (no within-label variance)")
                 ans.notes.append(f"no sensitivity for {md_code(col)}: {why}")
                 continue
-            order = [int(i) for i in rank[bi]] if rank is not None else top_layers(r, len(r),
-                                                                                  key=lambda v: v)
+            order = st.sensitivity_order(bi)
             rows = []
             for k, li in enumerate(order[:TOP_LAYERS]):
-                if not (0 <= li < len(r)) or not np.isfinite(r[li]):
+                if not (0 <= li < len(r)) or np.isnan(r[li]):
                     continue
                 rows.append(Row(f"sensitivity ratio, #{k + 1}", md_code(col), "", cx.lay(li),
                                 r[li], sens["lo"][bi, li] if "lo" in sens else None,
@@ -422,16 +438,22 @@ def q3(cx, old_js=None):
             t = rows[0]
             rest = ", ".join(str(x.layer) for x in rows[1:])
             then = (f" (then layer{'s' if len(rows) > 2 else ''} {rest})" if rest else "")
-            if t.lo is None or t.lo > 1:
+            if t.value > 1 and (t.lo is None or t.lo > 1):
                 ans.verdict.append(
                     f"Split by {md_code(col)}, layer **{t.layer}** is the most "
                     "prompt-sensitive: its between-label / within-label variance ratio of the "
                     f"layer entropy is {t.ci()}{then}.")
+            elif t.value > 1:
+                ans.verdict.append(
+                    f"Split by {md_code(col)}, layer {t.layer} has the largest variance ratio, "
+                    f"{t.ci()}{then}, but its interval reaches below 1: this sweep cannot tell "
+                    "whether any layer is more sensitive than prompts within a label vary (more "
+                    "prompts per label would).")
             else:
                 ans.verdict.append(
                     f"Split by {md_code(col)}, no layer stands out: the largest variance "
-                    f"ratio, layer {t.layer}'s {t.ci()}, has an interval that reaches 1 (labels "
-                    "differ no more than prompts within a label do).")
+                    f"ratio, layer {t.layer}'s {t.ci()}, is at most 1 (labels differ no more "
+                    "than prompts within a label do).")
             said = True
     js = st.js()
     if js is not None:

@@ -97,8 +97,7 @@ class LabelView:
             return None
         groups = sw.prompts["group"].to_numpy()[rows].astype(str)
         values = sorted(set(groups), key=lambda s: s.encode("utf-8"))
-        pos = {g: i for i, g in enumerate(values)}
-        codes = np.fromiter((pos[g] for g in groups), np.int64, len(groups))
+        codes = pd.Categorical(groups, categories=values).codes.astype(np.int64)
         G = len(values)
         v = cls()
         v.source = "metrics"

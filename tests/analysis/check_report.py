@@ -509,7 +509,8 @@ class Checker:
             self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
             self.eq(name, (r[1], r[2]), (num(ratio[li]), f"[{num(lo[li])}, {num(hi[li])}]"),
                     f"sensitivity[{col}, {li}]")
-            self.eq(name, r[3], str(list(rank).index(li) + 1), f"rank of layer {li}")
+            # sensitivity_rank gives each layer its rank (0 = the most sensitive)
+            self.eq(name, r[3], str(int(rank[li]) + 1), f"rank of layer {li}")
 
     def js(self, name, hdr, rows, g):
         S = self.S
@@ -559,7 +560,12 @@ class Checker:
                 vals = {x: S[f"{stem}_{x}"][idx] for x in ("mean", "lo", "hi")}
                 self.eq(name, same, pct(S[f"{stem}_same_sign"][idx]) if f"{stem}_same_sign"
                         in S else "", f"{src}: same sign")
-                self.eq(name, n, str(int(S["contrast_n_pairs"][idx[0]])), f"{src}: pairs")
+                cnt = {"span_mass": "contrast_span_count",
+                       "keyword_mass": "contrast_keyword_count"}.get(q)
+                if cnt is not None and cnt in S and len(idx) == 3:
+                    self.eq(name, n, str(int(S[cnt][idx[0], idx[1]])), f"{src}: pairs")
+                else:
+                    self.eq(name, n, str(int(S["contrast_n_pairs"][idx[0]])), f"{src}: pairs")
                 groups.setdefault((stem, idx[:-1]), []).append((idx[-1], r))
             elif stem.startswith("by_"):
                 q = stem[3:]
@@ -580,7 +586,7 @@ class Checker:
                 vals = {"mean": S["sensitivity_ratio"][idx], "lo": S["sensitivity_lo"][idx],
                         "hi": S["sensitivity_hi"][idx]}
                 k = int(re.search(r"#(\d+)", md_unescape(what)).group(1))
-                self.eq(name, li, int(S["sensitivity_rank"][bi][k - 1]), f"{src}: rank {k}")
+                self.eq(name, int(S["sensitivity_rank"][bi][li]), k - 1, f"{src}: rank {k}")
             elif stem == "js_divergence":
                 gi, li = idx
                 self.eq(name, unescape_code(who), strs(S["group"])[gi], f"{src}: group")

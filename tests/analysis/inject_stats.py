@@ -111,11 +111,12 @@ def main(path):
         p = {v: base + i for i, v in enumerate(vals)}
         codes[c] = np.array([p[v] for v in cols[c]])
     NL = len(labels)
-    S.attrs["bootstrap_resamples"] = np.int32(1000)
+    S.attrs["bootstrap_resamples"] = np.int64(1000)
     S.attrs["bootstrap_seed"] = np.uint64(20260131)
     S.attrs["confidence"] = 0.95
-    S.attrs["js_min_shared"] = np.int32(4)
-    lab = put(S, "label_value", [v for _, v in labels], scale_name="label")
+    S.attrs["js_min_shared"] = np.int64(4)
+    lab = put(S, "label", [f"{c}={v}" for c, v in labels], scale_name="label")
+    put(S, "label_value", [v for _, v in labels], lab)
     put(S, "label_column", [c for c, _ in labels], lab)
     sby = put(S, "by", by, scale_name="by")
     spn = put(S, "span_name", spans, scale_name="span_name")
@@ -141,7 +142,8 @@ def main(path):
             put(S, "by_keyword_count", out[4].max(axis=-1).astype(np.int32), lab, skw)
     # contrasts: group a - group b, paired on variant
     con = [("cot-plain", "cot", "plain"), ("fewshot-plain", "fewshot", "plain")]
-    sc = put(S, "contrast_name", [c[0] for c in con], scale_name="contrast")
+    sc = put(S, "contrast", [c[0] for c in con], scale_name="contrast")
+    put(S, "contrast_name", [c[0] for c in con], sc)
     put(S, "contrast_column", ["group"] * len(con), sc)
     put(S, "contrast_a", [c[1] for c in con], sc)
     put(S, "contrast_b", [c[2] for c in con], sc)
@@ -150,6 +152,7 @@ def main(path):
                      else np.nanmean(Q[q], axis=-1)) for q in
                  ("layer_entropy", "sink", "prev_token", "induction", "span_mass", "keyword_mass")}
     res = {q: [] for q in per_layer}
+    span_cnt, kw_cnt = [], []
     g, v = cols["group"], cols["variant"]
     for _, a, b in con:
         ia = {x: i for i, x in enumerate(v) if g[i] == a}
@@ -157,6 +160,9 @@ def main(path):
         both = sorted(set(ia) & set(ib))
         pa, pb = np.array([ia[x] for x in both], int), np.array([ib[x] for x in both], int)
         npairs.append(len(both))
+        for q, cnt in (("span_mass", span_cnt), ("keyword_mass", kw_cnt)):
+            X = per_layer[q]
+            cnt.append((np.isfinite(X[pa]) & np.isfinite(X[pb])).any(axis=-1).sum(axis=0))
         for q, X in per_layer.items():
             d = X[pa] - X[pb]
             with np.errstate(invalid="ignore"):
@@ -166,6 +172,8 @@ def main(path):
                 same = (np.sign(d) == np.sign(m)).sum(axis=0) / np.maximum(n, 1)
             res[q].append((m, m - Z * se, m + Z * se, np.where(n > 0, same, np.nan)))
     put(S, "contrast_n_pairs", np.array(npairs, np.int32), sc)
+    put(S, "contrast_span_count", np.array(span_cnt, np.int32), sc, spn)
+    put(S, "contrast_keyword_count", np.array(kw_cnt, np.int32), sc, skw)
     for q, lst in res.items():
         for k, s in enumerate(("mean", "lo", "hi", "same_sign")):
             put(S, f"contrast_{q}_{s}", np.stack([x[k] for x in lst]), sc,
@@ -187,7 +195,10 @@ def main(path):
     put(S, "sensitivity_ratio", ratio, sby, sl)
     put(S, "sensitivity_lo", ratio * 0.8, sby, sl)
     put(S, "sensitivity_hi", ratio * 1.25, sby, sl)
-    rank = np.argsort(-np.where(np.isfinite(ratio), ratio, -np.inf), axis=1, kind="stable")
+    # each layer's rank, 0 = the largest ratio (NaN last, ties to the lower layer)
+    order = np.argsort(-np.where(np.isnan(ratio), -np.inf, ratio), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(L)[None, :].repeat(len(by), 0), axis=1)
     put(S, "sensitivity_rank", rank.astype(np.int32), sby, sl)
     V = S["group_count"][()].astype(np.int64)
     shared = S["n_shared_tokens"][()]

@@ -8,13 +8,15 @@ what the report must print without running any code under test.
 The sweep: group "math" (3 items x {plain, cot}), group "fewshot" (0-, 1-, 2-shot with
 example_answer_1/2 spans) and group "solo" (one prompt); /sweep metadata columns "style"
 (plain, cot, 0-shot, 1-shot, 2-shot) and "item"; analysis.by = [group, style]; contrasts
-"cot-plain" and "2shot-0shot" on style. 2 layers, 2 heads. Token strings drop a word's
+"cot-plain" and "2shot-0shot" on style. 3 layers, 2 heads. Token strings drop a word's
 leading space the way HF decode([id]) does (the offsets keep it).
 
 --variant changes one thing, for the report's "cannot answer" paths:
   full         (default) everything above
-  no-contrasts no contrast datasets at all
+  no-contrasts no contrast (the contrast datasets have length 0, as the reduce stage writes)
   zero-pairs   the contrasts exist but pair nothing (contrast_n_pairs = 0)
+  few-pairs    the contrasts have 2 pairs each (too few to answer yes or no), and the
+               sensitivity interval of `group` reaches below 1
   no-examples  no example_answer* span anywhere
   one-label    analysis.by = [group] with only the math group's prompts done: one label, NaN
                sensitivity, no usable JS
@@ -25,7 +27,7 @@ import re
 import h5py
 import numpy as np
 
-L, H = 2, 2
+L, H = 3, 2
 NAN = float("nan")
 
 PROMPTS = [  # (group, variant, style, item, text)
@@ -49,57 +51,69 @@ LABELS = [("group", "fewshot"), ("group", "math"), ("group", "solo"), ("style", 
           ("style", "1-shot"), ("style", "2-shot"), ("style", "cot"), ("style", "plain")]
 LABEL_COUNT = [3, 6, 1, 1, 1, 1, 3, 4]
 SPANS = ["question", "example_answer_1", "example_answer_2", "prefix"]
+#: contrasts (name, column, a, b); the statistics below are [contrast, ...]
+CONTRASTS = [("cot-plain", "style", "cot", "plain"), ("2shot-0shot", "style", "2-shot", "0-shot")]
+N_PAIRS = [12, 6]
+LE_MEAN = [[1.5, 1.75, 1.6], [2.0, 2.25, 2.1], [1.0, 1.1, 1.05], [1.2, 1.3, 1.25],
+           [1.4, 1.5, 1.45], [1.6, 1.7, 1.65], [2.2, 2.4, 2.3], [1.8, 2.05, 1.9]]
 HAND = {
-    # by_layer_entropy_* [label, layer]
-    "by_layer_entropy_mean": [[1.5, 1.75], [2.0, 2.25], [1.0, 1.1], [1.2, 1.3], [1.4, 1.5],
-                              [1.6, 1.7], [2.2, 2.4], [1.8, 2.05]],
-    "by_layer_entropy_std": [[0.1, 0.1]] * 8,
-    "by_layer_entropy_lo": [[1.4, 1.6], [1.9, 2.1], [1.0, 1.1], [1.2, 1.3], [1.4, 1.5],
-                            [1.6, 1.7], [2.1, 2.3], [1.7, 1.95]],
-    "by_layer_entropy_hi": [[1.6, 1.9], [2.1, 2.4], [1.0, 1.1], [1.2, 1.3], [1.4, 1.5],
-                            [1.6, 1.7], [2.3, 2.5], [1.9, 2.15]],
+    # by_layer_entropy_* [label, layer]; lo / hi NaN for a label of one prompt (filled below)
+    "by_layer_entropy_mean": LE_MEAN,
     # by_span_count int32 [label, span_name]: question, example_answer_1, example_answer_2, prefix
     "by_span_count": [[3, 2, 1, 2], [6, 0, 0, 3], [0, 0, 0, 1], [1, 0, 0, 0], [1, 1, 0, 1],
                       [1, 1, 1, 1], [3, 0, 0, 3], [3, 0, 0, 1]],
-    "contrast_span_mass_mean": [[[-0.12, -0.3], [NAN, NAN], [NAN, NAN], [0.42, 0.38]],
-                                [[-0.05, -0.08], [NAN, NAN], [NAN, NAN], [NAN, NAN]]],
-    "contrast_span_mass_lo": [[[-0.2, -0.41], [NAN, NAN], [NAN, NAN], [0.3, 0.25]],
-                              [[-0.1, -0.15], [NAN, NAN], [NAN, NAN], [NAN, NAN]]],
-    "contrast_span_mass_hi": [[[-0.05, -0.2], [NAN, NAN], [NAN, NAN], [0.5, 0.45]],
-                              [[0.01, -0.01], [NAN, NAN], [NAN, NAN], [NAN, NAN]]],
-    "contrast_span_mass_same_sign": [[[1.0, 1.0], [NAN, NAN], [NAN, NAN], [1.0, 2 / 3]],
-                                     [[1.0, 1.0], [NAN, NAN], [NAN, NAN], [NAN, NAN]]],
-    "contrast_layer_entropy_mean": [[0.2, 0.15], [0.1, -0.05]],
-    "contrast_layer_entropy_lo": [[0.05, -0.02], [-0.1, -0.2]],
-    "contrast_layer_entropy_hi": [[0.35, 0.3], [0.3, 0.1]],
-    "contrast_layer_entropy_same_sign": [[1.0, 2 / 3], [1.0, 1.0]],
-    "contrast_induction_mean": [[0.001, 0.002], [0.004, 0.016]],
-    "contrast_induction_lo": [[-0.001, -0.001], [-0.002, 0.01]],
-    "contrast_induction_hi": [[0.003, 0.005], [0.01, 0.022]],
-    "contrast_induction_same_sign": [[2 / 3, 2 / 3], [1.0, 1.0]],
-    "sensitivity_ratio": [[3.5, 12.0], [0.8, 0.4]],
-    "sensitivity_lo": [[1.2, 6.0], [0.1, 0.05]],
-    "sensitivity_hi": [[6.1, 20.5], [2.0, 1.5]],
-    "sensitivity_rank": [[1, 0], [0, 1]],
+    "contrast_span_count": [[12, 0, 0, 12], [6, 0, 0, 6]],
+    "contrast_span_mass_mean": [[[-0.12, -0.3, -0.2], [NAN] * 3, [NAN] * 3, [0.42, 0.38, 0.4]],
+                                [[-0.05, -0.08, 0.01], [NAN] * 3, [NAN] * 3, [NAN] * 3]],
+    "contrast_span_mass_lo": [[[-0.2, -0.41, -0.28], [NAN] * 3, [NAN] * 3, [0.3, 0.25, 0.3]],
+                              [[-0.1, -0.15, -0.05], [NAN] * 3, [NAN] * 3, [NAN] * 3]],
+    "contrast_span_mass_hi": [[[-0.05, -0.2, -0.1], [NAN] * 3, [NAN] * 3, [0.5, 0.45, 0.48]],
+                              [[0.01, -0.01, 0.06], [NAN] * 3, [NAN] * 3, [NAN] * 3]],
+    "contrast_span_mass_same_sign": [[[1.0, 1.0, 11 / 12], [NAN] * 3, [NAN] * 3,
+                                      [1.0, 2 / 3, 1.0]],
+                                     [[5 / 6, 1.0, 0.5], [NAN] * 3, [NAN] * 3, [NAN] * 3]],
+    "contrast_layer_entropy_mean": [[0.2, 0.15, 0.1], [0.1, -0.05, 0.02]],
+    "contrast_layer_entropy_lo": [[0.05, -0.02, -0.01], [-0.1, -0.2, -0.1]],
+    "contrast_layer_entropy_hi": [[0.35, 0.3, 0.2], [0.3, 0.1, 0.15]],
+    "contrast_layer_entropy_same_sign": [[1.0, 2 / 3, 0.75], [1.0, 1.0, 0.5]],
+    "contrast_induction_mean": [[0.001, 0.002, 0.0], [0.004, 0.016, 0.008]],
+    "contrast_induction_lo": [[-0.001, -0.001, -0.002], [-0.002, 0.01, 0.001]],
+    "contrast_induction_hi": [[0.003, 0.005, 0.002], [0.01, 0.022, 0.015]],
+    "contrast_induction_same_sign": [[2 / 3, 2 / 3, 0.5], [1.0, 1.0, 5 / 6]],
+    # [by, layer]; sensitivity_rank gives each layer its rank (0 = the largest ratio)
+    "sensitivity_ratio": [[3.5, 12.0, 7.0], [0.8, 0.4, 0.6]],
+    "sensitivity_lo": [[1.2, 6.0, 3.0], [0.1, 0.05, 0.1]],
+    "sensitivity_hi": [[6.1, 20.5, 11.0], [2.0, 1.5, 1.8]],
+    "sensitivity_rank": [[2, 0, 1], [0, 2, 1]],
     # js_divergence [group, layer]: groups math, fewshot, solo (order of first summarized prompt)
-    "js_divergence": [[0.1, 0.07], [0.02, 0.05], [NAN, NAN]],
-    "js_pairs": [3, 3, 0],
+    "js_divergence": [[0.1, 0.07, 0.05], [0.02, 0.05, 0.03], [NAN] * 3],
+    "js_pairs": [15, 3, 0],
 }
 
 
+def with_ci(mean, counts, lo_off, hi_off):
+    """(mean, std, lo, hi): lo / hi = mean - lo_off / + hi_off, std 0.1; NaN (std, lo, hi) for
+    labels of one prompt and NaN everywhere for none, as the reduce stage writes them."""
+    mean = np.array(mean, np.float64)
+    c = np.asarray(counts).reshape(counts.shape + (1,) * (mean.ndim - np.ndim(counts)))
+    c = np.broadcast_to(c, mean.shape)
+    std = np.where(c >= 2, 0.1, NAN)
+    lo = np.where(c >= 2, mean - lo_off, NAN)
+    hi = np.where(c >= 2, mean + hi_off, NAN)
+    mean = np.where(c >= 1, mean, NAN)
+    return mean, std, lo, hi
+
+
 def span_mass_hand():
-    """by_span_mass_* [label, span, layer]: NaN where by_span_count is 0."""
+    """by_span_mass_* [label, span, layer]."""
     cnt = np.array(HAND["by_span_count"])
-    mean = np.full((8, 4, L), NAN)
-    base = {0: 0.3, 1: 0.25, 2: 0.1, 3: 0.4}              # per span
-    for li in range(8):
-        for s in range(4):
-            if cnt[li, s] > 0:
-                mean[li, s] = [base[s] + 0.01 * li, base[s] + 0.01 * li + 0.05]
-    mean[5, 1] = [0.2, 0.6]     # style=2-shot on example_answer_1: the peak (layer 1)
-    lo, hi = mean - 0.05, mean + 0.05
-    lo[5, 1], hi[5, 1] = [0.15, 0.45], [0.25, 0.7]
-    return mean, np.where(np.isnan(mean), NAN, 0.02), lo, hi
+    base = np.array([0.3, 0.25, 0.1, 0.4])                 # per span
+    mean = (base[None, :, None] + 0.01 * np.arange(8)[:, None, None]
+            + np.array([0.0, 0.05, 0.02])[None, None, :])
+    mean[0, 1] = [0.25, 0.5, 0.3]    # group=fewshot on example_answer_1: the peak (layer 1)
+    m, s, lo, hi = with_ci(mean, cnt, 0.05, 0.05)
+    lo[0, 1], hi[0, 1] = [0.2, 0.4, 0.22], [0.3, 0.6, 0.35]
+    return m, s, lo, hi
 
 
 def tokenize(text):
@@ -202,13 +216,13 @@ def build(path, variant):
                              .astype(np.int32)), st)
     # /attention
     at = f.create_group("attention")
-    al, ah = scale(at, "layer", [0, 1]), scale(at, "head", [0, 1])
+    al, ah = scale(at, "layer", list(range(L))), scale(at, "head", list(range(H)))
     atok = scale(at, "token", list(range(NT)))
     attach(at.create_dataset("last_row", data=last.astype(np.float32)), atok, al, ah)
     # /metrics
     me = f.create_group("metrics")
     mp = scale(me, "prompt", ids)
-    ml, mh = scale(me, "layer", [0, 1]), scale(me, "head", [0, 1])
+    ml, mh = scale(me, "layer", list(range(L))), scale(me, "head", list(range(H)))
     mt = scale(me, "token", list(range(NT)))
     mb = scale(me, "bound", [0, 1])
     attach(me.create_dataset("input", data=np.where(done, 0, -1).astype(np.int8)), mp)
@@ -293,15 +307,15 @@ def build(path, variant):
 
 def build_summary(f, rows, done, variant):
     S = f.create_group("summary")
-    S.attrs["bootstrap_resamples"] = np.int32(1000)
+    S.attrs["bootstrap_resamples"] = np.int64(1000)
     S.attrs["bootstrap_seed"] = np.uint64(20260131)
     S.attrs["confidence"] = 0.95
-    S.attrs["js_min_shared"] = np.int32(4)
+    S.attrs["js_min_shared"] = np.int64(4)
     idx = np.flatnonzero(done)
     ids = [f"{rows[i][0]}/{rows[i][1]}" for i in idx]
     sp = scale(S, "prompt", ids)
     attach(S.create_dataset("prompt_index", data=idx.astype(np.int32)), sp)
-    sl, sh = scale(S, "layer", [0, 1]), scale(S, "head", [0, 1])
+    sl, sh = scale(S, "layer", list(range(L))), scale(S, "head", list(range(H)))
     groups = list(dict.fromkeys(rows[i][0] for i in idx))
     sg = scale(S, "group", groups)
     members = [i for g in groups for i in idx if rows[i][0] == g]
@@ -313,80 +327,94 @@ def build_summary(f, rows, done, variant):
     sm = scale(S, "member", list(range(len(members))))
     attach(S.create_dataset("member_prompt_index", data=np.array(members, np.int32)), sm)
     attach(put_str(S, "member_variant", [rows[i][1] for i in members]), sm)
-    if variant == "one-label":
-        labels, counts = [("group", "math")], [6]
-        by = ["group"]
-    else:
-        labels, counts = LABELS, LABEL_COUNT
-        by = ["group", "style"]
+    keep = list(range(len(LABELS))) if variant != "one-label" else [1]
+    labels = [LABELS[i] for i in keep]
+    counts = np.array([LABEL_COUNT[i] for i in keep])
+    by = ["group", "style"] if variant != "one-label" else ["group"]
     n = len(labels)
-    lab = scale(S, "label_value", [v for _, v in labels], "label")
+    # scales as the reduce stage writes them: label = "column=value", contrast = the names
+    lab = scale(S, "label", [f"{c}={v}" for c, v in labels])
     attach(put_str(S, "label_column", [c for c, _ in labels]), lab)
-    attach(S.create_dataset("label_count", data=np.array(counts, np.int32)), lab)
+    attach(put_str(S, "label_value", [v for _, v in labels]), lab)
+    attach(S.create_dataset("label_count", data=counts.astype(np.int32)), lab)
     sby = scale(S, "by", by)
-    spn = scale(S, "span_name", SPANS if variant != "no-examples" else ["question", "prefix"])
-    skw = scale(S, "keyword", KEYWORDS)
-    keep = list(range(n)) if variant != "one-label" else [1]
     span_keep = [0, 1, 2, 3] if variant != "no-examples" else [0, 3]
+    spn = scale(S, "span_name", [SPANS[i] for i in span_keep])
+    skw = scale(S, "keyword", KEYWORDS)
 
     def arr(name):
         return np.asarray(HAND[name], np.float64)
 
-    for s in ("mean", "std", "lo", "hi"):
-        attach(S.create_dataset(f"by_layer_entropy_{s}", data=arr(f"by_layer_entropy_{s}")[keep]),
-               lab, sl)
-        for q, base in (("head_entropy", 1.0), ("sink", 0.02), ("prev_token", 0.1),
-                        ("induction", 0.016)):
-            v = np.full((n, L, H), base if s != "std" else 0.01)
-            attach(S.create_dataset(f"by_{q}_{s}", data=v), lab, sl, sh)
-        kw = np.full((n, len(KEYWORDS), L), 0.05 if s != "std" else 0.01)
-        attach(S.create_dataset(f"by_keyword_mass_{s}", data=kw), lab, skw, sl)
-    sm_, ss_, slo, shi = span_mass_hand()
-    for s, v in zip(("mean", "std", "lo", "hi"), (sm_, ss_, slo, shi)):
-        attach(S.create_dataset(f"by_span_mass_{s}", data=v[keep][:, span_keep]), lab, spn, sl)
+    le = with_ci(np.array(LE_MEAN)[keep], counts, 0.1, 0.15)
+    heads = {q: with_ci(np.full((n, L, H), base), counts, 0.01, 0.01)
+             for q, base in (("head_entropy", 1.0), ("sink", 0.02), ("prev_token", 0.1),
+                             ("induction", 0.016))}
+    kw = with_ci(np.full((n, len(KEYWORDS), L), 0.05), np.full((n, len(KEYWORDS)), 2), 0.01,
+                 0.01)
+    spm = [a[keep][:, span_keep] for a in span_mass_hand()]
+    for k, s in enumerate(("mean", "std", "lo", "hi")):
+        attach(S.create_dataset(f"by_layer_entropy_{s}", data=le[k]), lab, sl)
+        for q, v in heads.items():
+            attach(S.create_dataset(f"by_{q}_{s}", data=v[k]), lab, sl, sh)
+        attach(S.create_dataset(f"by_keyword_mass_{s}", data=kw[k]), lab, skw, sl)
+        attach(S.create_dataset(f"by_span_mass_{s}", data=spm[k]), lab, spn, sl)
     attach(S.create_dataset("by_span_count", data=np.asarray(HAND["by_span_count"], np.int32)
                             [keep][:, span_keep]), lab, spn)
     attach(S.create_dataset("by_keyword_count", data=np.full((n, len(KEYWORDS)), 2, np.int32)),
            lab, skw)
-    if variant != "no-contrasts":
-        sc = scale(S, "contrast_name", ["cot-plain", "2shot-0shot"], "contrast")
-        for name, vals in (("contrast_column", ["style", "style"]),
-                           ("contrast_a", ["cot", "2-shot"]), ("contrast_b", ["plain", "0-shot"])):
-            attach(put_str(S, name, vals), sc)
-        pairs = [3, 1] if variant != "zero-pairs" else [0, 0]
-        attach(S.create_dataset("contrast_n_pairs", data=np.array(pairs, np.int32)), sc)
-        for s in ("mean", "lo", "hi", "same_sign"):
-            for q in ("layer_entropy", "induction"):
-                attach(S.create_dataset(f"contrast_{q}_{s}", data=arr(f"contrast_{q}_{s}")),
-                       sc, sl)
-            for q in ("sink", "prev_token"):
-                attach(S.create_dataset(f"contrast_{q}_{s}", data=np.full((2, L), NAN)), sc, sl)
-            attach(S.create_dataset(f"contrast_span_mass_{s}",
-                                    data=arr(f"contrast_span_mass_{s}")[:, span_keep]),
-                   sc, spn, sl)
-            attach(S.create_dataset(f"contrast_keyword_mass_{s}",
-                                    data=np.full((2, len(KEYWORDS), L), NAN)), sc, skw, sl)
+    C = CONTRASTS if variant != "no-contrasts" else []
+    NC = len(C)          # without contrasts the datasets exist with length 0
+    sc = scale(S, "contrast", [c[0] for c in C]) if C else \
+        S.create_dataset("contrast", shape=(0,), dtype="S1")
+    if not C:
+        sc.make_scale("contrast")
+    for k, name in enumerate(("contrast_name", "contrast_column", "contrast_a", "contrast_b")):
+        attach(put_str(S, name, [c[k] for c in C]) if C else
+               S.create_dataset(name, shape=(0,), dtype="S1"), sc)
+    pairs = {"zero-pairs": [0, 0], "few-pairs": [2, 2]}.get(variant, N_PAIRS)
+    attach(S.create_dataset("contrast_n_pairs", data=np.array(pairs[:NC], np.int32)), sc)
+    spc = np.asarray(HAND["contrast_span_count"], np.int32)[:, span_keep]
+    spc = np.minimum(spc, np.array(pairs)[:, None])[:NC]
+    attach(S.create_dataset("contrast_span_count", data=spc.reshape(NC, len(span_keep))), sc, spn)
+    attach(S.create_dataset("contrast_keyword_count",
+                            data=np.zeros((NC, len(KEYWORDS)), np.int32)), sc, skw)
+    for s in ("mean", "lo", "hi", "same_sign"):
+        for q in ("layer_entropy", "induction"):
+            attach(S.create_dataset(f"contrast_{q}_{s}", data=arr(f"contrast_{q}_{s}")[:NC]
+                                    .reshape(NC, L)), sc, sl)
+        for q in ("sink", "prev_token"):
+            attach(S.create_dataset(f"contrast_{q}_{s}", data=np.full((NC, L), NAN)), sc, sl)
+        attach(S.create_dataset(f"contrast_span_mass_{s}", data=arr(f"contrast_span_mass_{s}")
+                                [:, span_keep][:NC].reshape(NC, len(span_keep), L)), sc, spn, sl)
+        attach(S.create_dataset(f"contrast_keyword_mass_{s}",
+                                data=np.full((NC, len(KEYWORDS), L), NAN)), sc, skw, sl)
     if variant == "one-label":
         ratio = np.full((1, L), NAN)
-        attach(S.create_dataset("sensitivity_ratio", data=ratio), sby, sl)
-        attach(S.create_dataset("sensitivity_lo", data=ratio), sby, sl)
-        attach(S.create_dataset("sensitivity_hi", data=ratio), sby, sl)
-        attach(S.create_dataset("sensitivity_rank", data=np.array([[0, 1]], np.int32)), sby, sl)
+        for name in ("sensitivity_ratio", "sensitivity_lo", "sensitivity_hi"):
+            attach(S.create_dataset(name, data=ratio), sby, sl)
+        attach(S.create_dataset("sensitivity_rank", data=np.arange(L, dtype=np.int32)[None]),
+               sby, sl)
         attach(S.create_dataset("js_divergence", data=np.full((1, L), NAN)), sg, sl)
         attach(S.create_dataset("js_pairs", data=np.zeros(1, np.int32)), sg)
+        attach(S.create_dataset("n_shared_tokens", data=np.zeros(1, np.int32)), sg)
         return
     for name in ("sensitivity_ratio", "sensitivity_lo", "sensitivity_hi"):
-        attach(S.create_dataset(name, data=arr(name)), sby, sl)
+        v = arr(name)
+        if variant == "few-pairs" and name == "sensitivity_lo":
+            v[0] = [0.5, 0.9, 0.7]           # ratio 12 but an interval reaching below 1
+        attach(S.create_dataset(name, data=v), sby, sl)
     attach(S.create_dataset("sensitivity_rank", data=np.asarray(HAND["sensitivity_rank"],
                                                                 np.int32)), sby, sl)
     attach(S.create_dataset("js_divergence", data=arr("js_divergence")), sg, sl)
     attach(S.create_dataset("js_pairs", data=np.asarray(HAND["js_pairs"], np.int32)), sg)
+    attach(S.create_dataset("n_shared_tokens", data=np.array([6, 11, 0], np.int32)), sg)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--variant", default="full",
-                    choices=["full", "no-contrasts", "zero-pairs", "no-examples", "one-label"])
+                    choices=["full", "no-contrasts", "zero-pairs", "few-pairs", "no-examples",
+                             "one-label"])
     a = ap.parse_args()
     build(a.out, a.variant)

@@ -103,10 +103,13 @@ scale)
   SCALE_FIGS=("${FIGS[@]}" --expect keyword_mass_ --fewshot)
   for pass in as_run with_stats; do
     if [ $pass = with_stats ]; then
+      # a stand-in only when the reduce stage wrote no statistics by label
       "$PY" "$HERE/inject_stats.py" sc/scale.h5 || fail "inject_stats.py"
-      SCALE_FIGS+=(--expect contrasts --tables answer --tables by_layer_entropy
-                   --tables by_span_mass --tables by_keyword_mass --tables contrast
-                   --tables sensitivity_ratio --tables js)
+      SCALE_FIGS+=(--tables answer --tables by_layer_entropy --tables by_span_mass
+                   --tables by_keyword_mass --tables sensitivity_ratio --tables js)
+      read -r NC NL < <("$PY" -c "import h5py, sys; S = h5py.File(sys.argv[1], 'r')['summary']
+print(len(S['contrast_name']), len(S['label_value']))" sc/scale.h5) || fail "read the statistics"
+      [ "$NC" -gt 0 ] && SCALE_FIGS+=(--expect contrasts --tables contrast)
     fi
     t0=$(date +%s%N)
     "$PY" "$REPORT" sc/scale.h5 --out rep_$pass > rep_$pass.log || { cat rep_$pass.log; fail "report.py ($pass)"; }
@@ -123,7 +126,9 @@ scale)
   # with the statistics, every question is answered from /summary
   if grep -q "The sweep cannot answer this" rep_with_stats/report.md; then
     grep "The sweep cannot answer this" rep_with_stats/report.md; fail "a question is unanswered"; fi
-  grep -q "Left out of the figure" rep_with_stats/report.md || fail "504 labels: none left out?"
+  if [ "$NL" -gt 8 ]; then
+    grep -q "Left out of the figure" rep_with_stats/report.md || fail "$NL labels: none left out?"
+  fi
   ;;
 *) fail "unknown case $CASE" ;;
 esac

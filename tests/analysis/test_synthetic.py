@@ -62,23 +62,27 @@ def test_load(path):
     check((st.resamples, st.seed, st.confidence, st.js_min_shared) == (1000, 20260131, 0.95, 4),
           "bootstrap attributes")
     b = st.by("layer_entropy")
-    check(np.array_equal(b["mean"], np.array(syn.HAND["by_layer_entropy_mean"])) and
-          np.array_equal(b["hi"], np.array(syn.HAND["by_layer_entropy_hi"])), "by(layer_entropy)")
+    check(np.array_equal(b["mean"], np.array(syn.LE_MEAN)) and b["hi"][1, 1] == 2.25 + 0.15
+          and np.isnan(b["lo"][2]).all(), "by(layer_entropy)")
     check(np.array_equal(st.by_count("span_mass"), np.array(syn.HAND["by_span_count"])),
           "by_count(span_mass)")
     check(st.label_index("style").tolist() == [3, 4, 5, 6, 7], "label_index")
     check(st.label_of("style", "cot") == 6 and st.label_of("style", "nope") is None, "label_of")
     C = st.contrasts
     check(list(C["name"]) == ["cot-plain", "2shot-0shot"] and list(C["a"]) == ["cot", "2-shot"]
-          and list(C["n_pairs"]) == [3, 1], "Stats.contrasts")
+          and list(C["n_pairs"]) == [12, 6], "Stats.contrasts")
     c = st.contrast("span_mass")
     check(c["lo"][0, 0, 1] == -0.41 and np.isnan(c["mean"][0, 1, 0]), "contrast(span_mass)")
+    check(st.contrast_count("span_mass")[0].tolist() == [12, 0, 0, 12], "contrast_count")
     check(st.contrast("nope") is None, "contrast of an unknown quantity is None")
     s = st.sensitivity()
     check(s["rank"].tolist() == syn.HAND["sensitivity_rank"] and s["hi"][0, 1] == 20.5,
           "sensitivity()")
+    # rank [2, 0, 1] gives each layer its rank: layer 1 first, then 2, then 0
+    check(st.sensitivity_order(0) == [1, 2, 0] and st.sensitivity_order(1) == [0, 2, 1],
+          "sensitivity_order inverts sensitivity_rank")
     j = st.js()
-    check(j["pairs"].tolist() == [3, 3, 0] and j["divergence"][0, 0] == 0.1, "js()")
+    check(j["pairs"].tolist() == [15, 3, 0] and j["divergence"][0, 0] == 0.1, "js()")
     # per-prompt span and keyword masses against the synthetic formula
     names, m = sw.span_mass_layer()
     check(names == ["question", "example_answer_1", "example_answer_2", "prefix"],
@@ -87,14 +91,11 @@ def test_load(path):
     ok_s = ok_k = True
     for i, (g, v, _, _, text) in enumerate(syn.PROMPTS):
         toks = syn.tokenize(text)
-        T = len(toks)
-        k = np.arange(T, dtype=float)
-        lrm = np.stack([np.mean([(k + 1) ** (l + h) / ((k + 1) ** (l + h)).sum()
-                                 for h in range(syn.H)], axis=0) for l in range(syn.L)])
+        rows = lrm(len(toks))
 
         def mass(b, e):
             hit = [t for t, (_, tb, te) in enumerate(toks) if te > tb and tb < e and te > b]
-            return lrm[:, hit].sum(axis=1)
+            return rows[:, hit].sum(axis=1)
 
         q = text.rfind("What is")
         want = {"question": mass(q if q >= 0 else 0, len(text))}
@@ -120,6 +121,13 @@ def test_load(path):
     check(ok_s, "span_mass_layer equals the hand-computed span sums (NaN where absent)")
     check(ok_k, "keyword_mass_layer equals the hand-computed occurrence sums")
     sw.close()
+
+
+def lrm(T):
+    """The synthetic file's head-mean last rows [L, T]: A[l, h, k] ~ (k + 1)^(l + h)."""
+    k = np.arange(T, dtype=float)
+    return np.stack([np.mean([(k + 1) ** (l + h) / ((k + 1) ** (l + h)).sum()
+                              for h in range(syn.H)], axis=0) for l in range(syn.L)])
 
 
 # ------------------------------------------------------------------------------------------
@@ -177,31 +185,32 @@ def test_report_full(path, work):
     figs, md = run_report(path, out, "--max-labels", "3", "--max-tokens", "5")
     q1, q2, q3 = section(md, "Q1"), section(md, "Q2"), section(md, "Q3")
     # hand truth: contrast cot-plain on question: layer 1 = -0.3 [-0.41, -0.2], same sign 1.0
-    check("**Yes.** For contrast `cot-plain` (`style`: `cot` − `plain`, 3 pairs), the 95% "
-          "interval of the paired difference in mass on the question tokens excludes 0 in 2 of "
-          "2 layers. The largest: layer 1, `cot` − `plain` = -0.3 [-0.41, -0.2], the same sign "
+    check("**Yes.** For contrast `cot-plain` (`style`: `cot` − `plain`, 12 pairs), the 95% "
+          "interval of the paired difference in mass on the question tokens excludes 0 in 3 of "
+          "3 layers. The largest: layer 1, `cot` − `plain` = -0.3 [-0.41, -0.2], the same sign "
           "in 100% of the pairs." in q1, "Q1 verdict from contrast_span_mass")
     check("| mass on the instruction (prefix) | `cot-plain` | prefix | 1 | 0.38 | [0.25, 0.45] | "
-          "66.7% | 3 | `contrast_span_mass_*` [0, 3, 1] |" in q1, "Q1 prefix row (same sign 2/3)")
-    # Q2: the largest peak is style=2-shot, example_answer_1, layer 1: 0.6 [0.45, 0.7]
-    check("The last token puts up to 0.6 [0.45, 0.7] of its attention on the example answers "
-          "(`example_answer_1`, `style=2-shot`, layer 1, 1 prompt)." in q2, "Q2 peak")
+          "66.7% | 12 | `contrast_span_mass_*` [0, 3, 1] |" in q1, "Q1 prefix row (same sign 2/3)")
+    # Q2: the label with an interval and the most prompts: group=fewshot, peak at layer 1
+    check("The last token puts up to 0.5 [0.4, 0.6] of its attention on the example answers "
+          "(`example_answer_1`, `group=fewshot`, layer 1, 2 prompts)." in q2, "Q2 peak")
     check("the induction score (head mean) changes by 0.016 [0.01, 0.022] at layer 1; "
-          "**yes**: the 95% interval excludes 0 in 1 of 2 layers" in q2, "Q2 paired induction")
-    # Q3: by group rank [1, 0]: layer 1 = 12 [6, 20.5]; by style ratio 0.8 [0.1, 2] reaches 1
+          "**yes**: the 95% interval excludes 0 in 2 of 3 layers" in q2, "Q2 paired induction")
+    # Q3: by group rank [2, 0, 1]: layer 1 = 12 [6, 20.5], then layers 2, 0; style <= 1
     check("Split by `group`, layer **1** is the most prompt-sensitive: its between-label / "
-          "within-label variance ratio of the layer entropy is 12 [6, 20.5] (then layer 0)."
-          in q3, "Q3 sensitivity by group")
+          "within-label variance ratio of the layer entropy is 12 [6, 20.5] (then layers 2, 0)."
+          in q3, "Q3 sensitivity by group, in sensitivity_rank order")
     check("Split by `style`, no layer stands out: the largest variance ratio, layer 0's 0.8 "
-          "[0.1, 2], has an interval that reaches 1" in q3, "Q3 style: interval reaches 1")
-    check("layer **0** (group `math`: JS = 0.1 nats over 3 pairs)" in q3, "Q3 JS with js_pairs")
+          "[0.1, 2], is at most 1" in q3, "Q3 style: ratio at most 1")
+    check("layer **0** (group `math`: JS = 0.1 nats over 15 pairs)" in q3, "Q3 JS with js_pairs")
     check("`solo`" not in q3.split("<!-- table")[1] if "<!-- table" in q3 else False,
           "Q3 table leaves out the group with js_pairs = 0")
     rc, log = checker(path, out)
     check(rc == 0, "check_report.py passes on the synthetic report" + ("" if rc == 0 else
                                                                          "\n" + log[-3000:]))
     # the checker must fail when one number changes: a table cell, then an answer's prose
-    for what, old, new in (("a by-label table cell", "| 1.75 [1.6, 1.9] |", "| 1.76 [1.6, 1.9] |"),
+    for what, old, new in (("a by-label table cell", "| 1.75 [1.65, 1.9] |",
+                            "| 1.76 [1.65, 1.9] |"),
                            ("an answer's prose", "= -0.3 [-0.41, -0.2], the same",
                             "= -0.31 [-0.41, -0.2], the same"),
                            ("an answer's row", "| 12 | [6, 20.5] |", "| 12.5 | [6, 20.5] |")):
@@ -222,10 +231,9 @@ def test_report_full(path, work):
     check(panel["x"] == ["\u25c2 earlier", "\u2423is", "\u24231", "\u2423plus", "\u24232", "?"],
           f"cot_1 attention map: the last 5 tokens with ␣, after the earlier column {panel['x']}")
     img, clim = panel["images"][0]
-    check(img.shape == (2, 6) and clim == (0.0, 1.0), "last-row map [layer, 1 + 5], fixed 0..1")
-    k = np.arange(T["cot_1"], dtype=float)
-    want = np.stack([np.mean([(k + 1) ** (l + h) / ((k + 1) ** (l + h)).sum()
-                              for h in range(2)], axis=0) for l in range(2)])
+    check(img.shape == (syn.L, 6) and clim == (0.0, 1.0),
+          "last-row map [layer, 1 + 5], fixed 0..1")
+    want = lrm(T["cot_1"])
     check(np.allclose(img[:, 1:], want[:, -5:]) and np.allclose(img[:, 0], want[:, :-5].sum(1)),
           "the map is the last 5 positions plus the summed earlier mass")
     ws = run_report(path, os.path.join(work, "rep_ws"), "--max-tokens", "30")[0]
@@ -255,14 +263,7 @@ def test_report_full(path, work):
     check("fewer than 4: no JS" in diff[1]["title"], "a pair sharing 1 token is flagged")
     check("`plain_2` − `plain_1` (1)" in md, "the report names the pair sharing too few tokens")
     # hand-computed aligned difference: both end in "What is 1 plus 2?" (6 tokens)
-    Ta, Tb = T["cot_1"], T["plain_1"]
-
-    def lrm(T):
-        k = np.arange(T, dtype=float)
-        return np.stack([np.mean([(k + 1) ** (l + h) / ((k + 1) ** (l + h)).sum()
-                                  for h in range(2)], axis=0) for l in range(2)])
-
-    A, B = lrm(Ta), lrm(Tb)
+    A, B = lrm(T["cot_1"]), lrm(T["plain_1"])
     D = A[:, -6:] - B[:, -6:]
     earlier = A[:, :-6].sum(1) - B[:, :-6].sum(1) + D[:, :1].sum(1)
     img, clim = diff[0]["images"][0]
@@ -272,18 +273,22 @@ def test_report_full(path, work):
 
 
 def test_variants(work):
-    cases = {
-        "no-contrasts": ("Q1", "**Unpaired comparison** (no chain-of-thought contrast is "
+    cases = [
+        ("no-contrasts", "Q1", "**Unpaired comparison** (no chain-of-thought contrast is "
                                "declared)"),
-        "zero-pairs": ("Q1", "**The sweep cannot answer this:** Contrast `cot-plain` (`style`: "
+        ("zero-pairs", "Q1", "**The sweep cannot answer this:** Contrast `cot-plain` (`style`: "
                              "`cot` − `plain`, 0 pairs) pairs no prompts"),
-        "no-examples": ("Q2", "**The sweep cannot answer this:** No prompt declares an "
+        ("few-pairs", "Q1", "**Too few pairs to tell.** Contrast `cot-plain` (`style`: `cot` − "
+                            "`plain`, 2 pairs) has 2 pairs with mass on the question tokens"),
+        ("few-pairs", "Q3", "Split by `group`, layer 1 has the largest variance ratio, 12 "
+                             "[0.9, 20.5] (then layers 2, 0), but its interval reaches below 1"),
+        ("no-examples", "Q2", "**The sweep cannot answer this:** No prompt declares an "
                               "`example_answer*` span"),
-        "one-label": ("Q3", "**The sweep cannot answer this:** `/summary` has no "
+        ("one-label", "Q3", "**The sweep cannot answer this:** `/summary` has no "
                             "layer-sensitivity statistics this sweep can use: no sensitivity "
                             "for `group`: it has only 1 label with prompts"),
-    }
-    for variant, (q, text) in cases.items():
+    ]
+    for variant, q, text in cases:
         path = build(work, variant)
         out = os.path.join(work, f"rep_{variant}")
         _, md = run_report(path, out)
