@@ -841,6 +841,15 @@ class Report:
                                         for i, c in enumerate(cols[:len(sens["ratio"])])
                                         if i < len(rp.COLORS)], "variance ratio")
             ax.set_xlabel("layer")
+            # ratios span decades (a bootstrap interval of few prompts reaches 100x): log scale,
+            # with the no-effect level 1 marked
+            vals = np.concatenate([np.ravel(sens[k]) for k in ("ratio", "lo", "hi") if k in sens])
+            vals = vals[np.isfinite(vals)]
+            if len(vals) and (vals > 0).all():
+                ax.set_yscale("log")
+            elif len(vals):
+                ax.set_yscale("symlog", linthresh=0.01)
+            ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1, label="1: no effect")
             ax.set_title("Layer sensitivity of the entropy to the prompt labels")
             ax.legend(fontsize=8, title="by")
             self.save(fig, "sensitivity_ratio.png", "layer sensitivity ratio")
