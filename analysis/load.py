@@ -39,8 +39,9 @@ import h5py
 import numpy as np
 import pandas as pd
 
-__all__ = ["open_sweep", "Sweep", "FORMAT_VERSION", "STORE_NAMES", "STATUS_NAMES",
-           "DTYPE_NAMES", "INPUT_NAMES", "AGGREGATE_METHODS"]
+__all__ = ["open_sweep", "Sweep", "Stats", "FORMAT_VERSION", "STORE_NAMES", "STATUS_NAMES",
+           "DTYPE_NAMES", "INPUT_NAMES", "AGGREGATE_METHODS", "BY_QUANTITIES", "BY_STATS",
+           "CONTRAST_QUANTITIES", "CONTRAST_STATS"]
 
 #: the format version this module reads (root attribute format_version)
 FORMAT_VERSION = 2
@@ -86,7 +87,8 @@ _KNOWN_DIMS = {
     "summary": {
         "prompt_index": ("prompt",), "head_entropy_mean": ("layer", "head"),
         "group_count": ("group",), "group_start": ("group",), "n_shared_tokens": ("group",),
-        "has_examples": ("group",), "layer_entropy_std": ("group", "layer"),
+        "has_examples": ("group",), "js_pairs": ("group",),
+        "layer_entropy_std": ("group", "layer"),
         "js_divergence": ("group", "layer"), "sensitivity_rank_js": ("group", "layer"),
         "sensitivity_rank_entropy_std": ("group", "layer"),
         "member_prompt_index": ("member",), "member_variant": ("member",),
@@ -101,7 +103,20 @@ _KNOWN_DIMS = {
 
 #: the scales (coordinates) of /metrics and /summary: not metrics themselves
 _SCALES = {"prompt", "layer", "head", "token", "bound", "keyword", "occ", "substr", "span",
-           "top", "group", "member"}
+           "top", "group", "member", "label", "label_value", "contrast", "contrast_name",
+           "by"}
+
+#: the statistics of one quantity per label (/summary/by_<q>_<s>) and per contrast
+#: (/summary/contrast_<q>_<s>), docs/FORMAT.md "Statistics by label and contrasts"
+BY_QUANTITIES = ("layer_entropy", "head_entropy", "sink", "prev_token", "induction",
+                 "span_mass", "keyword_mass")
+BY_STATS = ("mean", "std", "lo", "hi")
+CONTRAST_QUANTITIES = ("layer_entropy", "sink", "prev_token", "induction", "span_mass",
+                       "keyword_mass")
+CONTRAST_STATS = ("mean", "lo", "hi", "same_sign")
+
+#: analysis.js_min_shared when /summary has no js_min_shared attribute (analysis.h)
+JS_MIN_SHARED_DEFAULT = 4
 
 #: reads of full attention larger than this are split by layers (Sweep.aggregate)
 _AGG_CHUNK_BYTES = 256 << 20
@@ -222,6 +237,7 @@ class Sweep:
         self._prompts = None
         self._index = None
         self._summary = None
+        self._stats = None
         self._ragged = None
         self._layers = None
         self._heads = None
@@ -1045,6 +1061,106 @@ class Sweep:
             groups[gname] = d
         return groups
 
+    # -- statistics by label and contrast (issue 12) ---------------------------------------
+    def stats(self):
+        """The /summary statistics by label, by contrast and of layer sensitivity as a
+        :class:`Stats` (each accessor is None when the file lacks its datasets), or None when
+        the file has no /summary.
+
+        >>> st = sw.stats()
+        >>> st.labels                                # column, value, count per label
+        >>> st.by("layer_entropy")["mean"]          # [label, layer]
+        >>> st.contrast("span_mass")["lo"]          # [contrast, span_name, layer]
+        """
+        if not self.has_summary():
+            return None
+        if self._stats is None:
+            self._stats = Stats(self)
+        return self._stats
+
+    def done_rows(self):
+        """Rows (int64, ascending) of the prompts whose status is done and whose metrics were
+        computed (``/metrics/input`` != -1): the prompts /summary covers."""
+        ok = np.asarray(self._sweep("status")) == 1
+        inp = self._col("metrics/input") if self.has_metrics() else None
+        if inp is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(ok & (np.asarray(inp) != -1)).astype(np.int64)
+
+    def _ragged_rows(self, dim):
+        """(owner, index) of every sample of a ragged /metrics dimension ("span", "occ"): the
+        prompt row each sample belongs to and its row in the flat columns, in prompt order
+        (vectorized: no loop over prompts)."""
+        st, cnt = self._ragged_map()[dim]
+        st, cnt = np.asarray(st, np.int64), np.asarray(cnt, np.int64)
+        owner = np.repeat(np.arange(len(cnt), dtype=np.int64), cnt)
+        first = np.repeat(np.cumsum(cnt) - cnt, cnt)
+        idx = np.repeat(st, cnt) + (np.arange(int(cnt.sum()), dtype=np.int64) - first)
+        return owner, idx
+
+    def span_mass_layer(self):
+        """(span names, mass float64 [prompt, span_name, layer]): every prompt's head-mean
+        last-row mass on each distinct span name of the sweep (declared spans in order of
+        first appearance, then "prefix", "question"), from /metrics/span_mass; NaN where the
+        prompt lacks the span (another group's span, or no token covers it). One read of each
+        span column, no loop over prompts.
+
+        >>> names, m = sw.span_mass_layer()
+        >>> m[sw.done_rows(), names.index("question")].mean(axis=0)   # [layer]
+        """
+        N, L = len(self.prompts), self.n_layers
+        if not self.has_metrics() or "metrics/span_mass" not in self.file \
+                or "span" not in self._ragged_map():
+            return [], np.full((N, 0, L), np.nan)
+        owner, idx = self._ragged_rows("span")
+        names = np.asarray(self.column("span_name"), dtype=object)[idx]
+        kind = self._col("metrics/span_kind")
+        kind = np.asarray(kind)[idx] if kind is not None else np.zeros(len(idx), np.int8)
+        declared = list(pd.unique(names[np.asarray(kind) == 0]))
+        distinct = list(pd.unique(names))
+        order = declared + [n for n in ("prefix", "question") if n in distinct
+                            and n not in declared]
+        order += [n for n in distinct if n not in order]
+        col = pd.Categorical(names, categories=order).codes.astype(np.int64)
+        tok = self._col("metrics/span_tokens")
+        present = np.asarray(tok)[idx, 0] >= 0 if tok is not None else np.ones(len(idx), bool)
+        mass = np.asarray(self.column("span_mass"))[idx].mean(axis=-1)      # [n, L]
+        out = np.full((N, len(order), mass.shape[1] if mass.ndim == 2 else L), np.nan)
+        # a prompt's first span of a name wins, as for declared spans (first occurrence)
+        keep = present.copy()
+        key = owner * max(1, len(order)) + col
+        _, first = np.unique(key, return_index=True)
+        once = np.zeros(len(idx), bool)
+        once[first] = True
+        keep &= once
+        out[owner[keep], col[keep]] = mass[keep]
+        return order, out
+
+    def keyword_mass_layer(self):
+        """(keywords, mass float64 [prompt, keyword, layer]): /metrics/keyword_occ_mass_layer
+        summed over each prompt's occurrences of each keyword (the text rule); NaN where the
+        keyword does not occur in the prompt. No loop over prompts.
+
+        >>> kws, m = sw.keyword_mass_layer()
+        >>> np.nanmean(m[sw.done_rows()], axis=0)    # [keyword, layer]
+        """
+        N, L = len(self.prompts), self.n_layers
+        kws = [str(x) for x in self._col("metrics/keyword", [])] if self.has_metrics() else []
+        if not kws or "metrics/keyword_occ_mass_layer" not in self.file \
+                or "occ" not in self._ragged_map():
+            return kws, np.full((N, len(kws), L), np.nan)
+        owner, idx = self._ragged_rows("occ")
+        k = np.asarray(self.column("keyword_occ_keyword"), np.int64)[idx]
+        m = np.asarray(self.column("keyword_occ_mass_layer"), np.float64)[idx]   # [n, L]
+        ok = (k >= 0) & (k < len(kws))
+        L = m.shape[1] if m.ndim == 2 else L
+        out = np.zeros((N, len(kws), L))
+        np.add.at(out, (owner[ok], k[ok]), m[ok])
+        seen = np.zeros((N, len(kws)), bool)
+        seen[owner[ok], k[ok]] = True
+        out[~seen] = np.nan
+        return kws, out
+
     # -- xarray ---------------------------------------------------------------------------
     def to_xarray(self, pid, metrics=False):
         """The prompt as an ``xarray.Dataset`` with named dimensions and coordinates:
@@ -1091,3 +1207,172 @@ class Sweep:
                         data[k] = (("layer", "head"), v)
         attrs = {k: v for k, v in self.info(pid).items() if isinstance(v, (str, int, float))}
         return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+class Stats:
+    """The statistics of /summary by label, by contrast and of layer sensitivity (docs/FORMAT.md
+    "Statistics by label and contrast"). Create it with :meth:`Sweep.stats`.
+
+    Each accessor returns None (or an empty list) when the file lacks its datasets, so a
+    reader can use whatever a file has: files reduced before these statistics existed have
+    none of them.
+
+    Attributes:
+        attrs: the /summary attributes (bootstrap_resamples, bootstrap_seed, confidence,
+            js_min_shared, ...).
+        confidence: the intervals' level (0.95 unless the file says otherwise).
+        resamples, seed: the bootstrap's resamples and seed (None when not written).
+        js_min_shared: shared tokens a pair needs for its JS divergence.
+        labels: DataFrame ``column``, ``value`` (text), ``count`` (int), one row per label
+            in /summary order, or None.
+        by_columns: the ``analysis.by`` columns (list of str).
+        span_names, keywords: the span_name and keyword axes (lists of str).
+        contrasts: DataFrame ``name``, ``column``, ``a``, ``b``, ``n_pairs``, or None.
+        groups: the /summary group axis (list of str).
+    """
+
+    def __init__(self, sw):
+        self._sw = sw
+        g = sw.file["summary"]
+        self.attrs = {k: _attr_value(v) for k, v in g.attrs.items()}
+        self.confidence = float(self.attrs.get("confidence", 0.95))
+        r = self.attrs.get("bootstrap_resamples")
+        self.resamples = int(r) if r is not None else None
+        sd = self.attrs.get("bootstrap_seed")
+        self.seed = int(sd) if sd is not None else None
+        js = int(self.attrs.get("js_min_shared", 0))
+        self.js_min_shared = js if js > 0 else JS_MIN_SHARED_DEFAULT
+        self.labels = None
+        val = self.get("label_value")
+        if val is not None and len(val):
+            n = len(val)
+            col = self.get("label_column")
+            cnt = self.get("label_count")
+            self.labels = pd.DataFrame({
+                "column": [str(x) for x in col] if col is not None else [""] * n,
+                "value": [str(x) for x in val],
+                "count": np.asarray(cnt, np.int64) if cnt is not None else np.zeros(n, np.int64),
+            })
+        by = self.get("by")
+        if by is not None:
+            self.by_columns = [str(x) for x in by]
+        elif self.labels is not None:
+            self.by_columns = list(dict.fromkeys(self.labels["column"]))
+        else:
+            self.by_columns = []
+        self.span_names = [str(x) for x in self._list("span_name")]
+        self.keywords = [str(x) for x in self._list("keyword")]
+        self.groups = [str(x) for x in self._list("group")]
+        self.contrasts = None
+        name = self.get("contrast_name")
+        if name is not None and len(name):
+            n = len(name)
+
+            def strs(k):
+                v = self.get(k)
+                return [str(x) for x in v] if v is not None else [""] * n
+
+            pairs = self.get("contrast_n_pairs")
+            self.contrasts = pd.DataFrame({
+                "name": [str(x) for x in name], "column": strs("contrast_column"),
+                "a": strs("contrast_a"), "b": strs("contrast_b"),
+                "n_pairs": np.asarray(pairs, np.int64) if pairs is not None
+                else np.zeros(n, np.int64),
+            })
+
+    def _list(self, name):
+        v = self.get(name)
+        return [] if v is None else list(v)
+
+    def has(self, name):
+        """True when /summary/<name> exists."""
+        return self._sw._dset("summary/" + name) is not None
+
+    def get(self, name):
+        """/summary/<name> as numpy (strings as str objects; read once), or None."""
+        return self._sw._col("summary/" + name)
+
+    def label_index(self, column):
+        """Positions along the label axis of the labels of one ``by`` column (int64)."""
+        if self.labels is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero((self.labels["column"] == column).to_numpy())
+
+    def label_of(self, column, value):
+        """The label position of (column, value), or None."""
+        if self.labels is None:
+            return None
+        hit = np.flatnonzero(((self.labels["column"] == column)
+                              & (self.labels["value"] == str(value))).to_numpy())
+        return int(hit[0]) if len(hit) else None
+
+    def by(self, q):
+        """{"mean", "std", "lo", "hi"} of quantity q per label (``by_<q>_<s>``: [label,
+        layer] for layer_entropy, [label, layer, head] for head_entropy / sink / prev_token /
+        induction, [label, span_name, layer] for span_mass, [label, keyword, layer] for
+        keyword_mass) with the statistics the file has, or None without ``by_<q>_mean``."""
+        m = self.get(f"by_{q}_mean")
+        if m is None or m.size == 0:
+            return None
+        return {s: self.get(f"by_{q}_{s}") for s in BY_STATS
+                if self.get(f"by_{q}_{s}") is not None}
+
+    def by_count(self, q):
+        """Prompts behind each statistic of q: ``by_span_count`` [label, span_name] for
+        span_mass, ``by_keyword_count`` [label, keyword] for keyword_mass, ``label_count``
+        [label] otherwise (None when absent)."""
+        name = {"span_mass": "by_span_count", "keyword_mass": "by_keyword_count"}.get(
+            q, "label_count")
+        return self.get(name)
+
+    def contrast(self, q):
+        """{"mean", "lo", "hi", "same_sign"} of the paired difference a - b of quantity q per
+        contrast (``contrast_<q>_<s>``: [contrast, layer], or [contrast, span_name, layer]
+        and [contrast, keyword, layer]), or None without ``contrast_<q>_mean``."""
+        m = self.get(f"contrast_{q}_mean")
+        if m is None or m.size == 0:
+            return None
+        return {s: self.get(f"contrast_{q}_{s}") for s in CONTRAST_STATS
+                if self.get(f"contrast_{q}_{s}") is not None}
+
+    def contrast_count(self, q):
+        """Pairs behind each contrast statistic of q: ``contrast_span_count`` [contrast,
+        span_name] for span_mass, ``contrast_keyword_count`` [contrast, keyword] for
+        keyword_mass, ``contrast_n_pairs`` [contrast] otherwise (None when absent)."""
+        name = {"span_mass": "contrast_span_count", "keyword_mass": "contrast_keyword_count"
+                }.get(q, "contrast_n_pairs")
+        return self.get(name)
+
+    def sensitivity(self):
+        """{"ratio", "lo", "hi" [by, layer] float64, "rank" [by, layer] int32: each layer's
+        rank, 0 = the most sensitive} (the ones present), or None without
+        ``sensitivity_ratio``. :meth:`sensitivity_order` lists the layers by rank."""
+        r = self.get("sensitivity_ratio")
+        if r is None or r.size == 0:
+            return None
+        out = {"ratio": self.get("sensitivity_ratio")}
+        for k in ("lo", "hi", "rank"):
+            v = self.get("sensitivity_" + k)
+            if v is not None:
+                out[k] = v
+        return out
+
+    def sensitivity_order(self, b):
+        """The layer positions of ``by`` row b, most sensitive first (``sensitivity_rank``
+        inverted; without it, by decreasing ratio, NaN last, ties to the lower layer)."""
+        s = self.sensitivity()
+        if s is None:
+            return []
+        if "rank" in s:
+            return [int(i) for i in np.argsort(s["rank"][b], kind="stable")]
+        r = s["ratio"][b]
+        return [int(i) for i in np.argsort(-np.where(np.isnan(r), -np.inf, r), kind="stable")]
+
+    def js(self):
+        """{"divergence" [group, layer], "pairs" [group] (int, or None in files without
+        js_pairs)}, or None without ``js_divergence``."""
+        d = self.get("js_divergence")
+        if d is None:
+            return None
+        p = self.get("js_pairs")
+        return {"divergence": d, "pairs": None if p is None else np.asarray(p, np.int64)}

@@ -1,36 +1,39 @@
 #!/usr/bin/python3
-"""report.py - figures and a Markdown report from one attnsweep output file.
+"""report.py - figures and a Markdown report from one attnsweep output file, for any size.
 
     /usr/bin/python3 analysis/report.py results/exp8.h5 --out results/exp8-report
     /usr/bin/python3 analysis/report.py OUT.h5 --out DIR [--group G] [--max-tokens 20]
-                                        [--max-variants 4] [--dpi 110]
+        [--max-variants 4] [--max-labels 8] [--max-groups 12] [--q1-contrast NAME]
+        [--q1-span question] [--q2-contrast NAME] [--dpi 110]
 
-Writes DIR/report.md and the PNG figures it embeds. It reads only the HDF5 file (through
-load.py), never the model. The figures are the ones of the seed notebook
-(experiment8_attention_patterns): the 2x2 grid of last-layer, head-mean attention maps of the
-instruction variants and the layer entropy per variant; plus the head entropy map, the layer
-prompt-sensitivity, the attention to few-shot example answers and the sink / previous-token /
-induction head maps. Every number in the report's tables is read from /summary or from the
-per-prompt /metrics columns (layer entropy, keyword occurrences) and printed with 4 significant
-digits; an HTML comment ``<!-- table: NAME -->`` before each table names it, so tests can parse
-it back.
+Writes DIR/report.md and the PNG figures it embeds, reading only the HDF5 file (load.py):
 
-The group shown in the per-group sections is --group, else the first group with at least 2
-done prompts, else the first group. The attention grid is the notebook's
-aggregate_attention(..., 'last_layer'), computed by load.py from the full maps; files that do
-not store them (store: last_row / none) get the last query row of every layer instead, and
-figures whose metrics are missing are skipped with a note in the report.
+- **Answers**: the sweep's three questions (chain-of-thought, few-shot, layer sensitivity),
+  each answered with numbers and bootstrap intervals from /summary, or with the reason this
+  sweep cannot answer it (report_answers.py).
+- Per group (every group, up to --max-groups, the largest first): attention maps of a few
+  prompts, cut from the front so that the last query row is always drawn, and difference
+  maps between variants aligned on the tokens they share at their ends.
+- Per label (/summary's statistics by `analysis.by` column): mean lines with interval bands
+  for layer entropy, span and keyword mass; layer x head maps; the paired contrasts; the
+  layer sensitivity. Never one line per prompt: at most --max-labels labels per figure, the
+  largest, and the report names the ones it left out.
 
-Needs Debian's python3-h5py, python3-numpy, python3-pandas and python3-matplotlib (seaborn is
-not used). docs/ANALYSIS.md explains the report.
+Every number in a table is read from the file (/summary, or /metrics and /sweep for the
+per-prompt tables), printed with 4 significant digits, after an HTML comment
+``<!-- table: NAME -->`` so tests can parse it back. Figures of files without the label
+statistics are computed from /metrics by group (report_data.py) and no table quotes them.
+Scores in [0, 1] and attention probabilities use a fixed 0..1 colour scale; whitespace tokens
+are drawn as ␣, ↵ and →. docs/ANALYSIS.md explains the report.
+
+Needs Debian's python3-h5py, python3-numpy, python3-pandas and python3-matplotlib.
 """
 
 import argparse
-import hashlib
 import math
 import os
-import re
 import sys
+import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -42,120 +45,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import load  # noqa: E402
+import report_answers as answers  # noqa: E402
+import report_plots as rp  # noqa: E402
+from report_data import LabelView  # noqa: E402
+from report_text import (Markdown, fmt, fmt_ci, fmt_pct, md_code,  # noqa: E402
+                         md_escape, md_tok, name_list, slug, token_texts, visible_token)
 
 # token strings may hold characters DejaVu Sans does not have (CJK, emoji): draw boxes, quietly
 warnings.filterwarnings("ignore", message=r"Glyph .* missing from current font")
 
-MAX_LINES = 12        # lines in the layer entropy plot, columns of per-variant tables
-MAX_PROMPT_ROWS = 60  # rows of the prompt table
-MAX_SENS_GROUPS = 6   # groups in the sensitivity bar chart
+MAX_PROMPT_ROWS = 60    # rows of the prompt table
+MAX_FAILED_ROWS = 20    # failed prompts listed by name
+MAX_BY_COLUMNS = 4      # `by` columns with figures
+MAX_PANELS = 6          # spans / keywords / contrasts per figure
+MAX_HEAD_LABELS = 4     # labels (rows) of a head-map figure
+MAX_KEYWORD_TABLES = 12  # per-prompt keyword tables
+
+Q_TITLES = {"layer_entropy": "layer entropy (nats)", "sink": "sink score A[T-1, 0]",
+            "prev_token": "previous-token score", "induction": "induction score",
+            "head_entropy": "head entropy (nats)"}
 
 
-# ------------------------------------------------------------------------------------------
-# formatting
-# ------------------------------------------------------------------------------------------
-def fmt(x):
-    """A float as the report prints it: 4 significant digits, NaN as "NaN"."""
-    x = float(x)
-    if math.isnan(x):
-        return "NaN"
-    return format(x, ".4g")
-
-
-def escape_token(t):
-    """Control characters of a token as Python escapes (\\n, \\t, \\xNN); backslash doubled."""
-    out = []
-    for ch in t:
-        o = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif o < 0x20 or o == 0x7F:
-            out.append("\\x%02x" % o)
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def tick_label(t, width=8):
-    """A token as a tick label: the notebook's t[:8], control characters escaped, "$"
-    escaped (matplotlib would start math mode), the empty string shown as ''."""
-    s = escape_token(t[:width])
-    if s == "":
-        return "''"
-    return s.replace("$", r"\$")
-
-
-def md_escape(s):
-    """Plain text for a Markdown table cell or heading."""
-    s = str(s).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    for ch in "*_`[]<>#":
-        s = s.replace(ch, "\\" + ch)
-    return s
-
-
-def md_code(s):
-    """A string as a Markdown code span (for ids), safe inside a table."""
-    s = escape_token(str(s)).replace("|", "\\|")
-    if "`" in s:
-        return "`` " + s + " ``"
-    return "`" + s + "`"
-
-
-def md_tok(t):
-    """A token string as a Markdown code span 'like this' (quotes show empty / space tokens)."""
-    return md_code("'" + str(t) + "'")
-
-
-def slug(s):
-    """A file-name-safe version of a group / prompt name (unique: hashed when changed)."""
-    out = re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("._")
-    if out != s or not out:
-        out = (out[:40] or "x") + "-" + hashlib.sha1(s.encode("utf-8")).hexdigest()[:6]
-    return out
-
-
-def subplots(*args, **kw):
-    """plt.subplots with the constrained layout (titles, labels and colorbars never overlap)."""
-    kw.setdefault("layout", "constrained")
-    return plt.subplots(*args, **kw)
-
-
-class Markdown:
-    """Collects the report text."""
-
-    def __init__(self):
-        self.lines = []
-
-    def add(self, *lines):
-        self.lines.extend(lines)
-
-    def para(self, text):
-        self.lines.extend([text, ""])
-
-    def note(self, text):
-        self.lines.extend(["> **Note:** " + text, ""])
-
-    def table(self, name, header, rows):
-        self.lines.append(f"<!-- table: {name} -->")
-        self.lines.append("| " + " | ".join(header) + " |")
-        self.lines.append("|" + "|".join(["---"] * len(header)) + "|")
-        for r in rows:
-            self.lines.append("| " + " | ".join(str(c) for c in r) + " |")
-        self.lines.append("")
-
-    def text(self):
-        return "\n".join(self.lines).rstrip() + "\n"
-
-
-# ------------------------------------------------------------------------------------------
-# the report
-# ------------------------------------------------------------------------------------------
 class Report:
     def __init__(self, sw, out, args):
         self.sw = sw
@@ -165,14 +75,33 @@ class Report:
         self.figures = []
         self.notes = []
         self.P = sw.prompts
-        self.S = sw.summary()
-        self.groups = sw.groups()
-        self.done = set(self.P.loc[self.P["status"] == "done", "id"])
-        # /summary row of each prompt id
-        self.srow = {}
-        if self.S and "prompt" in self.S:
-            for r, pid in enumerate(self.S["prompt"]):
-                self.srow[str(pid)] = r
+        self.S = sw.summary()                  # the legacy /summary dict ({} without one)
+        self.st = sw.stats()                   # load.Stats (None without /summary)
+        self.lays = [int(x) for x in sw.layers()]
+        self.heads = [int(x) for x in sw.heads()]
+        self.ids = self.P["id"].to_numpy()
+        status = (self.P["status"] == "done").to_numpy()
+        if sw.has_metrics():
+            ok = np.zeros(len(self.P), bool)
+            ok[sw.done_rows()] = True
+        else:
+            ok = status
+        self.ok = ok
+        grp = self.P["group"]
+        self.group_order = list(dict.fromkeys(grp))           # first appearance
+        self.members = {g: np.asarray(r, np.int64) for g, r in
+                        grp[ok].groupby(grp[ok], sort=False).indices.items()}
+        rows_ok = np.flatnonzero(ok)
+        self.members = {g: rows_ok[r] for g, r in self.members.items()}
+        self.srow = set()
+        if self.S and "prompt_index" in self.S:
+            self.srow = set(int(i) for i in self.S["prompt_index"])
+        self.view = LabelView.from_summary(self.st)
+        if self.view is None and sw.has_metrics():
+            self.view = LabelView.from_metrics(sw)
+        self.js_min_shared = self.st.js_min_shared if self.st is not None \
+            else load.JS_MIN_SHARED_DEFAULT
+        self._tok = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def save(self, fig, name, alt):
@@ -187,58 +116,93 @@ class Report:
         self.md.note(f"{what}: {why}")
         self.notes.append(f"{what}: {why}")
 
-    def variant_of(self, pid):
-        return pid.split("/", 1)[1] if "/" in pid else pid
+    def pid(self, row):
+        return str(self.ids[row])
 
-    def group_members(self, g):
-        """Done prompt ids of group g, in file order (the summary's order when it has one)."""
-        sg = self.S.get("groups", {}).get(g) if self.S else None
-        if sg is not None and "prompt_index" in sg:
-            ids = [self.P["id"].iloc[int(i)] for i in sg["prompt_index"]]
-        else:
-            ids = list(self.groups.get(g, []))
-        return [p for p in ids if p in self.done]
+    def variant(self, row):
+        v = str(self.P["variant"].iloc[row])
+        return v if v else self.pid(row)
 
-    def model_layers(self, pid, n):
-        lay = self.sw.layers(pid)
-        return [int(x) for x in lay] if len(lay) == n else list(range(n))
+    def labels_of(self, row):
+        """Visible tick labels of a prompt's tokens (their text in the prompt, whitespace
+        shown), cached."""
+        if row not in self._tok:
+            pid = self.pid(row)
+            txt = token_texts(self.sw.text(pid), self.sw.offsets(pid), self.sw.tokens(pid))
+            self._tok[row] = [visible_token(t) for t in txt]
+        return self._tok[row]
 
-    def model_heads(self, pid, n):
-        hed = self.sw.heads(pid)
-        return [int(x) for x in hed] if len(hed) == n else list(range(n))
+    def shown(self, g):
+        """The prompts of group g drawn one by one: its first --max-variants done ones."""
+        return [int(r) for r in self.members.get(g, [])[: self.args.max_variants]]
 
-    def metric(self, pid, name):
-        """One done prompt's metric (load.py: one slice of the /metrics column), or None when
-        it was not computed or is unavailable for the prompt's input (e.g. sink_mean after
-        `attnsweep reduce` on a last_row file)."""
-        if pid not in self.done:
-            return None
-        return self.sw.metric(pid, name)
+    def layer_rows(self, row):
+        """[L, T] head-mean last query row of a prompt: /metrics/last_row_mean, else the
+        stored attention; None when neither exists."""
+        m = self.sw.metric(self.pid(row), "last_row_mean") if self.sw.has_metrics() else None
+        if m is None and self.sw.store() in ("full", "last_row"):
+            m = self.sw.last_row(self.pid(row)).mean(axis=1)
+        return None if m is None else np.asarray(m, np.float64)
 
-    # -- choose the group ------------------------------------------------------------------
-    def choose_group(self):
+    def choose_groups(self):
         if self.args.group is not None:
-            if self.args.group not in self.groups:
+            if self.args.group not in self.group_order:
                 raise SystemExit(f"report.py: no group {self.args.group!r} in "
-                                 f"{self.sw.path}; groups: {', '.join(self.groups)}")
-            return self.args.group
-        for g in self.groups:
-            if len(self.group_members(g)) >= 2:
-                return g
-        for g in self.groups:
-            if self.group_members(g):
-                return g
-        return next(iter(self.groups), None)
+                                 f"{self.sw.path}; groups: {', '.join(self.group_order)}")
+            return [self.args.group], []
+        have = [g for g in self.group_order if len(self.members.get(g, []))]
+        order = sorted(have, key=lambda g: -len(self.members[g]))       # stable: file order
+        keep = set(order[: self.args.max_groups])
+        return [g for g in have if g in keep], [g for g in order[self.args.max_groups:]]
 
-    # -- sections --------------------------------------------------------------------------
+    def label_series(self, q, col, idx=None, counts=None, limit=None):
+        """(series for rp.ci_lines, shown label positions, left-out positions) of quantity q
+        for the labels of column col (idx selects the span / keyword axis)."""
+        v = self.view
+        d = v.by(q)
+        shown, left = v.pick(col, limit or self.args.max_labels, counts)
+        # a label keeps its colour in every figure: its rank among the column's largest labels
+        top = v.pick(col, len(rp.COLORS))[0]
+        top.sort(key=lambda i: -int(v.labels["count"].iloc[i]))
+        series = []
+        for i in shown:
+            sel = (i,) if idx is None else (i, idx)
+            n = int(counts[i]) if counts is not None else int(v.labels["count"].iloc[i])
+            series.append((f"{v.name(i)} (n={n})", d["mean"][sel],
+                           d["lo"][sel] if "lo" in d else None,
+                           d["hi"][sel] if "hi" in d else None,
+                           top.index(i) if i in top else len(top) + len(series)))
+        return series, shown, left
+
+    def left_out(self, what, left):
+        """Names the labels a figure leaves out (what: e.g. the span, or "")."""
+        if left:
+            n = len(left)
+            self.md.para(f"Left out of the figure{what}: {n} smaller label{'s' * (n != 1)} "
+                         "(the largest are drawn), "
+                         + name_list([self.view.name(i) for i in left]) + ".")
+
+    def source_para(self):
+        v = self.view
+        if v.source == "summary":
+            r = f", {self.st.resamples} resamples" if self.st.resamples else ""
+            return (f"Lines are label means from `/summary/by_*`; bands are their "
+                    f"{round(100 * v.conf)}% percentile bootstrap intervals (prompts "
+                    f"resampled within the label{r}).")
+        return ("`/summary` has no statistics by label, so these figures are computed from "
+                "`/metrics` by group: lines are group means, bands the normal-approximation "
+                f"{round(100 * v.conf)}% interval of the mean (mean ± 1.96·sd/√n). No table "
+                "quotes them; `attnsweep reduce FILE` adds the bootstrap statistics.")
+
+    # -- header and prompts ----------------------------------------------------------------
     def header(self):
         sw, md = self.sw, self.md
         a = sw.attrs()
         md.add(f"# attnsweep report: {md_escape(os.path.basename(sw.path))}", "")
         md.para("Generated by `analysis/report.py` from the HDF5 file alone. Numbers in the "
                 "tables are read from `/summary` and `/metrics` (docs/METRICS.md defines them) "
-                "and shown with 4 significant digits; entropies are in nats. Layers and heads "
-                "are model indices.")
+                "and shown with 4 significant digits; `m [lo, hi]` is a mean and its "
+                "interval; entropies are in nats. Layers and heads are model indices.")
         rows = [(k, md_escape(a[k])) for k in ("format_version", "attnsweep_version",
                                                "git_commit", "created_utc", "n_ranks",
                                                "model_path", "command_line") if k in a]
@@ -255,611 +219,736 @@ class Report:
         md.add("## Prompts", "")
         counts = P["status"].value_counts().to_dict()
         stores = ", ".join(f"{k}: {v}" for k, v in P["store"].value_counts().items())
-        md.para(f"{len(P)} prompts in {len(self.groups)} groups; status "
+        md.para(f"{len(P)} prompts in {len(self.group_order)} groups; status "
                 + ", ".join(f"{k}: {v}" for k, v in counts.items())
                 + f"; store {stores}.")
-        rows = []
-        for _, r in P.head(MAX_PROMPT_ROWS).iterrows():
-            rows.append((md_code(r["id"]), int(r["n_tokens"]), r["store"], r["dtype"],
-                         r["status"], int(r["rank"])))
+        head = P.head(MAX_PROMPT_ROWS)
+        rows = list(zip([md_code(x) for x in head["id"]], head["n_tokens"].astype(int),
+                        head["store"], head["dtype"], head["status"], head["rank"].astype(int)))
         md.table("prompts", ["prompt", "tokens", "store", "dtype", "status", "rank"], rows)
         if len(P) > MAX_PROMPT_ROWS:
             md.para(f"(first {MAX_PROMPT_ROWS} of {len(P)} prompts; `load.open_sweep(file)"
                     ".prompts` has them all)")
         bad = P[P["status"] != "done"]
         if len(bad):
-            md.para("Prompts that are not done are left out of every figure and of `/summary`:")
-            for _, r in bad.iterrows():
-                md.add(f"- {md_code(r['id'])}: {r['status']}"
-                       + (f" — {md_escape(r['message'])}" if r["message"] else ""))
+            md.para(f"{len(bad)} prompts are not done; they are left out of every figure and "
+                    "of `/summary`:")
+            for r in bad.head(MAX_FAILED_ROWS).itertuples():
+                md.add(f"- {md_code(r.id)}: {r.status}"
+                       + (f" — {md_escape(r.message)}" if r.message else ""))
+            if len(bad) > MAX_FAILED_ROWS:
+                md.add(f"- ... and {len(bad) - MAX_FAILED_ROWS} more")
             md.add("")
         if not self.S:
-            self.skip("Sweep statistics", "the file has no `/summary` (`attnsweep extract` "
-                      "does not write one, and a run whose reduce step failed leaves none); "
-                      "run `attnsweep reduce FILE` to add it. Sections that need it are "
-                      "skipped; figures use the per-prompt metrics where they exist.")
+            self.skip("Sweep statistics", "the file has no `/summary` (a run whose reduce "
+                      "step failed or was stopped leaves none); run `attnsweep reduce FILE` to "
+                      "add it. Sections that need it are skipped; figures use the per-prompt "
+                      "metrics where they exist.")
 
-    # key findings (the notebook's section 7) -----------------------------------------------
-    def key_findings(self, g):
-        """One table of the headline numbers, read from /summary and (layer entropy of the
-        summarized prompts) /metrics."""
-        S, md = self.S, self.md
-        if not S:
-            return
-        rows = []
-        lay_of = {}
+    # -- answers ---------------------------------------------------------------------------
+    def answers(self):
+        md, st = self.md, self.st
+        md.add("## Answers", "")
+        if st is not None and st.resamples:
+            md.para(f"From `/summary` alone: {round(100 * st.confidence)}% percentile "
+                    f"bootstrap intervals over prompts ({st.resamples} resamples, seed "
+                    f"{st.seed}). `source` names the dataset and the positions it was read "
+                    "at (`_*` = `_mean`, `_lo`, `_hi`, `_same_sign`); `n` counts prompts, or "
+                    "pairs for a contrast and the JS divergence.")
+        else:
+            md.para("From `/summary` alone. `source` names the dataset and the positions it "
+                    "was read at.")
+        cx = answers.Context(st, self.lays, self.args)
+        old_js = None
+        if st is not None and st.get("js_pairs") is None and st.get("n_shared_tokens") is not None:
+            old_js = {i: int(n) for i, n in enumerate(st.get("n_shared_tokens"))}
+        for n, a in enumerate((answers.q1(cx), answers.q2(cx), answers.q3(cx, old_js)), 1):
+            md.add(f"### Q{n}. {a.title}", "")
+            for v in a.verdict:
+                md.para(v)
+            if a.rows:
+                md.table(f"answer:{a.key}", answers.HEADER, [r.cells() for r in a.rows])
+            for x in a.notes:
+                md.para(f"*Note:* {x}.")
 
-        def lays(grp, n):
-            if (grp, n) not in lay_of:
-                m = self.group_members(grp)
-                lay_of[(grp, n)] = self.model_layers(m[0], n) if m else list(range(n))
-            return lay_of[(grp, n)]
-
-        for pid in self.group_members(g)[:MAX_LINES]:
-            e = self.metric(pid, "layer_entropy") if pid in self.srow else None
-            if e is not None:
-                rows.append(("last-layer entropy", md_code(g), md_escape(self.variant_of(pid)),
-                             lays(g, len(e))[-1], "", fmt(e[-1])))
-        for grp, d in S.get("groups", {}).items():
-            if len(d.get("variant", [])) < 2 or "js_divergence" not in d:
-                continue
-            L = len(d["js_divergence"])
-            for key, rank, what in (("js_divergence", "sensitivity_rank_js", "JS"),
-                                    ("layer_entropy_std", "sensitivity_rank_entropy_std",
-                                     "entropy std")):
-                li = int(d[rank][0])
-                if math.isnan(d[key][li]):
-                    continue
-                rows.append((f"most prompt-sensitive layer ({what})", md_code(grp), "",
-                             lays(grp, L)[li], "", fmt(d[key][li])))
-        for grp, d in S.get("groups", {}).items():
-            if "example_top_layer" not in d:
-                continue
-            L, H = d["example_mass"].shape[1:]
-            heads = self.model_heads(self.group_members(grp)[0], H)
-            for i, v in enumerate(d["variant"]):
-                if d["example_top_layer"][i, 0] >= 0 and d["example_top_mass"][i, 0] > 0:
-                    rows.append(("top head on the example answers", md_code(grp),
-                                 md_escape(v), lays(grp, L)[int(d["example_top_layer"][i, 0])],
-                                 heads[int(d["example_top_head"][i, 0])],
-                                 fmt(d["example_top_mass"][i, 0])))
-        any_pid = next(iter(self.srow), None)
-        for kind in ("focused", "distributed"):
-            t = S.get("overall_most_" + kind)
-            if t is None or not len(t) or any_pid is None:
-                continue
-            r = t.iloc[0]
-            L, H = S["head_entropy_mean"].shape
-            rows.append((f"most {kind} head (entropy, whole sweep)", "", "",
-                         self.model_layers(any_pid, L)[int(r["layer"])],
-                         self.model_heads(any_pid, H)[int(r["head"])], fmt(r["entropy"])))
-        if rows:
-            md.add("## Key findings", "")
-            md.para("The headline numbers of the notebook's summary, from `/summary` (and "
-                    "`/metrics/layer_entropy` for the summarized prompts); the sections below "
-                    "show where they come from.")
-            md.table("key_findings", ["finding", "group", "variant", "layer", "head", "value"],
-                     rows)
-
-    # 1. attention maps ---------------------------------------------------------------------
-    def attention_map(self, pid):
-        """(matrix [T, T], layer label, source) of the last layer's head mean (the notebook's
-        aggregate_attention(..., 'last_layer'), computed by load.py from the full maps), or
-        None when the file does not store them."""
-        sw = self.sw
-        if sw.store(pid) != "full":
-            return None
-        agg = sw.aggregate(pid, "last_layer")          # [T, T] float64
-        lay = int(sw.layers(pid)[-1])
-        return agg, lay, f"mean of {sw.n_heads} heads"
-
-    def sec_attention(self, g):
+    # -- 1. attention maps ------------------------------------------------------------------
+    def sec_attention(self, groups):
         md, sw, args = self.md, self.sw, self.args
-        md.add(f"## 1. Attention patterns — group {md_code(g)}", "")
-        ids = self.group_members(g)[: args.max_variants]
-        if not ids:
-            self.skip("Attention maps", f"group {md_code(g)} has no done prompt")
-            return
-        maps = [(pid, self.attention_map(pid)) for pid in ids]
-        full = [(pid, m) for pid, m in maps if m is not None]
+        md.add("## 1. Attention patterns", "")
+        full = sw.store() == "full"
+        k = args.max_tokens
         if full:
-            n = len(full)
-            ncol = 2 if n > 1 else 1
-            nrow = (n + 1) // 2 if n > 1 else 1
-            fig, axes = subplots(nrow, ncol, figsize=(8 * ncol, 7 * nrow), squeeze=False)
-            axes = axes.ravel()
-            for ax, (pid, (mat, lay, how)) in zip(axes, full):
-                toks = sw.tokens(pid)
+            md.para("Each panel is the last stored layer's attention averaged over heads (the "
+                    "notebook's `aggregate_attention(..., 'last_layer')`): row = query token, "
+                    f"column = the token it attends to. Only the last {k} tokens are drawn "
+                    "(cut from the front), so the last query row, the one every metric reads, "
+                    f"is always the bottom row; the first column `{rp.EARLIER}` holds the mass "
+                    "on the tokens cut off (BOS included). Fixed scale 0..1; ␣ = space, ↵ = "
+                    "newline, → = tab.")
+        else:
+            self.skip("Attention maps", f"the file stores no full attention maps (store: "
+                      f"{sw.store()}); the figure shows the last query row of every layer "
+                      "(head mean, `/metrics/last_row_mean`) instead of the notebook's query x "
+                      "key maps")
+            md.para(f"Only the last {k} tokens are drawn (cut from the front); the first "
+                    f"column `{rp.EARLIER}` holds the mass on the tokens cut off. Fixed scale "
+                    "0..1; ␣ = space, ↵ = newline, → = tab.")
+        for g in groups:
+            rows = self.shown(g)
+            panels = []
+            for r in rows:
+                toks = self.labels_of(r)
                 T = len(toks)
-                k = min(args.max_tokens, T)
-                im = ax.imshow(mat[:k, :k], cmap="Blues", vmin=0, interpolation="nearest",
-                               aspect="equal")
-                labels = [tick_label(t) for t in toks[:k]]
-                ax.set_xticks(range(k))
-                ax.set_xticklabels(labels, rotation=45, ha="right", rotation_mode="anchor",
-                                   fontsize=9)
-                ax.set_yticks(range(k))
-                ax.set_yticklabels(labels, fontsize=9)
+                s = rp.crop_last(T, k)
+                if full:
+                    M = rp.with_earlier(sw.aggregate(self.pid(r), "last_layer")[s:], s)
+                else:
+                    lr = self.layer_rows(r)
+                    if lr is None:
+                        continue
+                    M = rp.with_earlier(lr, s)
+                xl = ([rp.EARLIER] if s else []) + toks[s:]
+                panels.append((r, M, xl, toks[s:], T, s))
+            if not panels:
+                self.skip(f"Attention maps of group {md_code(g)}",
+                          "its prompts store no attention (store: none) and have no metrics")
+                continue
+            n = len(panels)
+            ncol = 2 if n > 1 else 1
+            nrow = math.ceil(n / ncol)
+            w = min(8.5, 2.5 + 0.32 * (k + 1))
+            h = min(8.0, 2.0 + 0.3 * k) if full else min(6.0, 1.8 + 0.3 * len(self.lays))
+            fig, axes = rp.subplots(nrow, ncol, figsize=(w * ncol, h * nrow), squeeze=False)
+            im = None
+            for ax, (r, M, xl, yl, T, s) in zip(axes.ravel(), panels):
+                cut = f"last {T - s} of {T} tokens" if s else f"all {T} tokens"
+                if full:
+                    im = rp.token_map(ax, M, xl, ylabels=yl, earlier=bool(s))
+                    ax.set_ylabel("query")
+                    ax.set_title(f"{self.variant(r)}\n(layer {self.lays[-1]}, head mean, {cut})",
+                                 fontsize=10)
+                else:
+                    im = rp.token_map(ax, M, xl, ylayers=self.lays, earlier=bool(s))
+                    ax.set_title(f"{self.variant(r)}: last query row, head mean ({cut})",
+                                 fontsize=10)
                 ax.set_xlabel("key (attended-to token)")
-                ax.set_ylabel("query")
-                extra = f", first {k} of {T} tokens" if k < T else ""
-                ax.set_title(f"{self.variant_of(pid)}\n(layer {lay}, {how}{extra})")
-                fig.colorbar(im, ax=ax, shrink=0.6)
-            for ax in axes[len(full):]:
+            for ax in axes.ravel()[n:]:
                 ax.axis("off")
-            fig.suptitle(f"Last-layer attention, group '{g}'", fontsize=14)
+            fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.7, label="attention")
+            fig.suptitle(f"Attention of group '{g}'", fontsize=13)
+            md.add(f"**Group {md_code(g)}**", "")
             self.save(fig, f"attention_{slug(g)}.png", f"attention maps of group {g}")
-            md.para("Each panel is the last stored layer's attention averaged over heads "
-                    "(the notebook's `aggregate_attention(..., 'last_layer')`, which "
-                    "`load.aggregate` computes from the stored maps): row = query "
-                    "token, column = the token it attends to; rows sum to 1 over all "
-                    f"keys (only the first {args.max_tokens} tokens are drawn).")
-            missing = [pid for pid, m in maps if m is None]
-            if missing:
-                self.skip("Attention maps", "no full maps for "
-                          + ", ".join(md_code(p) for p in missing))
-            if len(self.group_members(g)) > len(ids):
-                md.para(f"(first {len(ids)} of {len(self.group_members(g))} variants; "
-                        "`--max-variants` shows more)")
-            return
-        # no full maps anywhere: the last query row of every layer, if known
+            total = len(self.members.get(g, []))
+            if total > n:
+                md.para(f"(the first {n} of the group's {total} done prompts; `--max-variants` "
+                        "draws more)")
+
+    # -- 2. difference maps -----------------------------------------------------------------
+    def shared_suffix(self, ra, rb):
+        """Tokens prompts ra and rb share at their ends (token ids; strings when unknown)."""
+        a, b = self.sw.token_ids(self.pid(ra)), self.sw.token_ids(self.pid(rb))
+        if (a < 0).any() or (b < 0).any():
+            a = np.asarray(self.sw.tokens(self.pid(ra)), dtype=object)
+            b = np.asarray(self.sw.tokens(self.pid(rb)), dtype=object)
+        n = min(len(a), len(b))
+        same = a[len(a) - n:][::-1] == b[len(b) - n:][::-1]
+        return int(n if same.all() else np.argmin(same))
+
+    def sec_differences(self, groups):
+        md, args = self.md, self.args
+        md.add("## 2. Differences between variants, aligned on their shared tokens", "")
+        md.para("Each panel subtracts two prompts' last query rows (head mean, per layer), "
+                "aligned on the tokens they share at their ends (the common suffix, where a "
+                "shared question sits). Columns are the last shared tokens (at most "
+                f"{args.max_tokens}); `{rp.EARLIER}` is the difference of the mass on "
+                "everything before them (each prompt's own tokens and the shared tokens cut "
+                "off). Red = more attention in the first prompt. Fixed scale -1..1 (signed "
+                f"square root). Pairs sharing fewer than `js_min_shared` = {self.js_min_shared} "
+                "tokens are drawn but flagged: `/summary` leaves them out of the JS divergence.")
+        any_fig = False
+        for g in groups:
+            rows = self.shown(g)
+            if len(rows) < 2:
+                continue
+            ref = rows[0]
+            lr_ref = self.layer_rows(ref)
+            if lr_ref is None:
+                continue
+            panels, few = [], []
+            for r in rows[1:]:
+                lr = self.layer_rows(r)
+                if lr is None:
+                    continue
+                n = self.shared_suffix(r, ref)
+                Ta, Tb = lr.shape[1], lr_ref.shape[1]
+                D = lr[:, Ta - n:] - lr_ref[:, Tb - n:]                    # [L, n] aligned
+                before = lr[:, :Ta - n].sum(axis=1) - lr_ref[:, :Tb - n].sum(axis=1)
+                s = rp.crop_last(n, args.max_tokens)
+                M = np.concatenate([(before + D[:, :s].sum(axis=1))[:, None], D[:, s:]], axis=1)
+                toks = self.labels_of(r)[Ta - n + s:]
+                panels.append((r, M, [rp.EARLIER] + toks, n))
+                if n < self.js_min_shared:
+                    few.append((r, n))
+            if not panels:
+                continue
+            k = max(len(p[2]) for p in panels)
+            w = min(9.0, 2.5 + 0.34 * k)
+            h = min(5.0, 1.6 + 0.3 * len(self.lays))
+            fig, axes = rp.subplots(len(panels), 1, figsize=(w, h * len(panels) + 0.6),
+                                    squeeze=False)
+            for ax, (r, M, xl, n) in zip(axes.ravel(), panels):
+                im = rp.token_map(ax, M, xl, ylayers=self.lays, norm=rp.diff_norm(),
+                                  cmap=rp.DIFF_CMAP, earlier=True)
+                flag = f" — fewer than {self.js_min_shared}: no JS" if n < self.js_min_shared \
+                    else ""
+                ax.set_title(f"{self.variant(r)} − {self.variant(ref)}: {n} shared tokens{flag}",
+                             fontsize=10)
+            fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="difference of attention")
+            fig.suptitle(f"Last-row differences in group '{g}'", fontsize=12)
+            md.add(f"**Group {md_code(g)}**", "")
+            self.save(fig, f"diff_{slug(g)}.png", f"difference maps of group {g}")
+            any_fig = True
+            if few:
+                md.para("These pairs share fewer than `js_min_shared` = "
+                        f"{self.js_min_shared} tokens at their ends, too few to compare: "
+                        + ", ".join(f"{md_code(self.variant(r))} − "
+                                    f"{md_code(self.variant(ref))} ({n})" for r, n in few) + ".")
+        if not any_fig:
+            self.skip("Difference maps", "no group has 2 done prompts with last-row attention")
+
+    # -- 3. layer entropy --------------------------------------------------------------------
+    def by_columns(self):
+        v = self.view
+        return v.columns[:MAX_BY_COLUMNS] if v is not None else []
+
+    def ci_table(self, name, d, series_pos, counts, sel=None):
+        """A layer x label table of `m [lo, hi]` cells (summary statistics only)."""
+        v = self.view
+        hdr = ["layer"] + [f"{md_escape(v.name(i))} (n={int(counts[i])})" for i in series_pos]
         rows = []
-        for pid in ids:
-            lr = self.metric(pid, "last_row_mean")
-            if lr is None and sw.store(pid) == "last_row":
-                lr = sw.attention(pid).mean(axis=1)
-            if lr is not None:
-                rows.append((pid, np.asarray(lr)))
-        if not rows:
-            self.skip("Attention maps", f"the prompts of group {md_code(g)} store no "
-                      "attention (store: none) and have no metrics")
+        for li in range(len(self.lays)):
+            row = [self.lays[li]]
+            for i in series_pos:
+                ix = (i,) + (() if sel is None else (sel,)) + (li,)
+                row.append(fmt_ci(d["mean"][ix], d["lo"][ix], d["hi"][ix]))
+            rows.append(row)
+        self.md.table(name, hdr, rows)
+
+    def sec_layer_entropy(self, groups):
+        md, v = self.md, self.view
+        md.add("## 3. Layer-wise attention entropy", "")
+        if v is None or v.by("layer_entropy") is None:
+            self.skip("Layer entropy", "the file has no per-prompt metrics")
             return
-        n = len(rows)
-        fig, axes = subplots(n, 1, figsize=(10, 1.2 + 0.35 * rows[0][1].shape[0] * n + n),
-                                 squeeze=False)
-        for ax, (pid, lr) in zip(axes.ravel(), rows):
-            toks = sw.tokens(pid)
-            k = min(args.max_tokens, len(toks))
-            L = lr.shape[0]
-            im = ax.imshow(lr[:, :k], cmap="Blues", vmin=0, aspect="auto",
-                           interpolation="nearest")
-            ax.set_xticks(range(k))
-            ax.set_xticklabels([tick_label(t) for t in toks[:k]], rotation=45, ha="right",
-                               rotation_mode="anchor", fontsize=9)
-            lays = self.model_layers(pid, L)
-            step = max(1, L // 12)
-            ax.set_yticks(range(0, L, step))
-            ax.set_yticklabels([lays[i] for i in range(0, L, step)])
-            ax.set_ylabel("layer")
-            extra = f", first {k} of {len(toks)} tokens" if k < len(toks) else ""
-            ax.set_title(f"{self.variant_of(pid)}: last query row, head mean{extra}")
-            fig.colorbar(im, ax=ax, shrink=0.8)
-        ax.set_xlabel("key (attended-to token)")
-        fig.suptitle(f"Attention of the last token in every layer, group '{g}'", fontsize=13)
-        self.save(fig, f"attention_{slug(g)}.png", f"last-row attention of group {g}")
-        self.skip("Attention maps", "the file stores no full attention maps (store: "
-                  f"{sw.store(ids[0])}); the figure shows the last query row of every layer "
-                  "(head mean) instead of the notebook's query x key maps")
+        md.para("Entropy of the last query row (head mean, the notebook's "
+                "`compute_layer_entropy`), by label. " + self.source_para())
+        d = v.by("layer_entropy")
+        for col in self.by_columns():
+            series, shown, left = self.label_series("layer_entropy", col)
+            if not series:
+                continue
+            fig, ax = rp.subplots(figsize=(10, 5))
+            rp.ci_lines(ax, self.lays, series, "attention entropy (nats)")
+            ax.set_xlabel("layer")
+            ax.set_title(f"Layer entropy by {col} (higher = more distributed)")
+            ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), title=col)
+            md.add(f"**By `{col}`**", "")
+            self.save(fig, f"layer_entropy_{slug(col)}.png", f"layer entropy by {col}")
+            self.left_out("", left)
+            if v.source == "summary" and "lo" in d:
+                self.ci_table(f"by_layer_entropy:{col}", d, shown, v.count("layer_entropy"))
+        # small groups: every prompt is one line
+        small = [g for g in groups if 2 <= len(self.members.get(g, [])) <= self.args.max_labels]
+        if small:
+            small = small[:MAX_PANELS]
+            ncol = min(3, len(small))
+            nrow = math.ceil(len(small) / ncol)
+            fig, axes = rp.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.8 * nrow), squeeze=False)
+            le = self.sw.column("layer_entropy")
+            for ax, g in zip(axes.ravel(), small):
+                rows = self.members[g]
+                rp.ci_lines(ax, self.lays, [(self.variant(r), le[r], None, None) for r in rows],
+                            "entropy (nats)")
+                ax.set_title(f"group '{g}'", fontsize=10)
+                ax.set_xlabel("layer")
+                ax.legend(fontsize=7)
+            for ax in axes.ravel()[len(small):]:
+                ax.axis("off")
+            fig.suptitle("Layer entropy of each prompt, groups of at most "
+                         f"{self.args.max_labels} prompts")
+            md.add("**Each prompt of the small groups**", "")
+            self.save(fig, "layer_entropy_groups.png", "layer entropy of each prompt")
+        for g in groups:
+            rows = [r for r in self.shown(g) if r in self.srow]
+            if not rows:
+                continue
+            le = self.sw.column("layer_entropy")
+            if g == groups[0]:
+                md.para("`/metrics/layer_entropy` of the prompts drawn in section 1 (the "
+                        "last row is the notebook's \"last layer entropy\"):")
+            md.table(f"layer_entropy:{g}", ["layer"] + [md_escape(self.variant(r)) for r in rows],
+                     [[self.lays[li]] + [fmt(le[r, li]) for r in rows]
+                      for li in range(len(self.lays))])
 
-    # 2. layer entropy ----------------------------------------------------------------------
-    def layer_entropy_data(self, g):
-        """[(pid, entropy [L])] of the group's done prompts, from /metrics/layer_entropy."""
-        out = []
-        for pid in self.group_members(g):
-            e = self.metric(pid, "layer_entropy")
-            if e is not None:
-                out.append((pid, e))
-        return out
+    # -- 4. spans -----------------------------------------------------------------------------
+    def span_order(self, names):
+        pri = [n for n in ("question", "prefix") if n in names]
+        ex = [n for n in names if n.startswith(answers.EXAMPLE_PREFIX)]
+        return (pri + ex + [n for n in names if n not in pri and n not in ex])
 
-    def sec_layer_entropy(self, g):
+    def by_token_figure(self, q, names, col, what, fname, tname):
+        """Panels (one per span or keyword) of label lines with bands; tables when the
+        statistics come from /summary. Returns the names drawn."""
+        v, md = self.view, self.md
+        d = v.by(q)
+        cnt = v.count(q)
+        drawn = []
+        order = self.span_order(names) if q == "span_mass" else list(names)
+        panels = []
+        for nm in order:
+            j = names.index(nm)
+            series, shown, left = self.label_series(q, col, j, counts=cnt[:, j])
+            if series:
+                panels.append((nm, j, series, shown, left))
+            if len(panels) == MAX_PANELS:
+                break
+        if not panels:
+            return []
+        ncol = min(3, len(panels))
+        nrow = math.ceil(len(panels) / ncol)
+        fig, axes = rp.subplots(nrow, ncol, figsize=(5.4 * ncol, 3.9 * nrow), squeeze=False,
+                                sharey=True)
+        for ax, (nm, j, series, shown, left) in zip(axes.ravel(), panels):
+            rp.ci_lines(ax, self.lays, series, what)
+            ax.set_title(nm, fontsize=10)
+            ax.set_xlabel("layer")
+            ax.legend(fontsize=7, title=col, title_fontsize=7)
+            drawn.append(nm)
+        for ax in axes.ravel()[len(panels):]:
+            ax.axis("off")
+        fig.suptitle(f"Last-token attention mass by {col}")
+        md.add(f"**By `{col}`**", "")
+        self.save(fig, fname, f"{q} by {col}")
+        for nm, j, series, shown, left in panels:
+            self.left_out(f" ({md_code(nm)})", left)
+            if v.source == "summary" and "lo" in d:
+                md.add(f"*{md_escape(nm)}*", "")
+                self.ci_table(f"{tname}:{col}:{nm}", d, shown, cnt[:, j], sel=j)
+        if len(order) > len(panels):
+            md.para("Not drawn: " + name_list([n for n in order
+                                              if n not in drawn]) + f" (at most {MAX_PANELS}).")
+        return drawn
+
+    def sec_spans(self, groups):
+        md, v = self.md, self.view
+        md.add("## 4. Where the last token looks: mass on spans", "")
+        if v is None or v.by("span_mass") is None or not v.span_names:
+            self.skip("Span mass", "no span statistics (the file has no spans)")
+        else:
+            md.para("The head-mean attention mass of the last query on each span (`question` = "
+                    "the text the group's variants share, `prefix` = the instruction before it, "
+                    "`example_answer*` = few-shot answers), by label; prompts without the span "
+                    "are left out (`n`). " + self.source_para())
+            for col in self.by_columns():
+                self.by_token_figure("span_mass", v.span_names, col, "mass (head mean)",
+                                     f"span_mass_{slug(col)}.png", "by_span_mass")
+        if not self.S or "groups" not in self.S:
+            return
+        for g in groups:
+            d = self.S["groups"].get(g)
+            rows = [r for r in self.shown(g) if r in self.srow]
+            if d is None or "prefix_mass" not in d or not rows:
+                continue
+            if g == groups[0]:
+                md.para("`/summary/prefix_mass` and `question_mass` [member, layer] of the "
+                        "prompts drawn in section 1:")
+            var = list(d["variant"])
+            vi = [var.index(str(self.P["variant"].iloc[r])) for r in rows
+                  if str(self.P["variant"].iloc[r]) in var]
+            hdr = ["layer"] + [f"prefix: {md_escape(var[i])}" for i in vi] + \
+                  [f"question: {md_escape(var[i])}" for i in vi]
+            md.table(f"span_mass:{g}", hdr,
+                     [[self.lays[li]] + [fmt(d["prefix_mass"][i, li]) for i in vi]
+                      + [fmt(d["question_mass"][i, li]) for i in vi]
+                      for li in range(len(self.lays))])
+
+    # -- 5. keywords ---------------------------------------------------------------------------
+    def sec_keywords(self, groups):
+        md, sw, v = self.md, self.sw, self.view
+        md.add("## 5. Attention to keywords", "")
+        if v is None or v.by("keyword_mass") is None or not v.keywords:
+            self.skip("Keyword attention", "the sweep declares no `analysis.keywords` (or the "
+                      "prompts have no metrics)")
+            return
+        md.para("Every occurrence of each keyword in the text (`keyword_occ_*`), the tokens "
+                "covering it, and the last token's head-mean attention on them, summed per "
+                "prompt and keyword; prompts without the keyword are left out. "
+                + self.source_para())
+        for col in self.by_columns():
+            self.by_token_figure("keyword_mass", v.keywords, col, "mass (head mean)",
+                                 f"keyword_mass_{slug(col)}.png", "by_keyword_mass")
+        n_tables = 0
+        for g in groups:
+            for r in self.shown(g):
+                if n_tables >= MAX_KEYWORD_TABLES:
+                    break
+                pid = self.pid(r)
+                m = sw.metrics(pid)
+                t = m.get("keywords_table")
+                if t is None:
+                    continue
+                if n_tables == 0:
+                    md.para("Per prompt (the prompts of section 1), the last layer's mass:")
+                toks = sw.tokens(pid)
+                rows = []
+                for x in t.itertuples():
+                    ts = "".join(toks[x.token_first:x.token_end]) if x.token_first >= 0 else ""
+                    rows.append((md_escape(x.keyword), f"{x.byte_begin}:{x.byte_end}",
+                                 f"{x.token_first}:{x.token_end}" if x.token_first >= 0
+                                 else "none", md_tok(ts), fmt(x.mass_last_layer)))
+                md.add(f"**{md_code(pid)}**", "")
+                if rows:
+                    md.table(f"keywords:{pid}", ["keyword", "bytes [b:e)", "tokens [first:end)",
+                                                 "token text", "mass (last layer)"], rows)
+                else:
+                    md.para("(no keyword occurs in this prompt)")
+                n_tables += 1
+
+    # -- 6. few-shot ---------------------------------------------------------------------------
+    def sec_fewshot(self, groups):
         md = self.md
-        md.add("## 2. Layer-wise attention entropy", "")
-        data = self.layer_entropy_data(g)
-        if not data:
-            self.skip("Layer entropy", f"no metrics for group {md_code(g)}")
-            return
-        shown = data[:MAX_LINES]
-        L = len(shown[0][1])
-        lays = self.model_layers(shown[0][0], L)
-        fig, ax = subplots(figsize=(10, 5.5))
-        for pid, e in shown:
-            ax.plot(lays, e, "o-", label=self.variant_of(pid), linewidth=2, markersize=6)
-        ax.set_xlabel("Layer")
-        ax.set_ylabel("Attention entropy (nats)")
-        ax.set_title(f"Attention distribution across layers, group '{g}'\n"
-                     "(last query row, head mean; higher = more distributed)")
-        if L <= 32:
-            ax.set_xticks(lays)
-        ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5), title="variant")
-        ax.grid(True, alpha=0.3)
-        self.save(fig, f"layer_entropy_{slug(g)}.png", f"layer entropy of group {g}")
-        if len(data) > MAX_LINES:
-            md.para(f"(first {MAX_LINES} of {len(data)} variants)")
-        shown = [(pid, e) for pid, e in shown if pid in self.srow]
-        if not self.S or not shown:
-            return
-        md.para("`/metrics/layer_entropy` (the notebook's `compute_layer_entropy`) of each "
-                "variant that `/summary` covers (`/summary/prompt_index` gives their rows); "
-                "the last row is the notebook's \"last layer entropy\".")
-        rows = []
-        for li in range(L):
-            rows.append([lays[li]] + [fmt(e[li]) for _, e in shown])
-        md.table(f"layer_entropy:{g}", ["layer"] + [md_escape(self.variant_of(p))
-                                                    for p, _ in shown], rows)
-
-    # 3. sensitivity ------------------------------------------------------------------------
-    def sec_sensitivity(self, g0):
-        md = self.md
-        md.add("## 3. Which layers are most prompt-sensitive?", "")
-        if not self.S:
-            self.skip("Layer prompt-sensitivity", "needs `/summary`")
-            return
-        G = self.S.get("groups", {})
-        cands = [g for g, d in G.items() if len(d.get("variant", [])) >= 2
-                 and "js_divergence" in d]
-        if not cands:
-            self.skip("Layer prompt-sensitivity", "no group has 2 or more done variants")
-            return
-        cands.sort(key=lambda g: g != g0)   # the report's group first
-        shown = cands[:MAX_SENS_GROUPS]
-        L = len(G[shown[0]]["js_divergence"])
-        pid0 = self.group_members(shown[0])[0]
-        lays = self.model_layers(pid0, L)
-        fig, axes = subplots(1, 2, figsize=(13, 4.8))
-        w = 0.8 / len(shown)
-        x = np.arange(L)
-        for i, g in enumerate(shown):
-            d = G[g]
-            off = (i - (len(shown) - 1) / 2) * w
-            axes[0].bar(x + off, d["js_divergence"], w, label=g)
-            axes[1].bar(x + off, d["layer_entropy_std"], w, label=g)
-        axes[0].set_title("Mean pairwise Jensen-Shannon divergence\nof the last-row "
-                          "attention on the shared question tokens")
-        axes[0].set_ylabel("JS divergence (nats, max ln 2)")
-        axes[1].set_title("Std of the layer entropy across variants")
-        axes[1].set_ylabel("entropy std (nats)")
-        step = max(1, L // 16)
-        for ax, key in zip(axes, ("js_divergence", "layer_entropy_std")):
-            if all(np.isnan(G[g][key]).all() for g in shown):
-                ax.set_xlim(-0.5, L - 0.5)
-                ax.text(0.5, 0.5, "NaN for every layer\n(the variants share no tokens, or a "
-                        "group has\nfewer than 2 variants: docs/METRICS.md)",
-                        transform=ax.transAxes, ha="center", va="center", fontsize=11,
-                        color="0.35")
-            ax.set_xlabel("Layer")
-            ax.set_xticks(x[::step])
-            ax.set_xticklabels([lays[i] for i in range(0, L, step)])
-            ax.grid(True, axis="y", alpha=0.3)
-            ax.legend(fontsize=9, title="group")
-        fig.suptitle("Layer prompt-sensitivity (higher = the variants differ more)")
-        self.save(fig, "sensitivity.png", "layer prompt-sensitivity")
-        if len(cands) > len(shown):
-            md.para(f"(figure: first {len(shown)} of {len(cands)} groups; tables below: all)")
-        md.para("From `/summary`, one row per group (`/summary/group`): `js_divergence` "
-                "compares the variants' head-mean last-row attention on the question tokens "
-                "they share (`n_shared_tokens`); `layer_entropy_std` is the spread of the layer "
-                "entropy. The rank tables (`sensitivity_rank_*`) list layers from most to least "
-                "sensitive.")
-        for g in cands:
-            d = G[g]
-            L = len(d["js_divergence"])
-            lays = self.model_layers(self.group_members(g)[0], L)
-            md.add(f"**Group {md_code(g)}** ({len(d['variant'])} variants, "
-                   f"{d.get('n_shared_tokens', '?')} shared tokens)", "")
-            md.table(f"sensitivity:{g}", ["layer", "JS divergence", "entropy std"],
-                     [(lays[i], fmt(d["js_divergence"][i]), fmt(d["layer_entropy_std"][i]))
-                      for i in range(L)])
-            md.table(f"sensitivity_rank:{g}", ["rank", "layer by JS", "layer by entropy std"],
-                     [(r + 1, lays[int(d["sensitivity_rank_js"][r])],
-                       lays[int(d["sensitivity_rank_entropy_std"][r])]) for r in range(L)])
-
-    # 4. prefix / question mass -------------------------------------------------------------
-    def sec_spans(self, g):
-        md = self.md
-        md.add("## 4. Does the instruction change where the last token looks?", "")
-        d = self.S.get("groups", {}).get(g) if self.S else None
-        if d is None or "prefix_mass" not in d:
-            self.skip("Instruction effect", "needs `/summary` rows of group %s" % md_code(g))
-            return
-        V, L = d["prefix_mass"].shape
-        nv = min(V, MAX_LINES)
-        lays = self.model_layers(self.group_members(g)[0], L)
-        fig, axes = subplots(1, 2, figsize=(13, 4.8), sharey=True)
-        for i in range(nv):
-            axes[0].plot(lays, d["prefix_mass"][i], "o-", label=d["variant"][i])
-            axes[1].plot(lays, d["question_mass"][i], "o-", label=d["variant"][i])
-        axes[0].set_title("on the instruction prefix")
-        axes[1].set_title("on the shared question")
-        axes[0].set_ylabel("attention mass of the last token (head mean)")
-        for ax in axes:
-            ax.set_xlabel("Layer")
-            ax.grid(True, alpha=0.3)
-            if L <= 32:
-                ax.set_xticks(lays)
-        axes[1].legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5),
-                       title="variant")
-        fig.suptitle(f"Where the last token attends, group '{g}'")
-        self.save(fig, f"span_mass_{slug(g)}.png", f"prefix and question mass of group {g}")
-        md.para("`/summary/prefix_mass` and `question_mass` [member, layer], the rows of group "
-                "%s (`group_start`, `group_count`): the head-mean attention mass of the last "
-                "query on the text before the shared question (the instruction) and on the "
-                "question itself. The rest goes to BOS and the template's other tokens."
-                % md_code(g))
-        hdr = ["layer"] + [f"prefix: {md_escape(v)}" for v in d["variant"][:nv]] + \
-              [f"question: {md_escape(v)}" for v in d["variant"][:nv]]
-        rows = []
-        for li in range(L):
-            rows.append([lays[li]] + [fmt(d["prefix_mass"][i, li]) for i in range(nv)]
-                        + [fmt(d["question_mass"][i, li]) for i in range(nv)])
-        md.table(f"span_mass:{g}", hdr, rows)
-
-    # 5. few-shot ---------------------------------------------------------------------------
-    def sec_fewshot(self):
-        md = self.md
-        md.add("## 5. Few-shot: attention to the example answers", "")
+        md.add("## 6. Few-shot: attention to the example answers", "")
         if not self.S:
             self.skip("Few-shot", "needs `/summary`")
             return
-        fs = [g for g, d in self.S.get("groups", {}).items() if "example_mass" in d]
+        G = self.S.get("groups", {})
+        fs = [g for g in groups if g in G and "example_mass" in G[g]]
+        ex = [n for n in (self.view.span_names if self.view else [])
+              if n.startswith(answers.EXAMPLE_PREFIX)]
         if not fs:
-            self.skip("Few-shot", "this sweep has no few-shot group (no group declares spans "
-                      "named `example_answer*`), so there is no few-shot figure")
+            if ex:
+                md.para("The `example_answer*` spans are drawn by label in section 4.")
+            else:
+                self.skip("Few-shot", "this sweep has no few-shot group (no group declares "
+                          "spans named `example_answer*`), so there is no few-shot figure")
             return
         for g in fs:
-            d = self.S["groups"][g]
-            em = d["example_mass"]                     # [V, L, H]
+            d = G[g]
+            var = list(d["variant"])
+            rows = [r for r in self.shown(g) if str(self.P["variant"].iloc[r]) in var]
+            vi = [var.index(str(self.P["variant"].iloc[r])) for r in rows]
+            if not vi:
+                continue
+            em = d["example_mass"][vi]                       # [V, L, H]
             V, L, H = em.shape
-            ids = self.group_members(g)
-            lays = self.model_layers(ids[0], L)
-            heads = self.model_heads(ids[0], H)
-            hm = em.mean(axis=2)                       # head mean [V, L]
-            best = int(np.argmax(em.sum(axis=(1, 2))))
-            fig, axes = subplots(1, 2, figsize=(14, 5),
-                                     gridspec_kw={"width_ratios": [1.1, 1]})
-            ax = axes[0]
-            w = 0.8 / V
-            x = np.arange(L)
-            for i in range(V):
-                ax.bar(x + (i - (V - 1) / 2) * w, hm[i], w, label=d["variant"][i])
-            step = max(1, L // 16)
-            ax.set_xticks(x[::step])
-            ax.set_xticklabels([lays[i] for i in range(0, L, step)])
-            ax.set_xlabel("Layer")
-            ax.set_ylabel("mass on example answers (head mean)")
-            ax.set_title("Last token's attention to the example answers")
-            ax.grid(True, axis="y", alpha=0.3)
-            ax.legend(fontsize=9)
-            ax = axes[1]
-            im = ax.imshow(em[best], cmap="Oranges", vmin=0, aspect="auto",
-                           interpolation="nearest")
-            self.head_axes(ax, lays, heads)
-            if L * H <= 96:
-                self.annotate(ax, im, em[best])
-            ax.set_title(f"per head, {d['variant'][best]}")
-            fig.colorbar(im, ax=ax, shrink=0.85, label="mass on example answers")
+            hm = em.mean(axis=2)
+            best = int(np.argmax(np.nan_to_num(em).sum(axis=(1, 2))))
+            fig, axes = rp.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [1.1, 1]})
+            rp.ci_lines(axes[0], self.lays, [(var[i], hm[j], None, None)
+                                             for j, i in enumerate(vi)],
+                        "mass on the example answers (head mean)")
+            axes[0].set_xlabel("layer")
+            axes[0].set_title("Last token's attention to the example answers")
+            axes[0].legend(fontsize=8)
+            im = rp.head_map(axes[1], em[best], self.lays, self.heads, cmap="Oranges",
+                             annotate=L * H <= 96)
+            axes[1].set_title(f"per head, {var[vi[best]]}")
+            fig.colorbar(im, ax=axes[1], shrink=0.85, label="mass (fixed 0..1)")
             fig.suptitle(f"Few-shot group '{g}': do the examples create attention shortcuts?")
+            md.add(f"**Group {md_code(g)}**", "")
             self.save(fig, f"fewshot_{slug(g)}.png", f"few-shot attention of group {g}")
-            md.para("`/summary/example_mass` [member, layer, head], the rows of group %s, "
-                    "is the last query's attention mass on the `example_answer*` spans (e.g. "
-                    "\"A: 7\"); "
-                    "the table shows its mean over heads (the notebook's \"total attention to "
-                    "example answers\" is the last row), then the heads with the most mass "
-                    "(`example_top_*`; heads with no mass, e.g. all of a 0-shot prompt's, are left "
-                    "out)." % md_code(g))
-            md.table(f"example_mass:{g}", ["layer"] + [md_escape(v) for v in d["variant"]],
-                     [[lays[li]] + [fmt(hm[i, li]) for i in range(V)] for li in range(L)])
-            rows = []
-            for i, v in enumerate(d["variant"]):
+            md.para("`/summary/example_mass` [member, layer, head] of the prompts drawn in "
+                    "section 1: the last query's mass on the `example_answer*` spans; the table "
+                    "shows its mean over heads, then the heads with the most mass "
+                    "(`example_top_*`, heads without mass left out).")
+            md.table(f"example_mass:{g}", ["layer"] + [md_escape(var[i]) for i in vi],
+                     [[self.lays[li]] + [fmt(hm[j, li]) for j in range(V)] for li in range(L)])
+            trows = []
+            for i in vi:
                 for r in range(d["example_top_layer"].shape[1]):
                     la = int(d["example_top_layer"][i, r])
                     if la < 0 or d["example_top_mass"][i, r] == 0:
                         continue
-                    rows.append((md_escape(v), r + 1, lays[la],
-                                 heads[int(d["example_top_head"][i, r])],
-                                 fmt(d["example_top_mass"][i, r])))
-            md.table(f"example_top:{g}", ["variant", "rank", "layer", "head", "mass"], rows)
+                    trows.append((md_escape(var[i]), r + 1, self.lays[la],
+                                  self.heads[int(d["example_top_head"][i, r])],
+                                  fmt(d["example_top_mass"][i, r])))
+            md.table(f"example_top:{g}", ["variant", "rank", "layer", "head", "mass"], trows)
 
-    # 6. head entropy -----------------------------------------------------------------------
-    def head_axes(self, ax, lays, heads):
-        L, H = len(lays), len(heads)
-        ls, hs = max(1, math.ceil(L / 12)), max(1, math.ceil(H / 16))
-        ax.set_yticks(range(0, L, ls))
-        ax.set_yticklabels([lays[i] for i in range(0, L, ls)])
-        ax.set_xticks(range(0, H, hs))
-        ax.set_xticklabels([heads[i] for i in range(0, H, hs)])
-        ax.set_ylabel("layer")
-        ax.set_xlabel("head")
-
-    def annotate(self, ax, im, m):
-        """Write each cell's value, black on light colours and white on dark ones."""
-        for (i, j), v in np.ndenumerate(m):
-            if np.isfinite(v):
-                r, g, b, _ = im.cmap(im.norm(v))
-                lum = 0.299 * r + 0.587 * g + 0.114 * b
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
-                        color="black" if lum > 0.5 else "white")
-
-    def head_entropy_data(self, g):
-        out = []
-        for pid in self.group_members(g):
-            e = self.metric(pid, "head_entropy")
-            if e is not None:
-                out.append((pid, e))
-        return out
-
-    def sec_heads(self, g):
-        md, args = self.md, self.args
-        md.add("## 6. Head specialization", "")
-        data = self.head_entropy_data(g)
-        if data:
-            shown = data[: args.max_variants]
-            mean = np.mean([e for _, e in data], axis=0)
-            panels = [(f"mean over {len(data)} prompts", mean)] + \
-                     [(self.variant_of(p), e) for p, e in shown]
-            L, H = mean.shape
-            lays = self.model_layers(data[0][0], L)
-            heads = self.model_heads(data[0][0], H)
-            n = len(panels)
-            ncol = min(3, n)
-            nrow = math.ceil(n / ncol)
-            pw = min(6.0, max(3.5, 0.22 * H + 1.5))
-            ph = min(6.0, max(2.8, 0.22 * L + 1.2))
-            fig, axes = subplots(nrow, ncol, figsize=(pw * ncol + 1.2, ph * nrow + 0.6),
-                                     squeeze=False)
-            vals = np.concatenate([m.ravel() for _, m in panels])
-            vmin, vmax = float(np.nanmin(vals)), float(np.nanmax(vals))
-            for ax, (title, m) in zip(axes.ravel(), panels):
-                im = ax.imshow(m, cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto",
-                               interpolation="nearest")
-                self.head_axes(ax, lays, heads)
-                if L * H <= 64:
-                    self.annotate(ax, im, m)
-                ax.set_title(title)
-            for ax in axes.ravel()[n:]:
-                ax.axis("off")
-            fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8,
-                         label="entropy of the last query row (nats)")
-            fig.suptitle(f"Head entropy, group '{g}' (low = focused, high = distributed)")
-            self.save(fig, f"head_entropy_{slug(g)}.png", f"head entropy of group {g}")
-            md.para("`/metrics/head_entropy` [prompt, layer, head]: each prompt's entropy of "
-                    "the last query row per head (`analyze_head_specialization`); the first "
-                    "panel averages the group.")
+    # -- 7. heads ------------------------------------------------------------------------------
+    def sec_heads(self):
+        md, v = self.md, self.view
+        md.add("## 7. Heads: entropy, attention sinks, previous-token and induction heads", "")
+        if v is None or v.by("head_entropy") is None:
+            self.skip("Head maps", "the file has no per-prompt head metrics")
         else:
-            self.skip("Head entropy", f"no metrics for group {md_code(g)}")
-        if not self.S:
+            md.para("Layer x head maps of the label means: the entropy of each head's last "
+                    "query row (shared scale from 0), its sink score `A[T-1, 0]`, "
+                    "previous-token and induction scores (docs/METRICS.md \"Head metrics\"; "
+                    "fixed scale 0..1, so a maximum of 0.02 stays dark). "
+                    + ("Label means from `/summary/by_*_mean`." if v.source == "summary"
+                       else "Group means computed from `/metrics`."))
+            qs = [q for q in ("head_entropy", "sink", "prev_token", "induction")]
+            for col in self.by_columns():
+                shown, left = v.pick(col, MAX_HEAD_LABELS)
+                if not shown:
+                    continue
+                pw = min(5.0, max(3.0, 0.2 * len(self.heads) + 1.6))
+                ph = min(5.0, max(2.4, 0.2 * len(self.lays) + 1.0))
+                fig, axes = rp.subplots(len(shown), len(qs), figsize=(pw * len(qs),
+                                                                      ph * len(shown) + 0.6),
+                                        squeeze=False)
+                ent = v.by("head_entropy")["mean"][shown]
+                emax = float(np.nanmax(ent)) if np.isfinite(ent).any() else 1.0
+                missing = set()
+                # cell values only on small maps, few panels (text is what makes it slow)
+                note = len(self.lays) * len(self.heads) <= 64 and len(shown) <= 2
+                for c, q in enumerate(qs):
+                    d = v.by(q)
+                    im = None
+                    for r, i in enumerate(shown):
+                        ax = axes[r, c]
+                        M = None if d is None else d["mean"][i]
+                        if M is None or not np.isfinite(M).any():
+                            rp.empty_panel(ax, f"{q}: not available")
+                            missing.add(q)
+                        else:
+                            norm = (plt.Normalize(0, max(emax, 1e-9)) if q == "head_entropy"
+                                    else rp.prob_norm())
+                            cmap = "viridis" if q == "head_entropy" else rp.SCORE_CMAP
+                            im = rp.head_map(ax, M, self.lays, self.heads, norm=norm, cmap=cmap,
+                                             annotate=note)
+                        ax.set_title(f"{v.name(i)}: {Q_TITLES[q]}", fontsize=9)
+                    if im is not None:
+                        fig.colorbar(im, ax=axes[:, c].tolist(), shrink=0.8)
+                fig.suptitle(f"Head maps by {col}")
+                md.add(f"**By `{col}`**", "")
+                self.save(fig, f"heads_{slug(col)}.png", f"head maps by {col}")
+                self.left_out("", left)
+                if missing - {"head_entropy"}:
+                    self.skip("Head roles", "not available for these prompts (they need the "
+                              "full attention maps): " + ", ".join(f"`{q}`" for q in
+                                                                  sorted(missing)))
+        if not self.S or "head_entropy_mean" not in self.S:
             return
-        lays = None
-        if "head_entropy_mean" in self.S:
-            L, H = self.S["head_entropy_mean"].shape
-            any_pid = next(iter(self.srow), None)
-            lays = self.model_layers(any_pid, L) if any_pid else list(range(L))
-            heads = self.model_heads(any_pid, H) if any_pid else list(range(H))
         for kind, word in (("focused", "lowest"), ("distributed", "highest")):
             t = self.S.get("overall_most_" + kind)
-            if t is None or lays is None:
+            if t is None:
                 continue
             md.add(f"**Most {kind} heads over the whole sweep** ({word} entropy of "
                    "`head_entropy_mean`; token = the head's most frequent focus token)", "")
             md.table(f"{kind}:overall", ["rank", "layer", "head", "entropy", "focus token"],
-                     [(r.rank + 1, lays[r.layer], heads[r.head], fmt(r.entropy),
+                     [(r.rank + 1, self.lays[r.layer], self.heads[r.head], fmt(r.entropy),
                        md_tok(r.token)) for r in t.itertuples()])
-        for pid in self.group_members(g)[: args.max_variants]:
-            if pid not in self.srow:
-                continue
-            for kind in ("focused", "distributed"):
-                t = self.S.get("most_" + kind)
-                if t is None:
-                    continue
-                t = t[t["prompt"] == pid]
-                md.add(f"**Most {kind} heads, {md_code(pid)}**", "")
-                md.table(f"{kind}:{pid}", ["rank", "layer", "head", "entropy", "focus token"],
-                         [(r.rank + 1, lays[r.layer], heads[r.head], fmt(r.entropy),
-                           md_tok(r.token)) for r in t.itertuples()])
 
-    # 7. head roles -------------------------------------------------------------------------
-    def sec_roles(self, g):
-        md = self.md
-        md.add("## 7. Head roles: attention sinks, previous-token and induction heads", "")
-        ids = self.group_members(g)
-        specs = [("sink_mean", "BOS / sink: mean_i A[i, 0]"),
-                 ("prev_token", "previous token: mean_i A[i, i-1]"),
-                 ("induction", "induction score")]
-        panels, missing = [], []
-        for name, title in specs:
-            ms = [self.metric(p, name) for p in ids]
-            ms = [m for m in ms if m is not None]
-            if not ms and name == "sink_mean":
-                ms = [m for m in (self.metric(p, "sink_last") for p in ids) if m is not None]
-                if ms:
-                    title = "BOS / sink: A[T-1, 0] (last row only)"
-                    missing.append("`sink_mean` (using `sink_last`)")
-            if ms:
-                panels.append((title, np.nanmean(np.stack(ms), axis=0), len(ms)))
-            elif name != "sink_mean" or not ms:
-                missing.append(f"`{name}`")
-        if not panels:
-            self.skip("Head roles", f"the prompts of group {md_code(g)} have no head metrics")
+    # -- 8. contrasts --------------------------------------------------------------------------
+    def sec_contrasts(self):
+        md, st = self.md, self.st
+        md.add("## 8. Paired contrasts", "")
+        C = st.contrasts if st is not None else None
+        if C is None or not len(C):
+            self.skip("Contrasts", "the sweep declares no `analysis.contrasts` (or its "
+                      "`/summary` predates them)")
             return
-        L, H = panels[0][1].shape
-        lays, heads = self.model_layers(ids[0], L), self.model_heads(ids[0], H)
-        pw = min(6.0, max(3.8, 0.22 * H + 1.8))
-        ph = min(6.0, max(2.8, 0.22 * L + 1.2))
-        fig, axes = subplots(1, len(panels), figsize=(pw * len(panels), ph + 0.8),
-                                 squeeze=False)
-        for ax, (title, m, n) in zip(axes.ravel(), panels):
-            im = ax.imshow(m, cmap="magma", vmin=0, aspect="auto", interpolation="nearest")
-            self.head_axes(ax, lays, heads)
-            if L * H <= 64:
-                self.annotate(ax, im, m)
-            ax.set_title(title, fontsize=10)
-            fig.colorbar(im, ax=ax, shrink=0.85)
-        fig.suptitle(f"Head roles, mean over the {len(ids)} prompts of group '{g}'")
-        self.save(fig, f"head_roles_{slug(g)}.png", f"head roles of group {g}")
-        md.para("Per-prompt head metrics (docs/METRICS.md, \"Head metrics\") averaged over the "
-                "group: a sink head sends its attention to BOS, a previous-token head to the "
-                "token just before the query, an induction head to the token after an earlier "
-                "copy of the current token.")
-        if missing:
-            self.skip("Head roles", "not available for these prompts (they need the full "
-                      "attention maps): " + ", ".join(missing))
+        md.para("For each contrast, the mean over its pairs of the difference a − b (pairs "
+                "agree on `pair_on`), with its percentile bootstrap interval (pairs "
+                "resampled) and the share of pairs whose difference has the mean's sign.")
+        qs = []
+        for q in ("layer_entropy", "sink", "prev_token", "induction"):
+            c = st.contrast(q)
+            if c is not None:
+                qs.append((q, None, Q_TITLES[q], c))
+        cs = st.contrast("span_mass")
+        if cs is not None:
+            for nm in [n for n in ("question", "prefix") if n in st.span_names]:
+                qs.append(("span_mass", st.span_names.index(nm), f"mass on {nm}", cs))
+        shown = list(range(min(len(C), MAX_PANELS)))
 
-    # 8. keywords ---------------------------------------------------------------------------
-    def sec_keywords(self, g):
-        md, sw = self.md, self.sw
-        md.add("## 8. Attention to keywords", "")
-        ids = self.group_members(g)[: self.args.max_variants]
-        any_table = False
-        for pid in ids:
-            m = sw.metrics(pid)
-            t = m.get("keywords_table")
-            if t is None or len(m.get("keywords", [])) == 0:
-                continue
-            if not any_table:
-                md.para("From each prompt's stored metrics (`keyword_occ_*`): every occurrence "
-                        "of a keyword in the text, the tokens covering it, and the last "
-                        "layer's head-mean attention of the last token on them, summed. Unlike "
-                        "the notebook's token-substring rule this finds multi-digit numbers "
-                        "such as \"15\" (split into \"1\", \"5\").")
-                any_table = True
-            toks = sw.tokens(pid)
+        def finite(q, j, d):
+            m = d["mean"][shown] if j is None else d["mean"][shown, j]
+            return np.isfinite(m).any()
+
+        dropped = [t for q, j, t, d in qs if not finite(q, j, d)]
+        qs = [x for x in qs if finite(*x[:2], x[3])]
+        if dropped:
+            md.para("Not drawn (NaN for every contrast, e.g. not computed from the last row "
+                    "alone): " + ", ".join(dropped) + ".")
+        if qs:
+            fig, axes = rp.subplots(len(shown), len(qs), figsize=(3.6 * len(qs),
+                                                                  2.9 * len(shown) + 0.6),
+                                    squeeze=False, sharex=True)
+            for r, ci in enumerate(shown):
+                for c, (q, j, title, d) in enumerate(qs):
+                    ix = (ci,) if j is None else (ci, j)
+                    ax = axes[r, c]
+                    if not np.isfinite(d["mean"][ix]).any():
+                        rp.empty_panel(ax, f"{C['name'].iloc[ci]}: {title}\nnot available")
+                        continue
+                    rp.ci_lines(ax, self.lays, [("a − b", d["mean"][ix],
+                                                 d["lo"][ix] if "lo" in d else None,
+                                                 d["hi"][ix] if "hi" in d else None)],
+                                zero=True)
+                    ax.set_title(f"{C['name'].iloc[ci]}: {title}", fontsize=9)
+                    if r == len(shown) - 1:
+                        ax.set_xlabel("layer")
+            fig.suptitle("Paired differences a − b with their intervals")
+            self.save(fig, "contrasts.png", "paired contrasts")
+        if len(C) > len(shown):
+            md.para("Not drawn: " + name_list(list(C["name"])[len(shown):]) + ".")
+        for ci in range(len(C)):
+            c = C.iloc[ci]
+            md.add(f"**{md_code(c['name'])}**: `{md_escape(c['column'])}` = "
+                   f"{md_code(c['a'])} − {md_code(c['b'])}, {int(c['n_pairs'])} pairs", "")
             rows = []
-            for r in t.itertuples():
-                ts = "".join(toks[r.token_first:r.token_end]) if r.token_first >= 0 else ""
-                rows.append((md_escape(r.keyword), f"{r.byte_begin}:{r.byte_end}",
-                             f"{r.token_first}:{r.token_end}" if r.token_first >= 0 else "none",
-                             md_tok(ts), fmt(r.mass_last_layer)))
-            md.add(f"**{md_code(pid)}**", "")
-            if rows:
-                md.table(f"keywords:{pid}", ["keyword", "bytes [b:e)", "tokens [first:end)",
-                                             "token text",
-                                             "mass (last layer)"], rows)
-            else:
-                md.para("(no keyword occurs in this prompt)")
-        if not any_table:
-            self.skip("Keyword attention", "the sweep declares no `analysis.keywords` (or the "
-                      "prompts have no metrics)")
+            for q in ("layer_entropy", "sink", "prev_token", "induction", "span_mass",
+                      "keyword_mass"):
+                d = st.contrast(q)
+                if d is None or "lo" not in d:
+                    continue
+                toks = [None] if q not in ("span_mass", "keyword_mass") else \
+                    (st.span_names if q == "span_mass" else st.keywords)
+                for j, nm in enumerate(toks):
+                    ix = (ci,) if nm is None else (ci, j)
+                    if not np.isfinite(d["mean"][ix]).any():
+                        continue
+                    for li in range(len(self.lays)):
+                        same = d.get("same_sign")
+                        rows.append((q, "" if nm is None else md_escape(nm), self.lays[li],
+                                     fmt(d["mean"][ix + (li,)]),
+                                     f"[{fmt(d['lo'][ix + (li,)])}, {fmt(d['hi'][ix + (li,)])}]",
+                                     "" if same is None else fmt_pct(same[ix + (li,)])))
+            md.table(f"contrast:{c['name']}", ["quantity", "tokens", "layer", "a − b",
+                                               "interval", "same sign"], rows)
 
-    # -- all -------------------------------------------------------------------------------
+    # -- 9. sensitivity ------------------------------------------------------------------------
+    def sec_sensitivity(self):
+        md, st = self.md, self.st
+        md.add("## 9. Which layers are most prompt-sensitive?", "")
+        if st is None:
+            self.skip("Layer prompt-sensitivity", "needs `/summary`")
+            return
+        sens = st.sensitivity()
+        if sens is not None:
+            cols = st.by_columns or [f"by {i}" for i in range(len(sens["ratio"]))]
+            md.para("`sensitivity_ratio` [by, layer]: the between-label variance of the layer "
+                    "entropy over its within-label variance (a one-way ANOVA F ratio, "
+                    "docs/METRICS.md), per `by` column, with its bootstrap interval (which sits "
+                    "above the ratio when there is no effect: read it as how large the ratio "
+                    "could be); `rank` is `sensitivity_rank` + 1 (1 = most sensitive).")
+            fig, ax = rp.subplots(figsize=(10, 4.8))
+            rp.ci_lines(ax, self.lays, [(c, sens["ratio"][i],
+                                         sens["lo"][i] if "lo" in sens else None,
+                                         sens["hi"][i] if "hi" in sens else None)
+                                        for i, c in enumerate(cols[:len(sens["ratio"])])
+                                        if i < len(rp.COLORS)], "variance ratio")
+            ax.set_xlabel("layer")
+            # ratios span decades (a bootstrap interval of few prompts reaches 100x): log scale,
+            # with the no-effect level 1 marked
+            vals = np.concatenate([np.ravel(sens[k]) for k in ("ratio", "lo", "hi") if k in sens])
+            vals = vals[np.isfinite(vals)]
+            if len(vals) and (vals > 0).all():
+                ax.set_yscale("log")
+            elif len(vals):
+                ax.set_yscale("symlog", linthresh=0.01)
+            ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1, label="1: no effect")
+            ax.set_title("Layer sensitivity of the entropy to the prompt labels")
+            ax.legend(fontsize=8, title="by")
+            self.save(fig, "sensitivity_ratio.png", "layer sensitivity ratio")
+            for bi, col in enumerate(cols[:len(sens["ratio"])]):
+                pos = {li: k for k, li in enumerate(st.sensitivity_order(bi))}
+                md.table(f"sensitivity_ratio:{col}", ["layer", "ratio", "interval", "rank"],
+                         [(self.lays[li], fmt(sens["ratio"][bi, li]),
+                           f"[{fmt(sens['lo'][bi, li])}, {fmt(sens['hi'][bi, li])}]"
+                           if "lo" in sens else "", pos[li] + 1 if li in pos else "")
+                          for li in range(len(self.lays))])
+        js = st.js()
+        if js is None:
+            if sens is None:
+                self.skip("Layer prompt-sensitivity", "`/summary` has no sensitivity statistics")
+            return
+        d, pairs = js["divergence"], js["pairs"]
+        G = self.S.get("groups", {}) if self.S else {}
+        names = st.groups
+        nshared = st.get("n_shared_tokens")
+        usable, left = [], []
+        for gi, g in enumerate(names):
+            if pairs is not None:
+                ok = pairs[gi] > 0
+            else:
+                ok = (nshared is not None and nshared[gi] >= self.js_min_shared
+                      and len(G.get(g, {}).get("variant", [])) >= 2)
+            (usable if ok and np.isfinite(d[gi]).any() else left).append(gi)
+        if pairs is not None:
+            usable.sort(key=lambda gi: -pairs[gi])
+        md.para("`js_divergence` [group, layer]: the mean over a group's variant pairs of the "
+                "Jensen-Shannon divergence of their head-mean last rows on the tokens they "
+                "share at their ends (nats, at most ln 2)"
+                + (", over the pairs counted by `js_pairs`" if pairs is not None else
+                   "; this file has no `js_pairs`, so only groups whose variants share at "
+                   f"least `js_min_shared` = {self.js_min_shared} tokens "
+                   "(`n_shared_tokens`) are shown") + ".")
+        draw = usable[: self.args.max_labels]
+        if draw:
+            fig, ax = rp.subplots(figsize=(10, 4.8))
+            rp.ci_lines(ax, self.lays, [(f"{names[gi]}" + (f" ({int(pairs[gi])} pairs)" if
+                                                             pairs is not None else ""),
+                                         d[gi], None, None) for gi in draw], "JS divergence (nats)")
+            ax.set_xlabel("layer")
+            ax.set_title("Divergence between a group's variants, per layer")
+            ax.legend(fontsize=8, title="group")
+            self.save(fig, "sensitivity_js.png", "JS divergence per layer")
+        if len(usable) > len(draw):
+            md.para("Not drawn (fewest pairs): " + name_list([names[g] for g in
+                                                             usable[len(draw):]]) + ".")
+        if left:
+            md.para(f"No usable JS divergence ({len(left)} groups: a single prompt, or pairs "
+                    f"sharing fewer than {self.js_min_shared} tokens): "
+                    + name_list([names[g] for g in left]) + ".")
+        for gi in draw:
+            g = names[gi]
+            hdr = ["layer", "JS divergence"]
+            std = G.get(g, {}).get("layer_entropy_std")
+            if std is not None:
+                hdr.append("entropy std")
+            md.add(f"**Group {md_code(g)}**"
+                   + (f" ({int(pairs[gi])} pairs)" if pairs is not None else
+                      f" ({int(nshared[gi])} shared tokens)"), "")
+            md.table(f"js:{g}", hdr, [[self.lays[li], fmt(d[gi, li])]
+                                      + ([fmt(std[li])] if std is not None else [])
+                                      for li in range(len(self.lays))])
+            gd = G.get(g, {})
+            if "sensitivity_rank_js" in gd and "sensitivity_rank_entropy_std" in gd:
+                L = len(gd["sensitivity_rank_js"])
+                md.table(f"sensitivity_rank:{g}", ["rank", "layer by JS", "layer by entropy std"],
+                         [(r + 1, self.lays[int(gd["sensitivity_rank_js"][r])],
+                           self.lays[int(gd["sensitivity_rank_entropy_std"][r])])
+                          for r in range(L)])
+
+    # -- all -----------------------------------------------------------------------------------
     def run(self):
         self.header()
         self.prompt_table()
-        g = self.choose_group()
-        if g is None:
-            self.skip("Figures", "the file has no prompts")
+        groups, left = self.choose_groups()
+        if not groups:
+            self.skip("Figures", "the file has no done prompt")
+        elif self.args.group is not None:
+            self.md.para(f"Per-group figures show group {md_code(groups[0])} (`--group`); "
+                         "the file's groups: " + name_list(self.group_order) + ".")
         else:
-            self.md.para(f"Per-group sections show group {md_code(g)} "
-                         f"({len(self.group_members(g))} done prompts); `--group` picks "
-                         "another one. Groups: " + ", ".join(md_code(x) for x in self.groups)
-                         + ".")
-            self.key_findings(g)
-            self.sec_attention(g)
-            self.sec_layer_entropy(g)
-            self.sec_sensitivity(g)
-            self.sec_spans(g)
-            self.sec_fewshot()
-            self.sec_heads(g)
-            self.sec_roles(g)
-            self.sec_keywords(g)
+            self.md.para("Per-group figures show every group with done prompts"
+                         + (f" (the {len(groups)} largest; `--max-groups` shows more; left out: "
+                            + name_list(left) + ")" if left else "")
+                         + ": " + name_list(groups) + ".")
+        self.answers()
+        if groups:
+            self.sec_attention(groups)
+            self.sec_differences(groups)
+        self.sec_layer_entropy(groups)
+        self.sec_spans(groups)
+        self.sec_keywords(groups)
+        self.sec_fewshot(groups)
+        self.sec_heads()
+        self.sec_contrasts()
+        self.sec_sensitivity()
         path = os.path.join(self.out, "report.md")
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.md.text())
@@ -871,16 +960,31 @@ def main(argv=None):
                                  "HDF5 file (docs/ANALYSIS.md).")
     ap.add_argument("file", help="the attnsweep output file (OUT.h5)")
     ap.add_argument("--out", required=True, help="output folder (created if needed)")
-    ap.add_argument("--group", help="group for the per-group figures (default: the first "
-                    "group with at least 2 done prompts)")
+    ap.add_argument("--group", help="draw the per-group figures for this group only "
+                    "(default: every group, up to --max-groups)")
     ap.add_argument("--max-tokens", type=int, default=20,
-                    help="tokens shown on the attention maps' axes (default 20)")
+                    help="tokens drawn on the attention maps: the last N (default 20)")
     ap.add_argument("--max-variants", type=int, default=4,
-                    help="variants in the attention grid and per-prompt panels (default 4)")
+                    help="prompts per group drawn one by one (default 4)")
+    ap.add_argument("--max-labels", type=int, default=8,
+                    help="labels (lines) per figure, the largest first (default 8, at most 10)")
+    ap.add_argument("--max-groups", type=int, default=12,
+                    help="groups with per-group figures, the largest first (default 12)")
+    ap.add_argument("--q1-contrast", help="the contrast that answers Q1 (default: the first "
+                    "whose name or values say cot / step / think)")
+    ap.add_argument("--q1-span", default="question",
+                    help="the span whose mass answers Q1 (default: question)")
+    ap.add_argument("--q2-contrast", help="the contrast that answers Q2 (default: the first "
+                    "whose name or values say shot / few / example)")
     ap.add_argument("--dpi", type=int, default=110, help="PNG resolution (default 110)")
     args = ap.parse_args(argv)
-    if args.max_tokens < 1 or args.max_variants < 1 or args.dpi < 20:
-        ap.error("--max-tokens and --max-variants must be >= 1, --dpi >= 20")
+    if min(args.max_tokens, args.max_variants, args.max_labels, args.max_groups) < 1 \
+            or args.dpi < 20:
+        ap.error("--max-tokens, --max-variants, --max-labels and --max-groups must be >= 1, "
+                 "--dpi >= 20")
+    if args.max_labels > len(rp.COLORS):
+        ap.error(f"--max-labels must be at most {len(rp.COLORS)} (distinct colours)")
+    t0 = time.perf_counter()
     try:
         sw = load.open_sweep(args.file)
     except (OSError, ValueError) as e:
@@ -890,7 +994,8 @@ def main(argv=None):
     with sw:
         rep = Report(sw, args.out, args)
         path = rep.run()
-    print(f"report.py: wrote {path} and {len(rep.figures)} figures")
+    print(f"report.py: wrote {path} and {len(rep.figures)} figures in "
+          f"{time.perf_counter() - t0:.1f} s")
     for n in rep.notes:
         print(f"report.py: note: {n}")
     return 0

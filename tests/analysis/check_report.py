@@ -50,6 +50,12 @@ def num(v):
     return "NaN" if math.isnan(v) else format(v, ".4g")
 
 
+def pct(v):
+    """report_text.fmt_pct: a fraction as a percentage, 3 significant digits."""
+    v = float(v)
+    return "NaN" if math.isnan(v) else format(100 * v, ".3g") + "%"
+
+
 def unescape_code(cell):
     """Inverse of report.py's md_code/md_tok: `'text'` -> text."""
     c = cell.strip()
@@ -200,12 +206,14 @@ class Checker:
         gi = self.gidx[g]
         a, n = int(S["group_start"][gi]), int(S["group_count"][gi])
         d = {}
-        for k in ("n_shared_tokens", "layer_entropy_std", "js_divergence",
+        for k in ("n_shared_tokens", "layer_entropy_std", "js_divergence", "js_pairs",
                   "sensitivity_rank_js", "sensitivity_rank_entropy_std", "has_examples"):
-            d[k] = S[k][gi]
+            if k in S:
+                d[k] = S[k][gi]
         for k in ("member_prompt_index", "prefix_mass", "question_mass", "example_mass",
                   "example_top_layer", "example_top_head", "example_top_mass"):
-            d[k.replace("member_", "")] = S[k][a:a + n]
+            if k in S:
+                d[k.replace("member_", "")] = S[k][a:a + n]
         d["variant"] = [s(x) for x in S["member_variant"].asstr()[a:a + n]]
         return d
 
@@ -288,7 +296,9 @@ class Checker:
             kind, v = h.split(": ", 1)
             v = md_unescape(v)
             vi = variants.index(v)
-            self.eq(name, vi, c % nv, f"column {h} order")
+            self.eq(name, md_unescape(cols[c % nv].split(": ", 1)[1]),
+                    md_unescape(cols[nv + c % nv].split(": ", 1)[1]), f"column {h} pairs")
+            self.eq(name, kind, "prefix" if c < nv else "question", f"column {h} kind")
             arr = pm if kind == "prefix" else qm
             for li, r in enumerate(rows):
                 self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
@@ -302,11 +312,16 @@ class Checker:
         variants = G["variant"]
         hm = em.mean(axis=2)   # the report's documented head mean of /summary example_mass
         lays = self.lays(self.group_ids(g)[0], em.shape[1])
-        self.eq(name, [md_unescape(h) for h in hdr[1:]], variants, "variant columns")
+        cols = [md_unescape(h) for h in hdr[1:]]
+        for v in cols:
+            if v not in variants:
+                fail(f"table {name}: column {v!r} is not a variant of group {g}")
+                return
         for li, r in enumerate(rows):
             self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
-            for vi, v in enumerate(variants):
-                self.eq(name, r[1 + vi], num(hm[vi, li]), f"mean_h example_mass[{v}, {li}]")
+            for c, v in enumerate(cols):
+                vi = variants.index(v)
+                self.eq(name, r[1 + c], num(hm[vi, li]), f"mean_h example_mass[{v}, {li}]")
 
     def example_top(self, name, hdr, rows, g):
         G = self.group(g)
@@ -322,7 +337,8 @@ class Checker:
                     want.append([v, str(k + 1), str(lays[tl[vi, k]]), str(heads[th[vi, k]]),
                                  num(tm[vi, k])])
         got = [[md_unescape(r[0])] + r[1:] for r in rows]
-        self.eq(name, got, want, "rows")
+        shown = set(g[0] for g in got)
+        self.eq(name, got, [w for w in want if w[0] in shown], "rows")
 
     def top(self, name, hdr, rows, kind, pid):
         S = self.S
@@ -403,6 +419,200 @@ class Checker:
             else:
                 fail(f"table {name}: unknown finding {what!r}")
 
+    # -- the issue-12 statistics (docs/FORMAT.md "Statistics by label and contrast") -------
+    def label_pos(self):
+        S = self.S
+        cols, vals = strs(S["label_column"]), strs(S["label_value"])
+        return {(c, v): i for i, (c, v) in enumerate(zip(cols, vals))}
+
+    def layer_ids(self):
+        return self.axis("layer", self.f.attrs["n_layers"])
+
+    def cell_ci(self, cell):
+        m = re.match(r"^(\S+) \[(\S+), (\S+)\]$", cell)
+        if not m:
+            fail(f"not a 'm [lo, hi]' cell: {cell!r}")
+            return None
+        return m.groups()
+
+    def by_label(self, name, hdr, rows, kind, arg):
+        """by_<q>:<column>[:<span or keyword>]: rows = layers, columns = labels of the column
+        as 'value (n=N)', cells 'mean [lo, hi]'."""
+        S = self.S
+        q = kind[3:]
+        col, _, tok = arg.partition(":")
+        lp = self.label_pos()
+        j = None
+        if q == "span_mass":
+            j = strs(S["span_name"]).index(tok)
+            cnt = S["by_span_count"][()][:, j]
+        elif q == "keyword_mass":
+            j = strs(S["keyword"]).index(tok)
+            cnt = S["by_keyword_count"][()][:, j]
+        else:
+            cnt = S["label_count"][()]
+        mean, lo, hi = (S[f"by_{q}_{x}"][()] for x in ("mean", "lo", "hi"))
+        lays = self.layer_ids()
+        self.eq(name, len(rows), len(lays), "rows")
+        for c, h in enumerate(hdr[1:]):
+            m = re.match(r"^(.*) \(n=(\d+)\)$", h)
+            if not m:
+                fail(f"table {name}: header {h!r}")
+                continue
+            v = md_unescape(m.group(1))
+            if (col, v) not in lp:
+                fail(f"table {name}: no label {col}={v} in /summary")
+                continue
+            i = lp[(col, v)]
+            self.eq(name, m.group(2), str(int(cnt[i])), f"count of {col}={v}")
+            for li, r in enumerate(rows):
+                self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
+                ix = (i, li) if j is None else (i, j, li)
+                got = self.cell_ci(r[1 + c])
+                self.eq(name, got, (num(mean[ix]), num(lo[ix]), num(hi[ix])),
+                        f"by_{q}[{col}={v}, {tok or ''} layer {li}]")
+
+    def contrast(self, name, hdr, rows, cname):
+        S = self.S
+        ci = strs(S["contrast_name"]).index(cname)
+        spans, kws = strs(S["span_name"]), strs(S["keyword"])
+        lays = self.layer_ids()
+        seen = 0
+        for r in rows:
+            q, tok, layer, m, iv, same = r
+            tok = md_unescape(tok)
+            li = lays.index(int(layer))
+            if q == "span_mass":
+                ix = (ci, spans.index(tok), li)
+            elif q == "keyword_mass":
+                ix = (ci, kws.index(tok), li)
+            else:
+                ix = (ci, li)
+            d = {x: S[f"contrast_{q}_{x}"][ix] for x in ("mean", "lo", "hi")}
+            self.eq(name, (m, iv), (num(d["mean"]), f"[{num(d['lo'])}, {num(d['hi'])}]"),
+                    f"contrast_{q}{list(ix)}")
+            if f"contrast_{q}_same_sign" in S:
+                self.eq(name, same, pct(S[f"contrast_{q}_same_sign"][ix]), f"same sign {ix}")
+            seen += 1
+        if not seen:
+            fail(f"table {name}: no rows")
+
+    def sensitivity_ratio(self, name, hdr, rows, col):
+        S = self.S
+        bi = strs(S["by"]).index(col)
+        ratio, lo, hi = (S[k][bi] for k in ("sensitivity_ratio", "sensitivity_lo",
+                                             "sensitivity_hi"))
+        rank = S["sensitivity_rank"][bi]
+        lays = self.layer_ids()
+        self.eq(name, len(rows), len(lays), "rows")
+        for li, r in enumerate(rows):
+            self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
+            self.eq(name, (r[1], r[2]), (num(ratio[li]), f"[{num(lo[li])}, {num(hi[li])}]"),
+                    f"sensitivity[{col}, {li}]")
+            # sensitivity_rank gives each layer its rank (0 = the most sensitive)
+            self.eq(name, r[3], str(int(rank[li]) + 1), f"rank of layer {li}")
+
+    def js(self, name, hdr, rows, g):
+        S = self.S
+        gi = self.gidx[g]
+        d = S["js_divergence"][gi]
+        std = S["layer_entropy_std"][gi] if "layer_entropy_std" in S else None
+        lays = self.layer_ids()
+        self.eq(name, len(rows), len(lays), "rows")
+        for li, r in enumerate(rows):
+            self.eq(name, r[0], str(lays[li]), f"layer of row {li}")
+            self.eq(name, r[1], num(d[li]), f"js_divergence[{g}, {li}]")
+            if std is not None:
+                self.eq(name, r[2], num(std[li]), f"layer_entropy_std[{g}, {li}]")
+        if "js_pairs" in S and int(S["js_pairs"][gi]) == 0:
+            fail(f"table {name}: group {g} has js_pairs = 0 but its JS is quoted")
+        if "js_pairs" not in S and "n_shared_tokens" in S:
+            mins = int(S.attrs.get("js_min_shared", 4))
+            if int(S["n_shared_tokens"][gi]) < mins:
+                fail(f"table {name}: group {g} shares {S['n_shared_tokens'][gi]} tokens "
+                     f"(< {mins}) but its JS is quoted")
+
+    def answer(self, name, hdr, rows):
+        """Each row's `source` cell names the dataset and positions; every cell must equal
+        the file there, the names must match the positions, and the rows must be the ones
+        the answer claims (the top layers)."""
+        S = self.S
+        lays = self.layer_ids()
+        groups = {}
+        self.answer_numbers = getattr(self, "answer_numbers", {})
+        nums = self.answer_numbers.setdefault(name.partition(":")[2], set())
+        for r in rows:
+            what, who, tok, layer, val, iv, same, n, src = r
+            m = re.match(r"^`([a-z_]+?)(_\*)?` \[([0-9, ]+)\]$", src)
+            if not m:
+                fail(f"table {name}: source {src!r}")
+                continue
+            stem, idx = m.group(1), tuple(int(x) for x in m.group(3).split(", "))
+            tok = md_unescape(tok)
+            self.eq(name, layer, str(lays[idx[-1]]), f"{src}: layer")
+            if stem.startswith("contrast_"):
+                q = stem[len("contrast_"):]
+                want_who = S["contrast_name"].asstr()[idx[0]]
+                if len(idx) == 3:
+                    axis = "span_name" if q == "span_mass" else "keyword"
+                    self.eq(name, tok, strs(S[axis])[idx[1]], f"{src}: tokens")
+                self.eq(name, unescape_code(who), want_who, f"{src}: contrast")
+                vals = {x: S[f"{stem}_{x}"][idx] for x in ("mean", "lo", "hi")}
+                self.eq(name, same, pct(S[f"{stem}_same_sign"][idx]) if f"{stem}_same_sign"
+                        in S else "", f"{src}: same sign")
+                cnt = {"span_mass": "contrast_span_count",
+                       "keyword_mass": "contrast_keyword_count"}.get(q)
+                if cnt is not None and cnt in S and len(idx) == 3:
+                    self.eq(name, n, str(int(S[cnt][idx[0], idx[1]])), f"{src}: pairs")
+                else:
+                    self.eq(name, n, str(int(S["contrast_n_pairs"][idx[0]])), f"{src}: pairs")
+                groups.setdefault((stem, idx[:-1]), []).append((idx[-1], r))
+            elif stem.startswith("by_"):
+                q = stem[3:]
+                lab = f"{strs(S['label_column'])[idx[0]]}={strs(S['label_value'])[idx[0]]}"
+                self.eq(name, unescape_code(who), lab, f"{src}: label")
+                if q in ("span_mass", "keyword_mass"):
+                    axis = "span_name" if q == "span_mass" else "keyword"
+                    self.eq(name, tok, strs(S[axis])[idx[1]], f"{src}: tokens")
+                    cnt = S["by_span_count" if q == "span_mass" else "by_keyword_count"]
+                    self.eq(name, n, str(int(cnt[idx[0], idx[1]])), f"{src}: n")
+                vals = {x: S[f"{stem}_{x}"][idx] for x in ("mean", "lo", "hi")}
+                if what == "mass on the example answers":
+                    mm = S[f"{stem}_mean"][idx[:-1]]
+                    self.eq(name, idx[-1], int(np.nanargmax(mm)), f"{src}: peak layer")
+            elif stem == "sensitivity":
+                bi, li = idx
+                self.eq(name, unescape_code(who), strs(S["by"])[bi], f"{src}: by column")
+                vals = {"mean": S["sensitivity_ratio"][idx], "lo": S["sensitivity_lo"][idx],
+                        "hi": S["sensitivity_hi"][idx]}
+                k = int(re.search(r"#(\d+)", md_unescape(what)).group(1))
+                self.eq(name, int(S["sensitivity_rank"][bi][li]), k - 1, f"{src}: rank {k}")
+            elif stem == "js_divergence":
+                gi, li = idx
+                self.eq(name, unescape_code(who), strs(S["group"])[gi], f"{src}: group")
+                vals = {"mean": S["js_divergence"][idx]}
+                self.eq(name, li, int(np.nanargmax(S["js_divergence"][gi])), f"{src}: top layer")
+                self.eq(name, n, str(int(S["js_pairs"][gi])) if "js_pairs" in S else "",
+                        f"{src}: pairs")
+                if "js_pairs" in S and int(S["js_pairs"][gi]) == 0:
+                    fail(f"table {name}: quotes the JS of group {gi}, which has no pair")
+            else:
+                fail(f"table {name}: unknown source {stem!r}")
+                continue
+            self.eq(name, val, num(vals["mean"]), f"{src}: value")
+            want_iv = f"[{num(vals['lo'])}, {num(vals['hi'])}]" if "lo" in vals else ""
+            self.eq(name, iv, want_iv, f"{src}: interval")
+            nums.update([val] + re.findall(r"-?[0-9][0-9.e+-]*", iv) + ([same] if same else []))
+        # contrast rows: the layers with the largest |a - b|, in that order
+        for (stem, pre), got in groups.items():
+            mean = np.abs(S[f"{stem}_mean"][pre])
+            order = [int(i) for i in np.argsort(-np.where(np.isfinite(mean), mean, -1),
+                                                kind="stable") if np.isfinite(mean[i])]
+            self.eq(name, [li for li, _ in got], order[:len(got)], f"{stem}{list(pre)}: top layers")
+            if len(got) < min(3, len(order)):
+                fail(f"table {name}: {stem}{list(pre)} shows {len(got)} layers, expected "
+                     f"{min(3, len(order))}")
+
     def run(self):
         for name, (hdr, rows) in self.t.items():
             kind, _, arg = name.partition(":")
@@ -431,11 +641,41 @@ class Checker:
                 self.top(name, hdr, rows, kind, arg)
             elif kind == "key_findings":
                 self.key_findings(name, hdr, rows)
+            elif kind == "answer":
+                self.answer(name, hdr, rows)
+            elif kind in ("by_layer_entropy", "by_span_mass", "by_keyword_mass"):
+                self.by_label(name, hdr, rows, kind, arg)
+            elif kind == "contrast":
+                self.contrast(name, hdr, rows, arg)
+            elif kind == "sensitivity_ratio":
+                self.sensitivity_ratio(name, hdr, rows, arg)
+            elif kind == "js":
+                self.js(name, hdr, rows, arg)
             else:
                 fail(f"unknown table {name!r}: add a check for it")
                 continue
             self.checked.add(kind)
             print(f"ok   table {name}: {len(rows)} rows equal the file")
+
+
+def check_answer_prose(md, numbers):
+    """Every decimal number in the prose of an answer (## Answers, ### Qn) must be a value of
+    that answer's table (so the verdict quotes /summary, not a recomputation)."""
+    m = re.search(r"^## Answers$(.*?)^## ", md, flags=re.M | re.S)
+    if not m:
+        fail("report.md has no ## Answers section")
+        return
+    for part in re.split(r"^### ", m.group(1), flags=re.M)[1:]:
+        q = "q" + part.split(".", 1)[0].strip().lstrip("Q")
+        have = {x.rstrip("%") for x in numbers.get(q, set())}
+        prose = [ln for ln in part.splitlines()[1:]
+                 if not ln.startswith("|") and not ln.startswith("<!--")]
+        for ln in prose:
+            for x in re.findall(r"(?<![\w`.])-?[0-9]+\.[0-9]+(?:e[+-]?[0-9]+)?|"
+                                r"(?<![\w`.])-?[0-9]+e[+-]?[0-9]+", ln):
+                if x not in have:
+                    fail(f"answer {q}: the number {x} in {ln[:80]!r}... is not in its table")
+        print(f"ok   answer {q}: prose numbers are table values")
 
 
 def main():
@@ -481,6 +721,7 @@ def main():
     f = h5py.File(a.h5, "r")
     c = Checker(f, parse_tables(md))
     c.run()
+    check_answer_prose(md, getattr(c, "answer_numbers", {}))
     for k in a.tables:
         if k not in c.checked:
             fail(f"no {k} table in report.md")

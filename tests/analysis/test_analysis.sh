@@ -8,6 +8,11 @@
 #              `attnsweep reduce` (last_row input): the report draws the last query row instead
 #              of the attention grid and says which figures it skipped
 #   load       load.py's API against h5py on full, last_row/float16 and store: none files
+#   synthetic  load.Stats and report.py on hand-made files in the issue-12 /summary layout
+#              (make_synthetic.py, hand-chosen numbers; no attnsweep run): test_synthetic.py
+#   scale      a 2,000-prompt sweep (4 groups, store: last_row) on 2 ranks -> report.py ->
+#              check_report.py, before and after inject_stats.py adds the label / contrast /
+#              sensitivity statistics the reduce stage may not write yet; prints the times
 #   env: ATTNSWEEP, MPIEXEC, ATTNSWEEP_DATA_DIR, PY, SRC (repository root)
 set -uo pipefail
 CASE=$1
@@ -18,8 +23,8 @@ export MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1 MPLCONFIGDIR=$TMP/mpl
   echo "SKIP: $PY lacks h5py/numpy/pandas/matplotlib (apt-get install python3-h5py python3-pandas python3-matplotlib)"; exit 77; }
 REPORT="$SRC/analysis/report.py"
 CHECK="$HERE/check_report.py"
-FIGS=(--expect attention_ --expect layer_entropy_ --expect head_entropy_ --expect sensitivity
-      --expect span_mass_ --expect head_roles_)
+FIGS=(--expect attention_ --expect diff_ --expect layer_entropy_ --expect heads_
+      --expect sensitivity --expect span_mass_)
 
 case "$CASE" in
 smoke)
@@ -27,9 +32,13 @@ smoke)
   mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --quiet || fail "run smoke.yaml"
   "$PY" "$REPORT" results/smoke.h5 --out report || fail "report.py"
   "$PY" "$CHECK" results/smoke.h5 report "${FIGS[@]}" --no-fewshot \
-    --tables key_findings --tables layer_entropy --tables sensitivity --tables sensitivity_rank \
+    --tables answer --tables layer_entropy --tables js --tables sensitivity_rank \
     --tables span_mass --tables focused --tables distributed --tables keywords --tables prompts \
     || fail "report check"
+  # every group in one run; the story pair shares 1 token: flagged, and its JS not quoted
+  [ -s report/attention_arithmetic.png ] && [ -s report/attention_story.png ] || fail "a group has no attention maps"
+  grep -q '`long` − `short` (1)' report/report.md || fail "the 1-token pair is not flagged"
+  if grep -q '<!-- table: js:story -->' report/report.md; then fail "JS of the story group (1 shared token) is quoted"; fi
   # --group and --max-tokens: the story group, 10 tokens on the axes
   "$PY" "$REPORT" results/smoke.h5 --out report2 --group story --max-tokens 10 || fail "--group"
   grep -q "group \`story\`" report2/report.md || fail "--group story not used"
@@ -44,9 +53,9 @@ exp8)
   mpirun_n 2 "$BIN" run "$SRC/jobs/exp8.yaml" --model "$HF" --output results/exp8.h5 --quiet || fail "run exp8.yaml"
   "$PY" "$REPORT" results/exp8.h5 --out report || fail "report.py"
   "$PY" "$CHECK" results/exp8.h5 report "${FIGS[@]}" --fewshot \
-    --tables key_findings --tables layer_entropy --tables sensitivity --tables span_mass \
+    --tables answer --tables layer_entropy --tables js --tables span_mass \
     --tables focused --tables keywords || fail "report check"
-  grep -q "group \`instructions\`" report/report.md || fail "the instructions group is not the report's group"
+  [ -s report/attention_instructions.png ] && [ -s report/attention_fewshot.png ] || fail "a group has no attention maps"
   [ -s report/fewshot_fewshot.png ] || fail "no few-shot figure"
   ;;
 last_row)
@@ -83,6 +92,43 @@ load)
   [ "$out" = "(24, 24)" ] || fail "one-liner printed '$out'"
   # and as `import load` from inside analysis/
   (cd "$SRC/analysis" && "$PY" -c "import load; print(load.open_sweep('$TMP/results/smoke.h5'))") | grep -q "5 prompts" || fail "import load from analysis/"
+  ;;
+synthetic)
+  "$PY" "$HERE/test_synthetic.py" "$TMP/work" || fail "synthetic report checks"
+  ;;
+scale)
+  default_model
+  "$PY" "$HERE/make_scale_sweep.py" 2000 sc --model models/default || fail "make_scale_sweep.py"
+  (cd sc && mpirun_n 2 "$BIN" run sweep.yaml --quiet) || fail "run the 2,000-prompt sweep"
+  SCALE_FIGS=("${FIGS[@]}" --expect keyword_mass_ --fewshot)
+  for pass in as_run with_stats; do
+    if [ $pass = with_stats ]; then
+      # a stand-in only when the reduce stage wrote no statistics by label
+      "$PY" "$HERE/inject_stats.py" sc/scale.h5 || fail "inject_stats.py"
+      SCALE_FIGS+=(--tables answer --tables by_layer_entropy --tables by_span_mass
+                   --tables by_keyword_mass --tables sensitivity_ratio --tables js)
+      read -r NC NL < <("$PY" -c "import h5py, sys; S = h5py.File(sys.argv[1], 'r')['summary']
+print(len(S['contrast_name']), len(S['label_value']))" sc/scale.h5) || fail "read the statistics"
+      [ "$NC" -gt 0 ] && SCALE_FIGS+=(--expect contrasts --tables contrast)
+    fi
+    t0=$(date +%s%N)
+    "$PY" "$REPORT" sc/scale.h5 --out rep_$pass > rep_$pass.log || { cat rep_$pass.log; fail "report.py ($pass)"; }
+    t1=$(date +%s%N)
+    ms=$(( (t1 - t0) / 1000000 ))
+    echo "TIME: report.py on 2,000 prompts ($pass): $((ms / 1000)).$(printf %03d $((ms % 1000))) s (goal: under a minute; not asserted)"
+    "$PY" "$CHECK" sc/scale.h5 rep_$pass "${SCALE_FIGS[@]}" > check_$pass.log || { cat check_$pass.log; fail "report check ($pass)"; }
+    tail -1 check_$pass.log
+    n=$(ls rep_$pass/*.png | wc -l)
+    [ "$n" -le 40 ] || fail "$n figures for 2,000 prompts: figures must not grow with the prompts"
+    sz=$(stat -c %s rep_$pass/report.md)
+    [ "$sz" -le 400000 ] || fail "report.md is $sz bytes: tables must not grow with the prompts"
+  done
+  # with the statistics, every question is answered from /summary
+  if grep -q "The sweep cannot answer this" rep_with_stats/report.md; then
+    grep "The sweep cannot answer this" rep_with_stats/report.md; fail "a question is unanswered"; fi
+  if [ "$NL" -gt 8 ]; then
+    grep -q "Left out of the figure" rep_with_stats/report.md || fail "$NL labels: none left out?"
+  fi
   ;;
 *) fail "unknown case $CASE" ;;
 esac

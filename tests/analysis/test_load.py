@@ -416,9 +416,52 @@ def test_refused(tmp):
                contains=f"format_version {ver}")
 
 
+def test_masses(path):
+    """span_mass_layer / keyword_mass_layer (whole sweep, vectorized) against per-prompt
+    slices read with h5py: the head mean of span_mass by span name, the sum of
+    keyword_occ_mass_layer by keyword; NaN where the prompt has no such span / occurrence."""
+    sw = load.open_sweep(path)
+    names, sm = sw.span_mass_layer()
+    kws, km = sw.keyword_mass_layer()
+    with h5py.File(path, "r") as f:
+        m = f["metrics"]
+        n = len(f["sweep/prompt"])
+        L = int(f.attrs["n_layers"])
+        check(sm.shape == (n, len(names), L) and km.shape == (n, len(kws), L),
+              f"mass shapes {sm.shape} {km.shape}")
+        check(kws == strs(m["keyword"]), "keyword_mass_layer keywords are /metrics/keyword")
+        all_names = set()
+        for i in range(n):
+            a, c = int(m["span_start"][i]), int(m["span_count"][i])
+            want = {}
+            for j in range(a, a + c):
+                nm = m["span_name"].asstr()[j]
+                all_names.add(nm)
+                if m["span_tokens"][j][0] >= 0 and nm not in want:
+                    want[nm] = m["span_mass"][j].mean(axis=-1)
+            for si, nm in enumerate(names):
+                if nm in want:
+                    check(np.array_equal(sm[i, si], want[nm]), f"span mass row {i} {nm}")
+                else:
+                    check(np.isnan(sm[i, si]).all(), f"span mass row {i} {nm} is NaN")
+            a, c = int(m["keyword_occ_start"][i]), int(m["keyword_occ_count"][i])
+            kk = m["keyword_occ_keyword"][a:a + c]
+            ml = m["keyword_occ_mass_layer"][a:a + c]
+            for ki in range(len(kws)):
+                sel = kk == ki
+                if sel.any():
+                    check(np.allclose(km[i, ki], ml[sel].sum(axis=0), rtol=0, atol=1e-15),
+                          f"keyword mass row {i} {kws[ki]}")
+                else:
+                    check(np.isnan(km[i, ki]).all(), f"keyword mass row {i} {kws[ki]} is NaN")
+        check(set(names) == all_names, f"span names {names} = the file's {sorted(all_names)}")
+    sw.close()
+
+
 def main():
     full, lr, none = sys.argv[1:4]
     test_full(full)
+    test_masses(full)
     test_last_row_f16(lr, full)
     test_none(none)
     tmp = os.path.dirname(os.path.abspath(full))
