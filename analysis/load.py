@@ -48,7 +48,7 @@ FORMAT_VERSION = 2
 
 #: codes of the store modes, /sweep/status and the dtypes (docs/FORMAT.md)
 STORE_NAMES = {0: "full", 1: "last_row", 2: "none"}
-STATUS_NAMES = {0: "pending", 1: "done", 2: "failed"}
+STATUS_NAMES = {0: "pending", 1: "done", 2: "failed", 3: "skipped"}
 DTYPE_NAMES = {0: "float32", 1: "float16"}
 #: codes of /metrics/input
 INPUT_NAMES = {-1: "none", 0: "full", 1: "last_row"}
@@ -346,7 +346,7 @@ class Sweep:
         ``attnsweep extract`` prompt the group is the id and the variant is ""),
         ``n_tokens``, ``n_layers``, ``n_heads``, ``store`` ("full" | "last_row" | "none"),
         ``dtype`` ("float32" | "float16"), ``rank`` (-1 if none), ``status`` ("pending" |
-        "done" | "failed"), ``message`` (why a prompt failed) and ``token_start`` (the
+        "done" | "failed" | "skipped"), ``message`` (why a prompt failed) and ``token_start`` (the
         prompt's first row along the token dimension). n_layers, n_heads, store and dtype are
         the same for every prompt of a file.
 
@@ -418,6 +418,9 @@ class Sweep:
 
     def _check_done(self, pid, i, check_status):
         st = self._status(i)
+        if st == "skipped":  # model.on_too_long: skip - the prompt has no stored data at all
+            raise ValueError(f"{self.path}: prompt {pid!r} was skipped "
+                             f"({self._sweep('message')[i]}); it has no attention or metrics")
         if check_status and st != "done":
             raise ValueError(f"{self.path}: prompt {pid!r} has status {st!r}; its data are "
                              "undefined until it is done (pass check_status=False to read "

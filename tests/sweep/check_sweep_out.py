@@ -24,6 +24,17 @@ import sys
 import h5py
 import numpy as np
 
+
+def load_module():
+    """analysis/load.py of this source tree (the reader users import)."""
+    import importlib.util
+    import os
+    p = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis", "load.py")
+    spec = importlib.util.spec_from_file_location("load", p)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
 FAILS = []
 
 
@@ -299,6 +310,15 @@ def check_too_long(skip_path, trunc_path, vectors):
                 check(msg[i] == f"skipped: {len(r)} tokens, more than the model's max_position {M} "
                       "(model.on_too_long: skip)", f"{path}: prompt {i}: message {msg[i]!r}")
                 check(dropped[i] == 0, f"{path}: prompt {i}: tokens_dropped {dropped[i]}")
+                sw = load_module().open_sweep(path)   # the reader names a skipped prompt
+                pid = sw.prompts["id"][i]
+                for cs in (True, False):
+                    try:
+                        sw.attention(pid, check_status=cs)
+                        check(False, f"{path}: load.py read attention of skipped prompt {pid}")
+                    except ValueError as e:
+                        check("was skipped" in str(e), f"{path}: load.py: {e}")
+                check(sw.prompts["status"][i] == "skipped", f"load.py status {sw.prompts['status'][i]!r}")
             elif mode == "truncate" and long_[i]:
                 check(st[i] == 1, f"{path}: prompt {i}: status {st[i]}, expected 1 (done)")
                 check(ids == r[:M], f"{path}: prompt {i}: ids {ids}, expected the first {M} of {r}")
