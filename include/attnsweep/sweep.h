@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "attnsweep/analysis.h"
 #include "attnsweep/model.h"
 #include "attnsweep/status.h"
 
@@ -151,6 +152,7 @@ struct as_sweep {
     /* analysis: */
     char **keywords; /* (n_keywords) non-empty, unique */
     int n_keywords;
+    struct as_analysis analysis; /* analysis.by, contrasts, bootstrap (analysis.h) */
 
     struct as_sweep_marks marks;
     unsigned overridden; /* AS_SWEEP_OV_* bits */

@@ -72,8 +72,15 @@ as_status h5_table_create(struct as_h5file *f, hid_t g, const char *where, const
     for (int i = 0; i < t->n; i++)
         ds[i] = H5I_INVALID_HID;
     AS_TRY(as_table_check(t, where, err));
-    for (int i = 0; i < t->n_attrs; i++)
-        AS_TRY(h5_attr_str(f, g, where, t->attrs[i].name, t->attrs[i].value, err));
+    for (int i = 0; i < t->n_attrs; i++) {
+        const struct as_table_attr *a = &t->attrs[i];
+        switch (a->kind) {
+        case AS_ATTR_I64: AS_TRY(h5_attr_i64(f, g, where, a->name, a->i64, err)); break;
+        case AS_ATTR_U64: AS_TRY(h5_attr_u64(f, g, where, a->name, a->u64, err)); break;
+        case AS_ATTR_F64: AS_TRY(h5_attr_f64(f, g, where, a->name, a->f64, err)); break;
+        default: AS_TRY(h5_attr_str(f, g, where, a->name, a->value, err)); break;
+        }
+    }
     if ((dcpl = h5_dcpl_contig()) < 0) {
         ret = h5_fail(err, f->path, "creating a dataset property list for %s", where);
         goto done;
