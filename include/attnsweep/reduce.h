@@ -176,10 +176,11 @@ struct as_summary_stats {
     int32_t *span_count;                    /* (NL, NS) prompts that have the span */
     int32_t *kw_count;                      /* (NL, NK) prompts where the keyword occurs */
     const char **c_name, **c_column, **c_a, **c_b; /* (NC) */
-    int32_t *c_pairs;                              /* (NC) */
-    struct as_stats_c4 c_q[AS_STAT_COUNT];         /* (NC, L) layer_entropy and head means */
-    struct as_stats_c4 c_span;                     /* (NC, NS, L) */
-    struct as_stats_c4 c_kw;                       /* (NC, NK, L) */
+    const char **c_pair_on; /* (NC) the pair_on columns, comma-separated ("group" by default) */
+    int32_t *c_pairs;       /* (NC) */
+    struct as_stats_c4 c_q[AS_STAT_COUNT];  /* (NC, L) layer_entropy and head means */
+    struct as_stats_c4 c_span;              /* (NC, NS, L) */
+    struct as_stats_c4 c_kw;                /* (NC, NK, L) */
     int32_t *c_span_count;                  /* (NC, NS) pairs where both sides have the span */
     int32_t *c_kw_count;                    /* (NC, NK) */
     double *sens_ratio, *sens_lo, *sens_hi; /* (NB, L) */

@@ -261,6 +261,26 @@ as_status as_h5file_read_columns(struct as_h5file *f, const char *group, const c
             goto done;
         }
         c->width = width;
+        /* CF flags (e.g. a boolean /sweep column: flag_values -1 0 1, "missing false true") */
+        if (type == AS_COL_I8 && H5Aexists(d, "flag_meanings") > 0) {
+            char *fm = NULL;
+            if (h5_attr_read_str(f, d, path, "flag_meanings", &fm, err) != AS_OK) {
+                ret = AS_ERR_FORMAT;
+                goto done;
+            }
+            snprintf(c->flag_meanings, sizeof c->flag_meanings, "%s", fm);
+            free(fm);
+            c->flag_base = 0;
+            hid_t fa = H5I_INVALID_HID, fs = H5I_INVALID_HID;
+            int8_t fv[16];
+            if (H5Aexists(d, "flag_values") > 0 &&
+                (fa = H5Aopen(d, "flag_values", H5P_DEFAULT)) >= 0 &&
+                (fs = H5Aget_space(fa)) >= 0 && H5Sget_simple_extent_npoints(fs) >= 1 &&
+                H5Sget_simple_extent_npoints(fs) <= 16 && H5Aread(fa, H5T_NATIVE_INT8, fv) >= 0)
+                c->flag_base = fv[0];
+            if (fs >= 0) H5Sclose(fs);
+            if (fa >= 0) H5Aclose(fa);
+        }
         size_t bytes = 0;
         if (!as_mul_size((size_t)as_col_count(c), as_col_elsize(c), &bytes) ||
             !(c->data = malloc(bytes ? bytes : 1))) {

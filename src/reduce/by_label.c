@@ -31,9 +31,9 @@ as_status sm_colview_get(const struct as_summary_input *in, const char *const *g
                               what, name, c->nd, (long long)c->shape[0], (long long)in->n);
         switch (c->type) {
         case AS_COL_STR: cv->kind = 0; break;
+        case AS_COL_I8: cv->kind = c->flag_meanings[0] ? 3 : 1; break;
         case AS_COL_I64:
         case AS_COL_I32:
-        case AS_COL_I8:
         case AS_COL_U8: cv->kind = 1; break;
         case AS_COL_F64:
         case AS_COL_F32: cv->kind = 2; break;
@@ -87,10 +87,32 @@ static double cv_float(const struct sm_colview *cv, int64_t row) {
                                        : (double)((const float *)cv->col->data)[row];
 }
 
+/* The CF flag meaning of value v (kind 3): a word of flag_meanings, or NULL. */
+static const char *flag_word(const struct sm_colview *cv, int64_t v, size_t *len) {
+    const char *p = cv->col->flag_meanings;
+    for (int64_t k = v - cv->col->flag_base; k >= 0 && *p; k--) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        if (k == 0 && e > p) {
+            *len = (size_t)(e - p);
+            return p;
+        }
+        p = e;
+    }
+    return NULL;
+}
+
 int sm_cv_missing(const struct sm_colview *cv, int64_t row) {
     size_t len;
     if (cv->kind == 0) return cv_str(cv, row, &len), len == 0;
     if (cv->kind == 2) return isnan(cv_float(cv, row));
+    if (cv->kind == 3) {
+        const char *w = flag_word(cv, cv_int(cv, row), &len);
+        return w && len == 7 && !memcmp(w, "missing", 7);
+    }
     return 0;
 }
 
@@ -101,7 +123,7 @@ int sm_cv_cmp(const struct sm_colview *cv, int64_t a, int64_t b) {
         int c = memcmp(x, y, la < lb ? la : lb);
         return c ? c : (la > lb) - (la < lb);
     }
-    if (cv->kind == 1) {
+    if (cv->kind == 1 || cv->kind == 3) {
         int64_t x = cv_int(cv, a), y = cv_int(cv, b);
         return (x > y) - (x < y);
     }
@@ -116,6 +138,13 @@ void sm_cv_text(const struct sm_colview *cv, int64_t row, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), s);
     } else if (cv->kind == 1) {
         snprintf(out, cap, "%lld", (long long)cv_int(cv, row));
+    } else if (cv->kind == 3) { /* a CF flag: its meaning (false / true) */
+        size_t len;
+        const char *w = flag_word(cv, cv_int(cv, row), &len);
+        if (w)
+            snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), w);
+        else
+            snprintf(out, cap, "%lld", (long long)cv_int(cv, row));
     } else { /* the shortest text that reads back as the same value */
         const double v = cv_float(cv, row);
         for (int p = cv->col->type == AS_COL_F32 ? 6 : 15; p <= 17; p++) {
@@ -150,11 +179,17 @@ int sm_cv_equals(const struct sm_colview *cv, int64_t row, const char *v) {
         const char *s = cv_str(cv, row, &len);
         return strlen(v) == len && !memcmp(s, v, len);
     }
+    if (cv->kind == 3) { /* the flag's meaning, or its number */
+        size_t len;
+        const char *w = flag_word(cv, cv_int(cv, row), &len);
+        if (w && strlen(v) == len && !memcmp(w, v, len)) return 1;
+    }
     int64_t i = 0;
     double d = 0;
     int p = parse_number(v, &i, &d);
-    if (!p) return -1;
-    if (cv->kind == 1) return p == 1 ? cv_int(cv, row) == i : (double)cv_int(cv, row) == d;
+    if (!p) return cv->kind == 3 ? 0 : -1;
+    if (cv->kind == 1 || cv->kind == 3)
+        return p == 1 ? cv_int(cv, row) == i : (double)cv_int(cv, row) == d;
     return cv_float(cv, row) == d;
 }
 

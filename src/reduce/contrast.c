@@ -73,6 +73,7 @@ as_status sm_contrasts_compute(const struct as_summary_input *in, const struct a
         !(st->c_column = sm_alloc(st, uNC * sizeof(char *))) ||
         !(st->c_a = sm_alloc(st, uNC * sizeof(char *))) ||
         !(st->c_b = sm_alloc(st, uNC * sizeof(char *))) ||
+        !(st->c_pair_on = sm_alloc(st, uNC * sizeof(char *))) ||
         !(st->c_pairs = sm_alloc(st, uNC * sizeof(int32_t))) ||
         !(st->c_span_count = sm_alloc(st, uNC * NS * sizeof(int32_t))) ||
         !(st->c_kw_count = sm_alloc(st, uNC * NK * sizeof(int32_t))))
@@ -109,8 +110,20 @@ as_status sm_contrasts_compute(const struct as_summary_input *in, const struct a
         const char *const *on_names = ct->n_pair_on > 0 ? (const char *const *)ct->pair_on : dflt;
         free(on);
         if (!(on = calloc((size_t)n_on, sizeof *on))) goto nomem;
-        for (int p = 0; p < n_on; p++)
+        size_t pl = 1;
+        for (int p = 0; p < n_on; p++) {
+            if (!on_names[p]) {
+                ret = as_err_set(err, AS_ERR_INVALID, "%s: pair_on[%d] is empty", what, p);
+                goto done;
+            }
             AS_TRY(sm_colview_get(in, group_strs, on_names[p], what, &on[p], err));
+            pl += strlen(on_names[p]) + 1;
+        }
+        char *po = sm_alloc(st, pl);
+        if (!po) goto nomem;
+        for (int p = 0; p < n_on; p++)
+            strcat(p ? strcat(po, ",") : po, on_names[p]);
+        st->c_pair_on[c] = po;
         /* the prompts on either side with every pair_on value */
         int64_t nc = 0;
         for (int64_t j = 0; j < n; j++) {

@@ -175,6 +175,7 @@ static json_t *jstats(const struct as_summary *sm) {
         json_object_set_new(e, "column", json_string(st->c_column[c]));
         json_object_set_new(e, "a", json_string(st->c_a[c]));
         json_object_set_new(e, "b", json_string(st->c_b[c]));
+        json_object_set_new(e, "pair_on", json_string(st->c_pair_on[c]));
         json_object_set_new(e, "n_pairs", json_integer(st->c_pairs[c]));
         for (int q = 0; q < AS_STAT_COUNT; q++)
             json_object_set_new(e, qn[q], jc4(&st->c_q[q], (size_t)c * L, L));

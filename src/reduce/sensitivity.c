@@ -51,17 +51,19 @@ void sm_sens_add(struct sm_sens *s, const int32_t *n, const double *sx, const do
         s->N[l] += n[l], s->k[l]++;
         const double d1 = sx[l] * sx[l] / n[l];
         s->a1[l] += d1, s->a2[l] += sq[l], s->a3[l] += sx[l];
-        if (!bt) {
-            s->c1[l] += d1, s->c2[l] += sq[l], s->c3[l] += sx[l];
-            continue;
-        }
-        for (int b = 0; b < s->B; b++) {
-            const double S = bt->S[(size_t)b * bt->D + l], W = bt->W[(size_t)b * bt->D + l];
-            const double e = S - W * s->shift[l]; /* sum of x' over the resample */
-            double *r1 = s->a1 + (size_t)(b + 1) * L, *r2 = s->a2 + (size_t)(b + 1) * L,
-                   *r3 = s->a3 + (size_t)(b + 1) * L;
-            r1[l] += W > 0 ? e * e / W : 0;
-            r2[l] += bt->Q[(size_t)b * bt->n_sq + l];
+        if (!bt) s->c1[l] += d1, s->c2[l] += sq[l], s->c3[l] += sx[l];
+    }
+    if (!bt) return;
+    for (int b = 0; b < s->B; b++) { /* resample b's sums: row u of the bootstrap */
+        const size_t u = (size_t)bt->map[b];
+        const double *S = bt->S + u * bt->D, *W = bt->W + u * bt->D, *Q = bt->Q + u * bt->n_sq;
+        double *r1 = s->a1 + (size_t)(b + 1) * L, *r2 = s->a2 + (size_t)(b + 1) * L,
+               *r3 = s->a3 + (size_t)(b + 1) * L;
+        for (int l = 0; l < L; l++) {
+            if (n[l] < 1) continue;
+            const double e = S[l] - W[l] * s->shift[l]; /* sum of x' over the resample */
+            r1[l] += W[l] > 0 ? e * e / W[l] : 0;
+            r2[l] += Q[l];
             r3[l] += e;
         }
     }

@@ -62,24 +62,37 @@ void sm_moments(const struct sm_rows *r, int D, const int64_t *rows, int64_t k, 
 
 /* ---- the bootstrap (stats.c) ---- */
 
-/* Scratch and results of one bootstrapped set of rows: for resample b and component d < D
- * (a prefix of the rows' components), S[b, d] = sum of c_b[k] x[rows[k], d] and
- * W[b, d] = sum of c_b[k] m[rows[k], d], where c_b[k] counts how often the draws
- * j = 0..k-1 of resample b picked row k (sm_draw). Q[b, d] (d < n_sq) is the sum of
- * c_b[k] (x - shift)^2 over the present rows. */
+/* Scratch and results of one bootstrapped set of k rows. Resample b draws k rows with
+ * replacement (draw j picks row sm_draw(key, b, j, k)); c_b[j] counts how often row j was
+ * drawn. Resamples with the same counts are one distinct resample u = map[b] (only sets of
+ * at most SM_BOOT_SMALL rows are merged, where few count vectors exist; otherwise u = b).
+ * For component d < D (a prefix of the rows' components): S[u, d] = sum over j of
+ * c_b[j] x[rows[j], d], W[u, d] = the same of the mask, and Q[u, d] (d < n_sq) the same of
+ * (x - shift)^2 over the present rows, every sum in ascending j, so that a merged or
+ * unmerged resample has bit-identical sums. */
+#define SM_BOOT_SMALL 4
 struct sm_boot {
-    int B, D, n_sq;      /* this run's */
+    int B, D, n_sq, blk; /* blk: components per quantity (L), the unit of the mask checks */
     int D_max, n_sq_max; /* room */
+    int U;               /* distinct resamples of this run (B when not merged) */
     int64_t cap;         /* rows the counts have room for */
-    double *S, *W, *Q;   /* (B, D), (B, D), (B, n_sq) */
+    double *S, *W, *Q;   /* (U, D), (U, D), (U, n_sq) */
+    int32_t *map;        /* (B) b -> u */
+    int32_t *mult;       /* (U) resamples that are u */
     int32_t *cnt;        /* (SM_BOOT_BLOCK, cap) */
-    double *tmp;         /* (B) */
+    int32_t *slot;       /* (SM_BOOT_HASH) merging */
+    int64_t *ukey;       /* (B) */
+    int8_t *state;       /* (D_max / blk) per quantity: 0 absent, 1 present everywhere, 2 mixed */
+    double *tmp;         /* (2 B) */
+    double *zero_x;      /* (D_max) zeros: the padding row */
+    uint8_t *zero_m;     /* (D_max) */
 };
-int sm_boot_init(struct sm_boot *bt, int B, int D_max, int n_sq_max); /* 0, -1 out of memory */
+#define SM_BOOT_HASH 4096
+int sm_boot_init(struct sm_boot *bt, int B, int D_max, int n_sq_max, int blk); /* 0 / -1 */
 void sm_boot_free(struct sm_boot *bt);
-/* Fills S, W (and Q with shift (n_sq)) for components 0..D-1 of the k rows rows[0..k) of r
- * (rows NULL: 0..k-1). Returns 0, -1 out of memory, -2 when D or n_sq exceed the room.
- * k == 0: S = W = Q = 0. */
+/* Fills S, W (and Q with shift (n_sq)) for components 0..D-1 (a multiple of blk) of the k
+ * rows rows[0..k) of r (rows NULL: 0..k-1). Returns 0, -1 out of memory, -2 when D or n_sq
+ * exceed the room. k == 0: one resample, S = W = Q = 0. */
 int sm_boot_run(struct sm_boot *bt, uint64_t key, const struct sm_rows *r, int D,
                 const int64_t *rows, int64_t k, const double *shift, int n_sq);
 /* The percentile interval of component d's resampled means S / W (resamples with W = 0 left
@@ -94,7 +107,8 @@ void sm_percentile_interval(double *v, int n, double confidence, double *lo, dou
 /* A view of one /sweep column for labels and pairs (by_label.c). */
 struct sm_colview {
     const char *name;
-    int kind;                 /* 0 string, 1 integer, 2 floating point */
+    int kind;                 /* 0 string, 1 integer, 2 floating point, 3 CF flags (int8 with
+                                 flag_meanings: a boolean is "false true", -1 "missing") */
     const struct as_col *col; /* NULL: strs */
     const char *const *strs;  /* (N) virtual string column ("group", "variant") */
 };

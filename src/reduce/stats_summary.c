@@ -183,12 +183,19 @@ as_status sm_stats_compute(const struct as_summary_input *in, struct as_summary 
     sm->stats = st;
     st->L = sm->L, st->H = sm->H, st->confidence = AS_ANALYSIS_CONFIDENCE;
     AS_TRY(sm_settings(in, &st->n_boot, &st->seed, &st->js_min_shared, err));
-    const struct as_analysis *an = in->analysis;
+    /* no analysis, or one nobody filled (n_boot 0): the defaults, by = [group]; a filled one
+     * is taken as it is (by: [] splits by nothing) */
+    const struct as_analysis *an = in->analysis && in->analysis->n_boot != 0 ? in->analysis : NULL;
     static const char *const dflt_by[] = {"group"};
-    const int use_dflt = !an || an->n_by < 1;
+    const int use_dflt = !an;
     st->NB = use_dflt ? 1 : an->n_by;
     st->NC = an ? an->n_contrasts : 0;
-    if (!(st->by = sm_alloc(st, (size_t)st->NB * sizeof(char *)))) goto nomem;
+    if (st->NB < 0 || st->NC < 0) {
+        ret = as_err_set(err, AS_ERR_INVALID, "analysis: %d by columns, %d contrasts", st->NB,
+                         st->NC);
+        goto done;
+    }
+    if (!(st->by = sm_alloc(st, ((size_t)st->NB + 1) * sizeof(char *)))) goto nomem;
     for (int b = 0; b < st->NB; b++) {
         const char *name = use_dflt ? dflt_by[b] : an->by[b];
         if (!name || !*name) {
@@ -207,7 +214,7 @@ as_status sm_stats_compute(const struct as_summary_input *in, struct as_summary 
             }
         if (!(st->by[b] = sm_strdup(st, name, strlen(name)))) goto nomem;
     }
-    if (st->NC > 0 && !an->contrasts) {
+    if ((st->NC > 0 && !an->contrasts) || (st->NB > 0 && !use_dflt && !an->by)) {
         ret =
             as_err_set(err, AS_ERR_INVALID, "analysis.contrasts: %d declared, none given", st->NC);
         goto done;
@@ -229,7 +236,7 @@ as_status sm_stats_compute(const struct as_summary_input *in, struct as_summary 
     }
     st->D = st->L * (1 + st->NS + st->NK + 3);
     AS_TRY(make_rows(sm, st, name_of, &rows, err));
-    if (sm_boot_init(&bt, st->n_boot, st->D, st->L) != 0) goto nomem;
+    if (sm_boot_init(&bt, st->n_boot, st->D, st->L, st->L) != 0) goto nomem;
     AS_TRY(sm_labels_compute(in, sm, st, &rows, gstr, &bt, err));
     AS_TRY(sm_contrasts_compute(in, sm, st, &rows, gstr, &bt, err));
     goto done;

@@ -157,6 +157,8 @@ static void st_stats(struct as_table *t, const struct as_summary_stats *st,
            have ? st->c_column : NULL, w);
     st_str(t, have, "contrast_a", "contrast", (const int64_t[]){NC}, have ? st->c_a : NULL, w);
     st_str(t, have, "contrast_b", "contrast", (const int64_t[]){NC}, have ? st->c_b : NULL, w);
+    st_str(t, have, "contrast_pair_on", "contrast", (const int64_t[]){NC},
+           have ? st->c_pair_on : NULL, w);
     as_table_add(t, "contrast_n_pairs", AS_COL_I32, "contrast", (const int64_t[]){NC},
                  have ? st->c_pairs : NULL, 0);
     static const char *const cq[AS_STAT_COUNT] = {"contrast_layer_entropy", "contrast_sink",
