@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "attnsweep/analysis.h"
 #include "attnsweep/metrics.h"
 #include "attnsweep/status.h"
 #include "attnsweep/table.h"
@@ -92,12 +93,14 @@ struct as_summary_group {
     int n_variants;
     int64_t *prompts;    /* (V) rows in /sweep, in file order */
     char **variants;     /* (V) variant names */
-    int n_shared;        /* tokens of the shared question compared by js_divergence */
+    int n_shared;        /* fewest shared suffix tokens over the pairs js uses (0: none) */
+    int js_pairs;        /* variant pairs js averages over (each shares >= js_min_shared) */
     double *entropy_std; /* (L) std over variants of layer_entropy (ddof = 0) */
-    double *js;          /* (L) mean pairwise Jensen-Shannon divergence (nats), NaN if undefined */
-    int32_t *rank_js;    /* (L) layers by decreasing js */
-    int32_t *rank_std;   /* (L) layers by decreasing entropy_std */
-    double *prefix_mass; /* (V, L) head-mean last-row mass on span "prefix" */
+    double *js; /* (L) mean over pairs of the JS divergence (nats) on each pair's common aligned
+                   suffix, NaN when no pair is usable */
+    int32_t *rank_js;                    /* (L) layers by decreasing js */
+    int32_t *rank_std;                   /* (L) layers by decreasing entropy_std */
+    double *prefix_mass;                 /* (V, L) head-mean last-row mass on span "prefix" */
     double *question_mass;               /* (V, L) ... on span "question" */
     int has_examples;                    /* some variant has a span named example_answer* */
     double *example_mass;                /* (V, L, H) summed over example_answer* spans;
@@ -108,7 +111,7 @@ struct as_summary_group {
 
 /* One summarized prompt's metrics: views into the input columns (no copies). */
 struct as_metrics_small {
-    int L, H, T, n_spans;
+    int L, H, T, n_spans, n_substr;
     const double *layer_entropy;     /* (L) */
     const double *head[AS_HM_COUNT]; /* each (L, H); NaN where not available (last_row) */
     const int32_t *head_focus;       /* (L, H) token position */
@@ -118,10 +121,71 @@ struct as_metrics_small {
                                         layer l, token t at last_row_mean[t * L + l] */
     const char *span_names;          /* (S) records of span_name_width bytes, NUL-terminated */
     size_t span_name_width;
-    const int8_t *span_kind;    /* (S) */
-    const int32_t *span_tokens; /* (S, 2) */
-    const double *span_mass;    /* (S, L, H) */
-    const double *span_lift;    /* (S, L, H) */
+    const int8_t *span_kind;        /* (S) */
+    const int32_t *span_tokens;     /* (S, 2) */
+    const double *span_mass;        /* (S, L, H) */
+    const double *span_lift;        /* (S, L, H) */
+    int n_occ;                      /* keyword occurrences (text rule) */
+    const int32_t *occ_keyword;     /* (n_occ) keyword index (may be NULL when n_occ == 0) */
+    const double *occ_mass;         /* (n_occ) last layer, head-mean last row */
+    const double *occ_mass_layer;   /* (n_occ, L) every layer */
+    const int32_t *substr_keyword;  /* (n_substr) the notebook's keyword matches (may be NULL) */
+    const int32_t *substr_position; /* (n_substr) */
+    const double *substr_mass;      /* (n_substr) */
+};
+
+/* ---- statistics across prompts (docs/METRICS.md, /summary by_*, contrast_*, sensitivity_*) */
+
+/* The per-(layer, head) quantities of the by_* statistics, and the per-layer (head-mean)
+ * quantities that contrasts report on their own, in this order. */
+enum { AS_STAT_ENTROPY = 0, AS_STAT_SINK, AS_STAT_PREV, AS_STAT_INDUCTION, AS_STAT_COUNT };
+
+/* Four statistics of one quantity, each the same shape. */
+struct as_stats_q4 {
+    double *mean, *std, *lo, *hi;
+};
+/* A contrast's statistics of one quantity. */
+struct as_stats_c4 {
+    double *mean, *lo, *hi, *same_sign;
+};
+
+/* The statistics across prompts of a summary (sm->stats): labels are every (column, value)
+ * of the `by` columns, columns in `by` order, values sorted; NaN where undefined. lo / hi
+ * are 95% intervals of the mean: percentile bootstrap for per-layer quantities, normal for
+ * per-(layer, head) ones (docs/METRICS.md). */
+struct as_summary_stats {
+    int n_boot;                /* bootstrap resamples */
+    uint64_t seed;             /* bootstrap seed */
+    int js_min_shared;         /* fewest shared tokens of a JS pair */
+    double confidence;         /* AS_ANALYSIS_CONFIDENCE */
+    int L, H, D;               /* D: per-layer quantities per prompt (private) */
+    int NB, NL, NS, NK, NC;    /* by columns, labels, span names, keywords, contrasts */
+    const char **by;           /* (NB) */
+    const char **label;        /* (NL) "column=value": the label scale */
+    const char **label_column; /* (NL) */
+    const char **label_value;  /* (NL) the value as text */
+    int32_t *label_count;      /* (NL) summarized prompts with that value */
+    int32_t *label_by;         /* (NL) index into by */
+    const char **span_name;    /* (NS) declared spans by first appearance, then prefix, question */
+    const char **keyword;      /* (NK) the /metrics keywords */
+    struct as_stats_q4 layer_entropy;       /* (NL, L) */
+    struct as_stats_q4 head[AS_STAT_COUNT]; /* (NL, L, H) head_entropy, sink_last, prev_token,
+                                               induction */
+    struct as_stats_q4 span;                /* (NL, NS, L) head-mean span_mass */
+    struct as_stats_q4 kw;                  /* (NL, NK, L) keyword mass (text rule) */
+    int32_t *span_count;                    /* (NL, NS) prompts that have the span */
+    int32_t *kw_count;                      /* (NL, NK) prompts where the keyword occurs */
+    const char **c_name, **c_column, **c_a, **c_b; /* (NC) */
+    const char **c_pair_on; /* (NC) the pair_on columns, comma-separated ("group" by default) */
+    int32_t *c_pairs;       /* (NC) */
+    struct as_stats_c4 c_q[AS_STAT_COUNT];  /* (NC, L) layer_entropy and head means */
+    struct as_stats_c4 c_span;              /* (NC, NS, L) */
+    struct as_stats_c4 c_kw;                /* (NC, NK, L) */
+    int32_t *c_span_count;                  /* (NC, NS) pairs where both sides have the span */
+    int32_t *c_kw_count;                    /* (NC, NK) */
+    double *sens_ratio, *sens_lo, *sens_hi; /* (NB, L) */
+    int32_t *sens_rank;                     /* (NB, L) 0 = the most sensitive layer */
+    void *mem;                              /* private: every allocation of this struct */
 };
 
 struct as_summary {
@@ -137,6 +201,7 @@ struct as_summary {
     int n_groups;
     struct as_summary_group *groups;
     struct as_metrics_small *small; /* (n) the per-prompt inputs (for the exports) */
+    struct as_summary_stats *stats; /* statistics across prompts */
     void *arena;                    /* private */
 };
 
@@ -158,6 +223,14 @@ struct as_summary_input {
     const char *token_str;          /* (NT) records of /tokens/token_str, token_str_width bytes
                                        each, NUL-terminated within the record (as src/io reads) */
     size_t token_str_width;
+    const int32_t *token_id; /* (NT) /tokens/token_id: the JS pairs' common suffix; NULL: every
+                                pair shares nothing (js_divergence NaN) */
+    /* Statistics across prompts (docs/METRICS.md). analysis NULL, or with n_boot < 1 (not
+     * filled): the defaults of analysis.h; no `by` columns: by = {"group"}. */
+    const struct as_analysis *analysis;
+    const struct as_table *sweep; /* /sweep columns named by analysis (by, contrast columns,
+                                     pair_on), each with n rows; "group" and "variant" may be
+                                     absent: then group_names[group_of] and variants */
 };
 
 /* Computes the statistics of the prompts with status done and metrics input
@@ -170,11 +243,19 @@ void as_summary_free(struct as_summary *sm);
 /* Describes /summary (docs/FORMAT.md "Summary") as a table with data. */
 as_status as_summary_table(const struct as_summary *sm, struct as_table *t, struct as_err *err);
 
-/* Raw bytes of /summary for n done prompts in n_groups groups (the dry-run
- * estimate; string widths are upper bounds). Built from the same column list
- * as as_summary_table; -1 only when out of memory. */
-double as_summary_estimate_bytes(int64_t n, int64_t n_groups, int L, int H, size_t id_width,
-                                 size_t variant_width, size_t group_width, size_t token_width);
+/* The counts and string widths that size a /summary (string widths are upper bounds). */
+struct as_summary_dims {
+    int64_t n, n_groups; /* done prompts, groups */
+    int L, H;
+    size_t id_width, variant_width, group_width, token_width;
+    int64_t n_by, n_labels, n_spans, n_keywords, n_contrasts; /* the statistics' dimensions */
+    size_t name_width; /* by, span, keyword and contrast names, label values */
+};
+
+/* Raw bytes of /summary of these dimensions (the dry-run estimate), built from the same
+ * column list as as_summary_table; *n_cols (may be NULL) gets its number of datasets. -1
+ * only when out of memory. */
+double as_summary_estimate_bytes(const struct as_summary_dims *d, int *n_cols);
 
 /* Rank 0 exports. JSON: the notebook's exp8_attention_results.json keys
  * (layer_entropies, head_specialization_summary) plus the new statistics.

@@ -51,12 +51,19 @@ struct as_col {
     int flag_base;                          /* the value of the first flag meaning */
 };
 
-#define AS_TABLE_MAX_ATTRS 4
+#define AS_TABLE_MAX_ATTRS 8
 
-/* A string attribute of the group that holds the table. */
+/* What an attribute of a table's group holds. */
+enum as_attr_kind { AS_ATTR_STR = 0, AS_ATTR_I64 = 1, AS_ATTR_U64 = 2, AS_ATTR_F64 = 3 };
+
+/* An attribute of the group that holds the table: a string or one number. */
 struct as_table_attr {
     char name[AS_COL_NAME_MAX];
-    char value[256];
+    enum as_attr_kind kind;
+    char value[256]; /* AS_ATTR_STR */
+    int64_t i64;     /* AS_ATTR_I64 */
+    uint64_t u64;    /* AS_ATTR_U64 */
+    double f64;      /* AS_ATTR_F64 */
 };
 
 struct as_table {
@@ -94,6 +101,10 @@ struct as_col *as_table_add_range(struct as_table *t, const char *dim, int64_t n
 /* Sets a string attribute of the table's group (at most AS_TABLE_MAX_ATTRS;
  * values longer than 255 bytes are an error: t->oom). */
 void as_table_set_attr(struct as_table *t, const char *name, const char *value);
+/* Numeric attributes of the table's group (scalar int64, uint64 or float64). */
+void as_table_set_attr_i64(struct as_table *t, const char *name, int64_t value);
+void as_table_set_attr_u64(struct as_table *t, const char *name, uint64_t value);
+void as_table_set_attr_f64(struct as_table *t, const char *name, double value);
 /* The column named name, or NULL. */
 const struct as_col *as_table_find(const struct as_table *t, const char *name);
 /* AS_ERR_NOMEM if an add failed, AS_ERR_INVALID if a dimension is used

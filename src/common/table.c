@@ -206,13 +206,40 @@ struct as_col *as_table_add_owned(struct as_table *t, const char *name, enum as_
     return c;
 }
 
+/* The next attribute slot, named (NULL and t->oom set when full or the name is too long). */
+static struct as_table_attr *attr_push(struct as_table *t, const char *name,
+                                       enum as_attr_kind kind) {
+    if (t->n_attrs >= AS_TABLE_MAX_ATTRS || strlen(name) >= AS_COL_NAME_MAX) {
+        t->oom = 1;
+        return NULL;
+    }
+    struct as_table_attr *a = &t->attrs[t->n_attrs++];
+    memset(a, 0, sizeof *a);
+    snprintf(a->name, sizeof a->name, "%s", name);
+    a->kind = kind;
+    return a;
+}
+
 void as_table_set_attr(struct as_table *t, const char *name, const char *value) {
-    if (t->n_attrs >= AS_TABLE_MAX_ATTRS || strlen(name) >= AS_COL_NAME_MAX ||
-        strlen(value) >= sizeof t->attrs[0].value) {
+    if (strlen(value) >= sizeof t->attrs[0].value) {
         t->oom = 1;
         return;
     }
-    struct as_table_attr *a = &t->attrs[t->n_attrs++];
-    snprintf(a->name, sizeof a->name, "%s", name);
-    snprintf(a->value, sizeof a->value, "%s", value);
+    struct as_table_attr *a = attr_push(t, name, AS_ATTR_STR);
+    if (a) snprintf(a->value, sizeof a->value, "%s", value);
+}
+
+void as_table_set_attr_i64(struct as_table *t, const char *name, int64_t value) {
+    struct as_table_attr *a = attr_push(t, name, AS_ATTR_I64);
+    if (a) a->i64 = value;
+}
+
+void as_table_set_attr_u64(struct as_table *t, const char *name, uint64_t value) {
+    struct as_table_attr *a = attr_push(t, name, AS_ATTR_U64);
+    if (a) a->u64 = value;
+}
+
+void as_table_set_attr_f64(struct as_table *t, const char *name, double value) {
+    struct as_table_attr *a = attr_push(t, name, AS_ATTR_F64);
+    if (a) a->f64 = value;
 }

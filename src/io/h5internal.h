@@ -58,6 +58,8 @@ as_status h5_attr_i32(const struct as_h5file *f, hid_t loc, const char *where, c
                       int32_t value, struct as_err *err);
 as_status h5_attr_i64(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
                       int64_t value, struct as_err *err);
+as_status h5_attr_u64(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      uint64_t value, struct as_err *err);
 as_status h5_attr_f32(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
                       float value, struct as_err *err);
 as_status h5_attr_f64(const struct as_h5file *f, hid_t loc, const char *where, const char *name,

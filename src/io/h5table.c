@@ -72,8 +72,15 @@ as_status h5_table_create(struct as_h5file *f, hid_t g, const char *where, const
     for (int i = 0; i < t->n; i++)
         ds[i] = H5I_INVALID_HID;
     AS_TRY(as_table_check(t, where, err));
-    for (int i = 0; i < t->n_attrs; i++)
-        AS_TRY(h5_attr_str(f, g, where, t->attrs[i].name, t->attrs[i].value, err));
+    for (int i = 0; i < t->n_attrs; i++) {
+        const struct as_table_attr *a = &t->attrs[i];
+        switch (a->kind) {
+        case AS_ATTR_I64: AS_TRY(h5_attr_i64(f, g, where, a->name, a->i64, err)); break;
+        case AS_ATTR_U64: AS_TRY(h5_attr_u64(f, g, where, a->name, a->u64, err)); break;
+        case AS_ATTR_F64: AS_TRY(h5_attr_f64(f, g, where, a->name, a->f64, err)); break;
+        default: AS_TRY(h5_attr_str(f, g, where, a->name, a->value, err)); break;
+        }
+    }
     if ((dcpl = h5_dcpl_contig()) < 0) {
         ret = h5_fail(err, f->path, "creating a dataset property list for %s", where);
         goto done;
@@ -254,6 +261,26 @@ as_status as_h5file_read_columns(struct as_h5file *f, const char *group, const c
             goto done;
         }
         c->width = width;
+        /* CF flags (e.g. a boolean /sweep column: flag_values -1 0 1, "missing false true") */
+        if (type == AS_COL_I8 && H5Aexists(d, "flag_meanings") > 0) {
+            char *fm = NULL;
+            if (h5_attr_read_str(f, d, path, "flag_meanings", &fm, err) != AS_OK) {
+                ret = AS_ERR_FORMAT;
+                goto done;
+            }
+            snprintf(c->flag_meanings, sizeof c->flag_meanings, "%s", fm);
+            free(fm);
+            c->flag_base = 0;
+            hid_t fa = H5I_INVALID_HID, fs = H5I_INVALID_HID;
+            int8_t fv[16];
+            if (H5Aexists(d, "flag_values") > 0 &&
+                (fa = H5Aopen(d, "flag_values", H5P_DEFAULT)) >= 0 &&
+                (fs = H5Aget_space(fa)) >= 0 && H5Sget_simple_extent_npoints(fs) >= 1 &&
+                H5Sget_simple_extent_npoints(fs) <= 16 && H5Aread(fa, H5T_NATIVE_INT8, fv) >= 0)
+                c->flag_base = fv[0];
+            if (fs >= 0) H5Sclose(fs);
+            if (fa >= 0) H5Aclose(fa);
+        }
         size_t bytes = 0;
         if (!as_mul_size((size_t)as_col_count(c), as_col_elsize(c), &bytes) ||
             !(c->data = malloc(bytes ? bytes : 1))) {

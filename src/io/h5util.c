@@ -190,6 +190,11 @@ as_status h5_attr_i64(const struct as_h5file *f, hid_t loc, const char *where, c
     return h5_attr_scalar(f, loc, where, name, H5T_NATIVE_INT64, &value, err);
 }
 
+as_status h5_attr_u64(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
+                      uint64_t value, struct as_err *err) {
+    return h5_attr_scalar(f, loc, where, name, H5T_NATIVE_UINT64, &value, err);
+}
+
 as_status h5_attr_f32(const struct as_h5file *f, hid_t loc, const char *where, const char *name,
                       float value, struct as_err *err) {
     return h5_attr_scalar(f, loc, where, name, H5T_NATIVE_FLOAT, &value, err);

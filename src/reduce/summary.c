@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats_internal.h"
 #include "summary_internal.h"
 
 enum { SM_STATUS_DONE = 1 }; /* /sweep/status: 1 = done (docs/FORMAT.md) */
@@ -207,6 +208,7 @@ void as_summary_free(struct as_summary *sm) {
     if (ar) {
         free(ar->group_start), free(ar->group_count), free(ar->n_shared), free(ar->has_examples);
         free(ar->entropy_std), free(ar->js), free(ar->rank_js), free(ar->rank_std);
+        free(ar->js_pairs), free(ar->js_acc), free(ar->js_cnt);
         free(ar->member_index), free(ar->member_variant), free(ar->group_name);
         free(ar->prefix_mass), free(ar->question_mass), free(ar->example_mass);
         free(ar->example_top), free(ar->layer_ids), free(ar->head_ids), free(ar->nan_lh);
@@ -215,6 +217,7 @@ void as_summary_free(struct as_summary *sm) {
     }
     free(sm->index), free(sm->ids), free(sm->small), free(sm->head_entropy_mean);
     free(sm->focused), free(sm->distributed), free(sm->groups);
+    sm_stats_free(sm->stats);
     free(sm);
 }
 
@@ -243,6 +246,10 @@ as_status as_summary_compute(const struct as_summary_input *in, struct as_summar
     }
     const int64_t N = in->n;
     const int L = in->L, H = in->H, LH = L * H, K = AS_METRICS_TOP_K;
+    int n_boot, js_min_shared;
+    uint64_t seed;
+    AS_TRY(sm_settings(in, &n_boot, &seed, &js_min_shared, err));
+    (void)n_boot, (void)seed; /* the statistics across prompts read them (stats_summary.c) */
     const struct as_table *mt = in->metrics;
     const size_t tw = in->token_str_width;
 
@@ -276,7 +283,28 @@ as_status as_summary_compute(const struct as_summary_input *in, struct as_summar
     GET("span_lift", AS_COL_F64, 3, S, L, H, 0, slift, NULL);
     GET("layer", AS_COL_I32, 1, L, 0, 0, 1, lids, NULL);
     GET("head", AS_COL_I32, 1, H, 0, 0, 1, hids, NULL);
+    /* keywords (optional: a summary without them has no keyword statistics) */
+    const int32_t *occ_count, *occ_kw, *sub_count, *sub_kw, *sub_pos;
+    const int64_t *occ_start, *sub_start;
+    const double *occ_mass, *occ_mass_layer, *sub_mass;
+    const struct as_col *occ_col, *sub_col, *kw_col;
+    GET("keyword", AS_COL_STR, 1, -1, 0, 0, 1, p, &kw_col);
+    GET("keyword_occ_count", AS_COL_I32, 1, N, 0, 0, 1, occ_count, NULL);
+    GET("keyword_occ_start", AS_COL_I64, 1, N, 0, 0, 1, occ_start, NULL);
+    GET("keyword_occ_keyword", AS_COL_I32, 1, -1, 0, 0, 1, occ_kw, &occ_col);
+    const int64_t NO = occ_col ? occ_col->shape[0] : 0;
+    GET("keyword_occ_mass", AS_COL_F64, 1, NO, 0, 0, 1, occ_mass, NULL);
+    GET("keyword_occ_mass_layer", AS_COL_F64, 2, NO, L, 0, 1, occ_mass_layer, NULL);
+    GET("keyword_substr_count", AS_COL_I32, 1, N, 0, 0, 1, sub_count, NULL);
+    GET("keyword_substr_start", AS_COL_I64, 1, N, 0, 0, 1, sub_start, NULL);
+    GET("keyword_substr_keyword", AS_COL_I32, 1, -1, 0, 0, 1, sub_kw, &sub_col);
+    const int64_t NSUB = sub_col ? sub_col->shape[0] : 0;
+    GET("keyword_substr_position", AS_COL_I32, 1, NSUB, 0, 0, 1, sub_pos, NULL);
+    GET("keyword_substr_mass", AS_COL_F64, 1, NSUB, 0, 0, 1, sub_mass, NULL);
 #undef GET
+    const int64_t NKW = kw_col ? kw_col->shape[0] : 0;
+    const int have_occ = kw_col && occ_count && occ_start && occ_kw && occ_mass && occ_mass_layer;
+    const int have_sub = kw_col && sub_count && sub_start && sub_kw && sub_pos && sub_mass;
     const char *snames = sname_col->data;
     const size_t sw = sname_col->width;
 
@@ -327,6 +355,23 @@ as_status as_summary_compute(const struct as_summary_input *in, struct as_summar
                              (long long)sc, (long long)S, (int)in->group_of[i], in->n_groups);
             goto done;
         }
+        const int64_t os = have_occ ? occ_start[i] : 0, oc = have_occ ? occ_count[i] : 0;
+        const int64_t us = have_sub ? sub_start[i] : 0, uc = have_sub ? sub_count[i] : 0;
+        int bad_kw = os < 0 || oc < 0 || os > NO - oc || us < 0 || uc < 0 || us > NSUB - uc;
+        for (int64_t o = os; !bad_kw && o < os + oc; o++)
+            bad_kw = occ_kw[o] < 0 || occ_kw[o] >= NKW;
+        for (int64_t o = us; !bad_kw && o < us + uc; o++)
+            bad_kw = sub_kw[o] < 0 || sub_kw[o] >= NKW || sub_pos[o] < 0 || sub_pos[o] >= T;
+        if (bad_kw) {
+            ret = as_err_set(err, AS_ERR_FORMAT,
+                             "summary: prompt '%s' (row %lld): keyword occurrences [%lld, +%lld) "
+                             "of %lld or matches [%lld, +%lld) of %lld, or their keyword / "
+                             "position, lie outside; expected them inside (%lld keywords, %d "
+                             "tokens)",
+                             id, (long long)i, (long long)os, (long long)oc, (long long)NO,
+                             (long long)us, (long long)uc, (long long)NSUB, (long long)NKW, T);
+            goto done;
+        }
         for (int64_t s = ss; s < ss + sc; s++) {
             const int32_t t0 = stok[2 * s], t1 = stok[2 * s + 1];
             if (t0 >= 0 && !(t0 <= t1 && t1 <= T)) {
@@ -352,6 +397,14 @@ as_status as_summary_compute(const struct as_summary_input *in, struct as_summar
         m->span_tokens = stok + 2 * ss;
         m->span_mass = smass + (size_t)ss * uLH;
         m->span_lift = slift + (size_t)ss * uLH;
+        m->n_occ = (int)oc;
+        m->occ_keyword = have_occ ? occ_kw + os : NULL;
+        m->occ_mass = have_occ ? occ_mass + os : NULL;
+        m->occ_mass_layer = have_occ ? occ_mass_layer + (size_t)os * uL : NULL;
+        m->n_substr = (int)uc;
+        m->substr_keyword = have_sub ? sub_kw + us : NULL;
+        m->substr_position = have_sub ? sub_pos + us : NULL;
+        m->substr_mass = have_sub ? sub_mass + us : NULL;
         sm->index[j] = i;
         sm->ids[j] = id;
         j++;
@@ -455,6 +508,8 @@ as_status as_summary_compute(const struct as_summary_input *in, struct as_summar
         !(ar->js = calloc(uG * uL, sizeof(double))) ||
         !(ar->rank_js = calloc(uG * uL, sizeof(int32_t))) ||
         !(ar->rank_std = calloc(uG * uL, sizeof(int32_t))) ||
+        !(ar->js_pairs = calloc(uG, sizeof(int32_t))) ||
+        !(ar->js_acc = calloc(uL, sizeof(double))) || !(ar->js_cnt = calloc(uL, sizeof(int32_t))) ||
         !(ar->member_index = calloc(un, sizeof *ar->member_index)) ||
         !(ar->member_variant = calloc(un, sizeof *ar->member_variant)) ||
         !(ar->prefix_mass = calloc(un * uL, sizeof(double))) ||
@@ -528,48 +583,56 @@ as_status as_summary_compute(const struct as_summary_input *in, struct as_summar
             }
             gr->entropy_std[l] = V > 0 ? sqrt(var / V) : NAN;
         }
-        /* JS divergence on the shared question tokens, aligned from their end */
-        int shared = -1;
-        for (v = 0; v < V; v++) {
-            const struct as_metrics_small *m = &sm->small[mem[v]];
-            int s = find_span(m, "question"), c = 0;
-            if (s >= 0 && m->span_tokens[2 * s] >= 0)
-                c = m->span_tokens[2 * s + 1] - m->span_tokens[2 * s];
-            if (shared < 0 || c < shared) shared = c;
-        }
-        const int ns = gr->n_shared = shared < 0 ? 0 : shared;
-        ar->n_shared[g] = ns;
-        const int js_ok = V >= 2 && ns > 0;
-        if (js_ok && (size_t)V * ns > pv_cap) {
-            free(pv);
-            pv_cap = (size_t)V * ns;
-            if (!(pv = malloc(pv_cap * sizeof *pv))) goto nomem;
-        }
-        for (int l = 0; l < L; l++) {
-            int ok = js_ok;
-            for (v = 0; v < V && ok; v++) {
-                const struct as_metrics_small *m = &sm->small[mem[v]];
-                const int end = m->span_tokens[2 * find_span(m, "question") + 1];
-                double *pd = pv + (size_t)v * ns, z = 0;
-                for (int t = 0; t < ns; t++)
-                    z += (pd[t] = m->last_row_mean[(size_t)(end - ns + t) * uL + l]);
-                if (!(z > 0)) ok = 0;
-                for (int t = 0; t < ns && ok; t++)
-                    pd[t] /= z;
+        /* JS divergence of each pair on its common aligned suffix (the tokens both prompts
+         * end with), pairs sharing fewer than js_min_shared tokens left out */
+        double *jacc = ar->js_acc;
+        int32_t *jcnt = ar->js_cnt;
+        for (int l = 0; l < L; l++)
+            jacc[l] = 0, jcnt[l] = 0;
+        int used = 0, min_shared = 0;
+        const int64_t n_pairs =
+            V <= SM_JS_ALL_PAIRS_MAX ? (int64_t)V * (V - 1) / 2 : (int64_t)V * SM_JS_OFFSETS;
+        for (int64_t q = 0, a0 = 0, b0 = 1; q < n_pairs; q++) {
+            int va, vb; /* all pairs (a < b) in order; or (v, (v + k) mod V), k = 1..32 */
+            if (V <= SM_JS_ALL_PAIRS_MAX) {
+                va = (int)a0, vb = (int)b0;
+                if (++b0 == V) a0++, b0 = a0 + 1;
+            } else {
+                va = (int)(q / SM_JS_OFFSETS), vb = (int)((va + q % SM_JS_OFFSETS + 1) % V);
             }
-            double acc = 0;
-            int64_t pairs = 0;
-            if (ok && V <= SM_JS_ALL_PAIRS_MAX) {
-                for (v = 0; v < V; v++)
-                    for (int u = v + 1; u < V; u++, pairs++)
-                        acc += jsd(pv + (size_t)v * ns, pv + (size_t)u * ns, ns);
-            } else if (ok) { /* V > 64: the pairs (v, v + k mod V), k = 1..32, all distinct */
-                for (v = 0; v < V; v++)
-                    for (int k = 1; k <= SM_JS_OFFSETS; k++, pairs++)
-                        acc += jsd(pv + (size_t)v * ns, pv + (size_t)((v + k) % V) * ns, ns);
+            const struct as_metrics_small *ma = &sm->small[mem[va]], *mb = &sm->small[mem[vb]];
+            const int32_t *ia =
+                in->token_id ? in->token_id + in->token_start[sm->index[mem[va]]] : NULL;
+            const int32_t *ib =
+                in->token_id ? in->token_id + in->token_start[sm->index[mem[vb]]] : NULL;
+            int k = 0;
+            while (ia && k < ma->T && k < mb->T && ia[ma->T - 1 - k] == ib[mb->T - 1 - k])
+                k++;
+            if (k < js_min_shared) continue;
+            if ((size_t)2 * k > pv_cap) {
+                free(pv);
+                pv_cap = (size_t)2 * k;
+                if (!(pv = malloc(pv_cap * sizeof *pv))) goto nomem;
             }
-            gr->js[l] = ok && pairs > 0 ? acc / (double)pairs : NAN;
+            used++;
+            min_shared = used == 1 || k < min_shared ? k : min_shared;
+            for (int l = 0; l < L; l++) {
+                double za = 0, zb = 0, *pa = pv, *pb = pv + k;
+                for (int t = 0; t < k; t++) {
+                    za += (pa[t] = ma->last_row_mean[(size_t)(ma->T - k + t) * uL + l]);
+                    zb += (pb[t] = mb->last_row_mean[(size_t)(mb->T - k + t) * uL + l]);
+                }
+                if (!(za > 0) || !(zb > 0)) continue;
+                for (int t = 0; t < k; t++)
+                    pa[t] /= za, pb[t] /= zb;
+                jacc[l] += jsd(pa, pb, k);
+                jcnt[l]++;
+            }
         }
+        for (int l = 0; l < L; l++)
+            gr->js[l] = jcnt[l] > 0 ? jacc[l] / (double)jcnt[l] : NAN;
+        gr->n_shared = ar->n_shared[g] = min_shared;
+        gr->js_pairs = ar->js_pairs[g] = used;
         rank_by(gr->js, L, 1, tmp, gr->rank_js);
         rank_by(gr->entropy_std, L, 1, tmp, gr->rank_std);
         /* instruction effect and few-shot effect */
@@ -610,6 +673,8 @@ as_status as_summary_compute(const struct as_summary_input *in, struct as_summar
     /* members: rows in /sweep */
     for (int64_t r = 0; r < n; r++)
         mrow[r] = sm->index[mrow[r]];
+    /* statistics across prompts (stats_summary.c) */
+    AS_TRY(sm_stats_compute(in, sm, err));
     *out = sm;
     sm = NULL;
     goto done;

@@ -7,7 +7,7 @@
 
 /* The JS divergence of a group uses every pair of variants up to this many
  * variants, and beyond it the pairs (v, (v + k) mod V) for k = 1..SM_JS_OFFSETS
- * (docs/METRICS.md "Sweep-level statistics"). */
+ * (docs/METRICS.md "Sweep-level statistics"), each on the pair's common aligned suffix. */
 #define SM_JS_ALL_PAIRS_MAX 64
 #define SM_JS_OFFSETS       32
 
@@ -23,6 +23,9 @@ struct sm_arena {
     double *entropy_std;                 /* (G, L) */
     double *js;                          /* (G, L) */
     int32_t *rank_js, *rank_std;         /* (G, L) */
+    int32_t *js_pairs;                   /* (G) pairs the JS divergence averages over */
+    double *js_acc;                      /* (L) scratch */
+    int32_t *js_cnt;                     /* (L) scratch */
     int64_t *member_index;               /* (n) row in /sweep of each member */
     char **member_variant;               /* (n) */
     char **group_name;                   /* (G) */

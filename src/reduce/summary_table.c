@@ -8,13 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "stats_internal.h"
 #include "summary_internal.h"
 
-/* Counts and string widths of a /summary. */
+/* Counts and string widths of a /summary (as_summary_dims, or taken from a summary). */
 struct st_dims {
     int64_t n, G;
     int L, H;
     size_t id_w, variant_w, group_w, token_w; /* used when there is no summary */
+    int64_t NB, NL, NS, NK, NC;
+    size_t name_w;
 };
 
 /* A string column: from strs (have != 0), or only its shape with width w. */
@@ -88,6 +91,104 @@ static void st_heads(struct as_table *t, int have, const char *base, const char 
     free(tok);
 }
 
+/* name_{mean,std,lo,hi} (or the contrast's mean, lo, hi, same_sign) with dims / shape. */
+static void st_q4(struct as_table *t, const char *base, const char *dims, const int64_t *shape,
+                  const struct as_stats_q4 *q) {
+    static const char *const sfx[4] = {"mean", "std", "lo", "hi"};
+    const double *d[4] = {q ? q->mean : NULL, q ? q->std : NULL, q ? q->lo : NULL,
+                          q ? q->hi : NULL};
+    char name[AS_COL_NAME_MAX];
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, "%s_%s", base, sfx[k]);
+        as_table_add(t, name, AS_COL_F64, dims, shape, d[k], 0);
+    }
+}
+static void st_c4(struct as_table *t, const char *base, const char *dims, const int64_t *shape,
+                  const struct as_stats_c4 *q) {
+    static const char *const sfx[4] = {"mean", "lo", "hi", "same_sign"};
+    const double *d[4] = {q ? q->mean : NULL, q ? q->lo : NULL, q ? q->hi : NULL,
+                          q ? q->same_sign : NULL};
+    char name[AS_COL_NAME_MAX];
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, "%s_%s", base, sfx[k]);
+        as_table_add(t, name, AS_COL_F64, dims, shape, d[k], 0);
+    }
+}
+
+/* The statistics across prompts (docs/FORMAT.md "Statistics across prompts"). */
+static void st_stats(struct as_table *t, const struct as_summary_stats *st,
+                     const struct st_dims *d) {
+    const int have = st != NULL;
+    const int64_t L = d->L, H = d->H, NB = d->NB, NL = d->NL, NS = d->NS, NK = d->NK, NC = d->NC;
+    const size_t w = d->name_w;
+    /* scales */
+    st_str(t, have, "by", "by", (const int64_t[]){NB}, have ? st->by : NULL, w);
+    st_str(t, have, "label", "label", (const int64_t[]){NL}, have ? st->label : NULL, 2 * w);
+    st_str(t, have, "span_name", "span_name", (const int64_t[]){NS}, have ? st->span_name : NULL,
+           w);
+    st_str(t, have, "keyword", "keyword", (const int64_t[]){NK}, have ? st->keyword : NULL, w);
+    st_str(t, have, "contrast", "contrast", (const int64_t[]){NC}, have ? st->c_name : NULL, w);
+    /* labels */
+    st_str(t, have, "label_column", "label", (const int64_t[]){NL}, have ? st->label_column : NULL,
+           w);
+    st_str(t, have, "label_value", "label", (const int64_t[]){NL}, have ? st->label_value : NULL,
+           w);
+    as_table_add(t, "label_count", AS_COL_I32, "label", (const int64_t[]){NL},
+                 have ? st->label_count : NULL, 0);
+    st_q4(t, "by_layer_entropy", "label,layer", (const int64_t[]){NL, L},
+          have ? &st->layer_entropy : NULL);
+    static const char *const hq[AS_STAT_COUNT] = {"by_head_entropy", "by_sink", "by_prev_token",
+                                                  "by_induction"};
+    for (int q = 0; q < AS_STAT_COUNT; q++)
+        st_q4(t, hq[q], "label,layer,head", (const int64_t[]){NL, L, H},
+              have ? &st->head[q] : NULL);
+    st_q4(t, "by_span_mass", "label,span_name,layer", (const int64_t[]){NL, NS, L},
+          have ? &st->span : NULL);
+    as_table_add(t, "by_span_count", AS_COL_I32, "label,span_name", (const int64_t[]){NL, NS},
+                 have ? st->span_count : NULL, 0);
+    st_q4(t, "by_keyword_mass", "label,keyword,layer", (const int64_t[]){NL, NK, L},
+          have ? &st->kw : NULL);
+    as_table_add(t, "by_keyword_count", AS_COL_I32, "label,keyword", (const int64_t[]){NL, NK},
+                 have ? st->kw_count : NULL, 0);
+    /* contrasts */
+    st_str(t, have, "contrast_name", "contrast", (const int64_t[]){NC}, have ? st->c_name : NULL,
+           w);
+    st_str(t, have, "contrast_column", "contrast", (const int64_t[]){NC},
+           have ? st->c_column : NULL, w);
+    st_str(t, have, "contrast_a", "contrast", (const int64_t[]){NC}, have ? st->c_a : NULL, w);
+    st_str(t, have, "contrast_b", "contrast", (const int64_t[]){NC}, have ? st->c_b : NULL, w);
+    st_str(t, have, "contrast_pair_on", "contrast", (const int64_t[]){NC},
+           have ? st->c_pair_on : NULL, w);
+    as_table_add(t, "contrast_n_pairs", AS_COL_I32, "contrast", (const int64_t[]){NC},
+                 have ? st->c_pairs : NULL, 0);
+    static const char *const cq[AS_STAT_COUNT] = {"contrast_layer_entropy", "contrast_sink",
+                                                  "contrast_prev_token", "contrast_induction"};
+    for (int q = 0; q < AS_STAT_COUNT; q++)
+        st_c4(t, cq[q], "contrast,layer", (const int64_t[]){NC, L}, have ? &st->c_q[q] : NULL);
+    st_c4(t, "contrast_span_mass", "contrast,span_name,layer", (const int64_t[]){NC, NS, L},
+          have ? &st->c_span : NULL);
+    as_table_add(t, "contrast_span_count", AS_COL_I32, "contrast,span_name",
+                 (const int64_t[]){NC, NS}, have ? st->c_span_count : NULL, 0);
+    st_c4(t, "contrast_keyword_mass", "contrast,keyword,layer", (const int64_t[]){NC, NK, L},
+          have ? &st->c_kw : NULL);
+    as_table_add(t, "contrast_keyword_count", AS_COL_I32, "contrast,keyword",
+                 (const int64_t[]){NC, NK}, have ? st->c_kw_count : NULL, 0);
+    /* sensitivity */
+    as_table_add(t, "sensitivity_ratio", AS_COL_F64, "by,layer", (const int64_t[]){NB, L},
+                 have ? st->sens_ratio : NULL, 0);
+    as_table_add(t, "sensitivity_lo", AS_COL_F64, "by,layer", (const int64_t[]){NB, L},
+                 have ? st->sens_lo : NULL, 0);
+    as_table_add(t, "sensitivity_hi", AS_COL_F64, "by,layer", (const int64_t[]){NB, L},
+                 have ? st->sens_hi : NULL, 0);
+    as_table_add(t, "sensitivity_rank", AS_COL_I32, "by,layer", (const int64_t[]){NB, L},
+                 have ? st->sens_rank : NULL, 0);
+    /* settings */
+    as_table_set_attr_i64(t, "bootstrap_resamples", have ? st->n_boot : 0);
+    as_table_set_attr_u64(t, "bootstrap_seed", have ? st->seed : 0);
+    as_table_set_attr_f64(t, "confidence", AS_ANALYSIS_CONFIDENCE);
+    as_table_set_attr_i64(t, "js_min_shared", have ? st->js_min_shared : 0);
+}
+
 /* Every /summary column; sm == NULL: shapes only (data NULL). */
 static void st_build(struct as_table *t, const struct as_summary *sm, const struct st_dims *d) {
     const int have = sm != NULL;
@@ -134,6 +235,8 @@ static void st_build(struct as_table *t, const struct as_summary *sm, const stru
                  have ? ar->entropy_std : NULL, 0);
     as_table_add(t, "js_divergence", AS_COL_F64, "group,layer", (const int64_t[]){G, L},
                  have ? ar->js : NULL, 0);
+    as_table_add(t, "js_pairs", AS_COL_I32, "group", (const int64_t[]){G},
+                 have ? ar->js_pairs : NULL, 0);
     as_table_add(t, "sensitivity_rank_js", AS_COL_I32, "group,layer", (const int64_t[]){G, L},
                  have ? ar->rank_js : NULL, 0);
     as_table_add(t, "sensitivity_rank_entropy_std", AS_COL_I32, "group,layer",
@@ -159,6 +262,7 @@ static void st_build(struct as_table *t, const struct as_summary *sm, const stru
     as_table_add(t, "example_mass", AS_COL_F64, "member,layer,head", (const int64_t[]){n, L, H},
                  have ? ar->example_mass : NULL, 0);
     st_heads(t, have, "example_top", "mass", 0, have ? ar->example_top : NULL, "member", n, 1);
+    st_stats(t, have ? sm->stats : NULL, d);
 }
 
 as_status as_summary_table(const struct as_summary *sm, struct as_table *t, struct as_err *err) {
@@ -168,7 +272,13 @@ as_status as_summary_table(const struct as_summary *sm, struct as_table *t, stru
         ret = as_err_set(err, AS_ERR_INVALID, "summary table: no summary (or an empty one)");
         goto done;
     }
-    const struct st_dims d = {sm->n, sm->n_groups, sm->L, sm->H, 0, 0, 0, 0};
+    const struct as_summary_stats *st = sm->stats;
+    if (!st) {
+        ret = as_err_set(err, AS_ERR_INVALID, "summary table: the summary has no statistics");
+        goto done;
+    }
+    const struct st_dims d = {sm->n, sm->n_groups, sm->L,  sm->H,  0,      0,      0,
+                              0,     st->NB,       st->NL, st->NS, st->NK, st->NC, 0};
     st_build(t, sm, &d);
     AS_TRY(as_table_check(t, "/summary", err));
 done:
@@ -176,15 +286,18 @@ done:
     return ret;
 }
 
-double as_summary_estimate_bytes(int64_t n, int64_t n_groups, int L, int H, size_t id_width,
-                                 size_t variant_width, size_t group_width, size_t token_width) {
+double as_summary_estimate_bytes(const struct as_summary_dims *sd, int *n_cols) {
     struct as_table t;
     as_table_init(&t);
-    const struct st_dims d = {n, n_groups, L, H, id_width, variant_width, group_width, token_width};
+    const struct st_dims d = {sd->n,           sd->n_groups,      sd->L,           sd->H,
+                              sd->id_width,    sd->variant_width, sd->group_width, sd->token_width,
+                              sd->n_by,        sd->n_labels,      sd->n_spans,     sd->n_keywords,
+                              sd->n_contrasts, sd->name_width};
     st_build(&t, NULL, &d);
     double bytes = 0;
     for (int i = 0; i < t.n; i++)
         bytes += (double)as_col_count(&t.cols[i]) * (double)as_col_elsize(&t.cols[i]);
+    if (n_cols) *n_cols = t.n;
     if (t.oom) bytes = -1; /* out of memory for the column list itself */
     as_table_free(&t);
     return bytes;

@@ -158,7 +158,20 @@ as_status as_job_estimate(const struct as_job_spec *js, const struct as_job *j, 
         size_t w = strlen(j->tok[t]);
         tw = w > tw ? w : tw;
     }
-    double sb = as_summary_estimate_bytes(j->n, s->n_groups, js->spec.n_layers, js->spec.n_heads,
-                                          idw, vw, gw, tw);
-    return as_h5_estimate(&js->spec, sb, 40, bytes, meta, err);
+    /* the statistics' dimensions: labels as many as groups per `by` column (exact for the
+     * default by = [group]), every declared span name plus the derived two */
+    const struct as_analysis *an = &s->analysis;
+    int64_t n_spans = 2;
+    for (int g = 0; g < s->n_groups; g++)
+        n_spans += s->groups[g].n_spans;
+    struct as_summary_dims d = {0};
+    d.n = j->n, d.n_groups = s->n_groups, d.L = js->spec.n_layers, d.H = js->spec.n_heads;
+    d.id_width = idw, d.variant_width = vw, d.group_width = gw, d.token_width = tw;
+    d.n_by = an->n_by > 0 ? an->n_by : 1;
+    d.n_labels = d.n_by * s->n_groups;
+    d.n_spans = n_spans, d.n_keywords = s->n_keywords, d.n_contrasts = an->n_contrasts;
+    d.name_width = gw > 32 ? gw : 32;
+    int n_cols = 0;
+    double sb = as_summary_estimate_bytes(&d, &n_cols);
+    return as_h5_estimate(&js->spec, sb, n_cols, bytes, meta, err);
 }

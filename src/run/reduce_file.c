@@ -225,7 +225,7 @@ as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sw
                     "that run computed are kept, only /summary is recomputed\n",
                     path);
         AS_TRY(as_h5file_close(&f, err));
-        ret = as_run_summary(path, comm, out, err);
+        ret = as_run_summary(path, comm, s ? &s->analysis : NULL, out, err);
         goto done;
     }
     r.kw = keywords ? keywords : (s ? (const char *const *)s->keywords : NULL);
@@ -311,7 +311,7 @@ as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sw
                 "last_row); for them these metrics need full maps and are not computed: %s\n",
                 all_last_row, as_metrics_unavailable_last_row());
     AS_TRY(as_h5file_close(&f, err));
-    ret = as_run_summary(path, comm, out, err);
+    ret = as_run_summary(path, comm, s ? &s->analysis : NULL, out, err);
 done:
     as_h5file_close(&f, NULL);
     as_h5_tokens_free(&r.tok);

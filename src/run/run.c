@@ -221,7 +221,7 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
     /* (a resume that computed nothing keeps the summary it finds) */
     if (!r->stopped && r->n_done > 0 && (sum[0] > 0 || !have_summary)) {
         double tr = MPI_Wtime();
-        AS_TRY(as_run_summary(job.sweep.output_path, comm, NULL, err));
+        AS_TRY(as_run_summary(job.sweep.output_path, comm, &job.sweep.analysis, NULL, err));
         t_summary = MPI_Wtime() - tr;
         if (rank == 0 && !o->quiet)
             printf("attnsweep run: reduce: /summary written in %.2f s\n", t_summary);

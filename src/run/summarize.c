@@ -15,12 +15,35 @@ void as_run_summary_free(struct as_run_summary *rs) {
     as_summary_free(rs->sm);
     as_table_free(&rs->metrics);
     as_table_free(&rs->strings);
+    as_table_free(&rs->sweep_cols);
     free(rs->mem);
     free(rs->id_copy);
     memset(rs, 0, sizeof *rs);
 }
 
 /* /sweep/group records (the summary reads only the string columns it needs) */
+/* The /sweep columns the analysis names (by, contrast columns, pair_on), each once;
+ * "group" and "variant" are read anyway. Returns the count, or -1 when there are too many. */
+static int analysis_columns(const struct as_analysis *an, const char **names, int cap) {
+    int n = 0;
+    const char *one[1];
+    for (int k = 0; an && k < an->n_by + an->n_contrasts; k++) {
+        const struct as_contrast *c = k >= an->n_by ? &an->contrasts[k - an->n_by] : NULL;
+        const int m = c ? 1 + c->n_pair_on : 1;
+        for (int q = 0; q < m; q++) {
+            one[0] = !c ? an->by[k] : q == 0 ? c->column : c->pair_on[q - 1];
+            if (!one[0] || !strcmp(one[0], "group") || !strcmp(one[0], "variant")) continue;
+            int dup = 0;
+            for (int i = 0; i < n && !dup; i++)
+                dup = !strcmp(names[i], one[0]);
+            if (dup) continue;
+            if (n == cap) return -1;
+            names[n++] = one[0];
+        }
+    }
+    return n;
+}
+
 static const struct as_h5file *sort_f;
 static const struct as_col *sort_g;
 static const char *rec(const struct as_col *c, int64_t i) {
@@ -36,7 +59,8 @@ static int cmp_group(const void *a, const void *b) {
 }
 
 /* Rank 0: everything on an open serial file. */
-static as_status summarize(struct as_h5file *f, struct as_run_summary *rs, struct as_err *err) {
+static as_status summarize(struct as_h5file *f, const struct as_analysis *an,
+                           struct as_run_summary *rs, struct as_err *err) {
     as_status ret = AS_OK;
     const int64_t n = f->n_prompts;
     static const char *const mcols[] = {
@@ -44,20 +68,57 @@ static as_status summarize(struct as_h5file *f, struct as_run_summary *rs, struc
         "sink_mean",  "prev_token",    "norm_entropy", "dup_token",  "induction",
         "head_focus", "last_row_mean", "span_count",   "span_start", "span_name",
         "span_kind",  "span_tokens",   "span_mass",    "span_lift"};
+    /* keywords: a file of an older reduce may lack them (then no keyword statistics) */
+    static const char *const kcols[] = {"keyword",
+                                        "keyword_occ_count",
+                                        "keyword_occ_start",
+                                        "keyword_occ_keyword",
+                                        "keyword_occ_mass",
+                                        "keyword_occ_mass_layer",
+                                        "keyword_substr_count",
+                                        "keyword_substr_start",
+                                        "keyword_substr_keyword",
+                                        "keyword_substr_position",
+                                        "keyword_substr_mass"};
     const size_t nn = (size_t)n + 1;
     AS_TRY(as_h5file_read_columns(f, "metrics", mcols, (int)(sizeof mcols / sizeof *mcols), 0,
                                   &rs->metrics, err));
-    static const char *const sw[] = {"group", "variant"}, *const tk[] = {"token_str"};
+    AS_TRY(as_h5file_read_columns(f, "metrics", kcols, (int)(sizeof kcols / sizeof *kcols), 1,
+                                  &rs->metrics, err));
+    static const char *const sw[] = {"group", "variant"}, *const tk[] = {"token_str", "token_id"};
     AS_TRY(as_h5file_read_columns(f, "sweep", sw, 2, 0, &rs->strings, err));
-    AS_TRY(as_h5file_read_columns(f, "tokens", tk, 1, 0, &rs->strings, err));
+    AS_TRY(as_h5file_read_columns(f, "tokens", tk, 2, 0, &rs->strings, err));
+    /* the columns that the analysis splits and pairs by, read by name */
+    const char *acols[64];
+    const int nac = analysis_columns(an, acols, 64);
+    if (nac < 0) {
+        ret = as_err_set(err, AS_ERR_INVALID,
+                         "analysis: more than 64 distinct /sweep columns in by, contrasts and "
+                         "pair_on; expected fewer");
+        goto done;
+    }
+    AS_TRY(as_h5file_read_columns(f, "sweep", acols, nac, 1, &rs->sweep_cols, err));
+    for (int k = 0; k < nac; k++)
+        if (!as_table_find(&rs->sweep_cols, acols[k])) {
+            ret = as_err_set(err, AS_ERR_INVALID,
+                             "%s: analysis: the /sweep column '%s' does not exist; expected the "
+                             "name of a /sweep column (group, variant, or a prompt field, tag or "
+                             "product key of the sweep). HINT: check the sweep's analysis: "
+                             "section",
+                             f->path, acols[k]);
+            goto done;
+        }
     const struct as_col *cg = &rs->strings.cols[0], *cv = &rs->strings.cols[1],
-                        *ct = &rs->strings.cols[2];
+                        *ct = &rs->strings.cols[2], *ci = &rs->strings.cols[3];
     if (cg->type != AS_COL_STR || cv->type != AS_COL_STR || ct->type != AS_COL_STR ||
-        as_col_count(cg) != n || as_col_count(cv) != n || as_col_count(ct) != f->n_tokens_total) {
+        ci->type != AS_COL_I32 || as_col_count(cg) != n || as_col_count(cv) != n ||
+        as_col_count(ct) != f->n_tokens_total || as_col_count(ci) != f->n_tokens_total) {
         ret = as_err_set(err, AS_ERR_FORMAT,
-                         "%s: /sweep/group, /sweep/variant and /tokens/token_str must be string "
-                         "columns of %lld, %lld and %lld rows (docs/FORMAT.md)",
-                         f->path, (long long)n, (long long)n, (long long)f->n_tokens_total);
+                         "%s: /sweep/group, /sweep/variant, /tokens/token_str and "
+                         "/tokens/token_id must be string, string, string and int32 columns of "
+                         "%lld, %lld, %lld and %lld rows (docs/FORMAT.md)",
+                         f->path, (long long)n, (long long)n, (long long)f->n_tokens_total,
+                         (long long)f->n_tokens_total);
         goto done;
     }
     /* one block: status, ids, group_of, group names, variants, n_tokens, token_start, order */
@@ -123,6 +184,8 @@ static as_status summarize(struct as_h5file *f, struct as_run_summary *rs, struc
     in.group_names = gnames, in.variants = vars, in.n_tokens = ntok, in.token_start = tstart;
     in.metrics = &rs->metrics;
     in.token_str = ct->data, in.token_str_width = ct->width;
+    in.token_id = ci->data;
+    in.analysis = an, in.sweep = &rs->sweep_cols;
     AS_TRY(as_summary_compute(&in, &rs->sm, err));
     struct as_table t;
     as_table_init(&t);
@@ -133,8 +196,8 @@ done:
     return ret;
 }
 
-as_status as_run_summary(const char *path, MPI_Comm comm, struct as_run_summary *out,
-                         struct as_err *err) {
+as_status as_run_summary(const char *path, MPI_Comm comm, const struct as_analysis *an,
+                         struct as_run_summary *out, struct as_err *err) {
     as_status ret = AS_OK;
     struct as_run_summary local;
     int rank = 0;
@@ -143,11 +206,12 @@ as_status as_run_summary(const char *path, MPI_Comm comm, struct as_run_summary 
     memset(out, 0, sizeof *out);
     as_table_init(&out->metrics);
     as_table_init(&out->strings);
+    as_table_init(&out->sweep_cols);
     if (rank == 0) {
         struct as_h5file f;
         memset(&f, 0, sizeof f);
         ret = as_h5file_open_rw(&f, path, MPI_COMM_NULL, err);
-        if (ret == AS_OK) ret = summarize(&f, out, err);
+        if (ret == AS_OK) ret = summarize(&f, an, out, err);
         as_status cs = as_h5file_close(&f, ret == AS_OK ? err : NULL);
         if (ret == AS_OK) ret = cs;
     }

@@ -102,7 +102,34 @@ SUMMARY += [("group_count", "i32", "group"), ("group_start", "i64", "group"),
             ("member_prompt_index", "i32", "member"), ("member_variant", "str", "member"),
             ("prefix_mass", "f64", "member,layer"), ("question_mass", "f64", "member,layer"),
             ("example_mass", "f64", "member,layer,head"), ("example_top_layer", "i32", "member,top"),
-            ("example_top_head", "i32", "member,top"), ("example_top_mass", "f64", "member,top")]
+            ("example_top_head", "i32", "member,top"), ("example_top_mass", "f64", "member,top"),
+            ("js_pairs", "i32", "group")]
+# statistics across prompts (docs/FORMAT.md "Statistics across prompts")
+SUMMARY += [("by", "str", "by"), ("label", "str", "label"), ("span_name", "str", "span_name"),
+            ("keyword", "str", "keyword"), ("contrast", "str", "contrast"),
+            ("label_column", "str", "label"), ("label_value", "str", "label"),
+            ("label_count", "i32", "label"), ("by_span_count", "i32", "label,span_name"),
+            ("by_keyword_count", "i32", "label,keyword"), ("contrast_name", "str", "contrast"),
+            ("contrast_column", "str", "contrast"), ("contrast_a", "str", "contrast"),
+            ("contrast_b", "str", "contrast"), ("contrast_pair_on", "str", "contrast"),
+            ("contrast_n_pairs", "i32", "contrast"),
+            ("contrast_span_count", "i32", "contrast,span_name"),
+            ("contrast_keyword_count", "i32", "contrast,keyword"),
+            ("sensitivity_ratio", "f64", "by,layer"), ("sensitivity_lo", "f64", "by,layer"),
+            ("sensitivity_hi", "f64", "by,layer"), ("sensitivity_rank", "i32", "by,layer")]
+for _s in ("mean", "std", "lo", "hi"):
+    SUMMARY += [(f"by_layer_entropy_{_s}", "f64", "label,layer"),
+                (f"by_span_mass_{_s}", "f64", "label,span_name,layer"),
+                (f"by_keyword_mass_{_s}", "f64", "label,keyword,layer")]
+    SUMMARY += [(f"by_{_q}_{_s}", "f64", "label,layer,head")
+                for _q in ("head_entropy", "sink", "prev_token", "induction")]
+for _s in ("mean", "lo", "hi", "same_sign"):
+    SUMMARY += [(f"contrast_{_q}_{_s}", "f64", "contrast,layer")
+                for _q in ("layer_entropy", "sink", "prev_token", "induction")]
+    SUMMARY += [(f"contrast_span_mass_{_s}", "f64", "contrast,span_name,layer"),
+                (f"contrast_keyword_mass_{_s}", "f64", "contrast,keyword,layer")]
+SUMMARY_ATTRS = {"bootstrap_resamples": "i", "bootstrap_seed": "u", "confidence": "f",
+                 "js_min_shared": "i"}
 TOP_K = 5
 # count variable -> (sample dimension, start variable)
 RAGGED = {"sweep": [("n_tokens", "token", "token_start"), ("text_length", "byte", "text_start")],
@@ -721,6 +748,13 @@ class File:
             self.dims["group"] = len(g["group"])
         if "group_count" in g:
             self.dims["member"] = int(g["group_count"][()].astype(np.int64).sum())
+        for dim in ("by", "label", "span_name", "keyword", "contrast"):
+            if dim in g:
+                self.dims[dim] = len(g[dim])
+        for a, kind in SUMMARY_ATTRS.items():
+            v = g.attrs.get(a)
+            self.ok(v is not None and np.asarray(v).shape == () and np.asarray(v).dtype.kind == kind,
+                    f"/summary attribute {a}: {v!r}; expected a scalar of kind {kind}")
         d = {n: self.dataset("summary", n, t, dims) for n, t, dims in SUMMARY}
         self.sample_dims(g, "summary")
         self.dims = saved

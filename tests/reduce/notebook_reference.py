@@ -3,6 +3,14 @@
 
 usage: notebook_reference.py OUT.h5 [--json SUMMARY.json] [--tol 1e-6] [--float32]
 
+With --json, the notebook's own access patterns run on the JSON export (attnsweep reduce
+--json): save_data["layer_entropies"][name] (name = the variant when variant names are unique),
+the "Key findings" loop (last-layer entropy of each prompt), save_data["head_specialization_summary"]
+["most_focused"] / ["most_distributed"] records of the CoT prompt (pandas nsmallest / nlargest on
+analyze_head_specialization, as the notebook computes them), the keyword printing loop over
+compute_attention_to_keywords, and the few-shot "Total attention to example answers" (on the
+example_answer* spans) - each compared with the notebook's functions run here on the attention.
+
 The functions below are transcribed literally from the user's notebook
 (../shared/seed/experiment8_attention_patterns.txt): compute_layer_entropy,
 analyze_head_specialization (without pandas: a list of dicts, and pandas'
@@ -116,6 +124,76 @@ def strs(ds):
     return [x.decode("utf-8") if isinstance(x, bytes) else x for x in ds[()].ravel()]
 
 
+def check_json(f, save_data, kept, keywords, tol):
+    """The notebook's access patterns on the JSON export, against the notebook's functions."""
+    import pandas as pd
+    maxdiff = 0.0
+    ids = strs(f["sweep/prompt"])
+    # a prompt without a variant name (an extract file's single name) goes by its id
+    variant = [v or i for v, i in zip(strs(f["sweep/variant"]), ids)]
+    pids = list(kept)
+    vs = [variant[kept[p][2]] for p in pids]
+    use_var = len(set(vs)) == len(vs) and all(vs)
+    check(save_data["prompt_keys"] == ("variant" if use_var else "id"), "prompt_keys")
+    name_of = {p: (variant[kept[p][2]] if use_var else p) for p in pids}
+    check(set(save_data["layer_entropies"]) == set(name_of.values()), "layer_entropies keys")
+    check(all(save_data["prompt_ids"][name_of[p]] == p for p in pids), "prompt_ids")
+    # save_data["layer_entropies"][name] and the "Key findings" loop:
+    #   entropy = compute_layer_entropy(data["attentions"])[-1]  # Last layer
+    for p in pids:
+        att, tokens, i = kept[p]
+        name = name_of[p]
+        maxdiff = max(maxdiff, close(compute_layer_entropy(att), save_data["layer_entropies"][name],
+                                     tol, f"json layer_entropies[{name!r}]"))
+        entropy = save_data["layer_entropies"][name][-1]
+        _ = f"   {name}: last layer entropy = {entropy:.3f}"
+    # head_specialization_summary: the CoT prompt's (cot_data = attention_data["cot"])
+    focus = next((p for p in pids if variant[kept[p][2]] == "cot"), pids[0])
+    att, tokens, _ = kept[focus]
+    head_df = pd.DataFrame(analyze_head_specialization(att, tokens))
+    focused_heads = head_df.nsmallest(5, 'entropy')
+    distributed_heads = head_df.nlargest(5, 'entropy')
+    want = {"most_focused": focused_heads[['layer', 'head', 'entropy', 'focus_token']].to_dict('records'),
+            "most_distributed": distributed_heads[['layer', 'head', 'entropy']].to_dict('records')}
+    hs = save_data["head_specialization_summary"]
+    check(hs.get("prompt") == name_of[focus], f"head_specialization_summary of {hs.get('prompt')}, want {name_of[focus]}")
+    for k, recs in want.items():
+        got = hs[k]
+        check(len(got) == len(recs), f"{k}: {len(got)} records, notebook {len(recs)}")
+        for g, w in zip(got, recs):
+            check((g["layer"], g["head"]) == (w["layer"], w["head"]), f"{k}: {g} vs notebook {w}")
+            maxdiff = max(maxdiff, close(g["entropy"], w["entropy"], tol, f"{k} entropy"))
+            if "focus_token" in w:
+                check(g["focus_token"] == w["focus_token"], f"{k} focus_token {g['focus_token']!r} vs {w['focus_token']!r}")
+        for row in got:  # the notebook's print loop
+            _ = f"  Layer {row['layer']}, Head {row['head']}: entropy={row['entropy']:.3f}"
+    # keyword attention: the notebook's printing loop over the dict
+    for p in pids:
+        att, tokens, _ = kept[p]
+        res = compute_attention_to_keywords(att, tokens, keywords)
+        got = save_data["keyword_attention"][name_of[p]]
+        check(set(got) == set(res), f"{p} keyword_attention keys {sorted(set(got) ^ set(res))}")
+        for kw, attn in sorted(got.items(), key=lambda x: x[1], reverse=True):
+            _ = f"  {kw:30s}: {attn:.4f}"
+            if kw in res:
+                maxdiff = max(maxdiff, close(attn, res[kw], tol, f"{p} keyword_attention {kw}"))
+    # few-shot: total attention to the example answers (the example_answer* spans), last layer
+    m = f["metrics"]
+    sc, ss = m["span_count"][()], m["span_start"][()]
+    sn, st = strs(m["span_name"]), m["span_tokens"][()]
+    for name, total in save_data["fewshot_totals"].items():
+        p = save_data["prompt_ids"][name]
+        att, tokens, i = kept[p]
+        mean_attn = att[-1][:, -1, :].mean(axis=0)
+        want_total = 0.0
+        for s in range(ss[i], ss[i] + sc[i]):
+            if sn[s].startswith("example_answer") and st[s][0] >= 0:
+                want_total += float(mean_attn[st[s][0]:st[s][1]].sum())
+        _ = f"  Total attention to example answers: {total:.4f}"
+        maxdiff = max(maxdiff, close(total, want_total, tol, f"{name} fewshot total"))
+    return maxdiff
+
+
 def main():
     args = sys.argv[1:]
     if not args:
@@ -161,6 +239,7 @@ def main():
     maxdiff = 0.0
     n_checked = 0
     layer_entropies = {}
+    kept = {}  # pid -> (attention, tokens, row) for the JSON checks
     for i, pid in enumerate(ids):
         if status[i] != 1 or col["input"][i] == -1:
             continue
@@ -179,6 +258,8 @@ def main():
         att = att.astype(np.float32 if f32 else np.float64)
         le = compute_layer_entropy(att)
         layer_entropies[pid] = [float(x) for x in le]
+        if jpath:
+            kept[pid] = (att, tokens, i)
         maxdiff = max(maxdiff, close(le, col["layer_entropy"][i], tol, f"{pid} layer_entropy"))
         hs = analyze_head_specialization(att, tokens)
         ent = np.array([r["entropy"] for r in hs]).reshape(L, H)
@@ -219,8 +300,7 @@ def main():
     if jpath:
         with open(jpath) as fp:
             js = json.load(fp)
-        for pid, le in layer_entropies.items():
-            close(le, js["layer_entropies"][pid], tol, f"json layer_entropies[{pid}]")
+        maxdiff = max(maxdiff, check_json(f, js, kept, keywords, tol))
     if n_checked == 0:
         print(f"{path}: no done prompt with attention and metrics to check")
         return 77

@@ -6,6 +6,12 @@
 #                           and /summary identical to each other and to run's; JSON checked too
 #   test_reduce.sh extract  `attnsweep extract` files (multi-digit numbers, repeated keywords,
 #                           non-ASCII text; full and last_row) + `attnsweep reduce --keywords`
+#   test_reduce.sh stats    statistics across prompts of exp8 (by = [group]): run on 1, 2, 3 ranks
+#                           and reduce give the same /summary; check_stats.py recomputes it with
+#                           numpy; the notebook's access patterns work on the --json export
+#   test_reduce.sh stats_analysis   the same for a sweep with an analysis: section (labels of tags
+#                           and product keys, two contrasts, bootstrap / seed / js_min_shared);
+#                           exit 77 while the sweep parser does not read those keys
 # Env: ATTNSWEEP, PY, ATTNSWEEP_DATA_DIR, SRC (source dir), WORK (scratch dir),
 #      MPIEXEC, NPFLAG, MPIPRE (preflags). Exit 77 when the fixture model is absent.
 set -u
@@ -41,12 +47,18 @@ ranks)
   $PY - "$WORK/reduce1.json" "$WORK/csv1/metrics.csv" <<'PYEOF' || fail "JSON/CSV content"
 import json, sys, csv
 j = json.load(open(sys.argv[1]))
-assert set(j["layer_entropies"]) >= {"instructions/plain", "instructions/cot", "fewshot/2-shot"}, j.keys()
+# the notebook's keys: variant names (unique in exp8), the CoT prompt's head specialization
+assert set(j["layer_entropies"]) == {"plain", "cot", "expert", "structured", "0-shot", "1-shot", "2-shot"}, j.keys()
+assert j["prompt_keys"] == "variant" and j["prompt_ids"]["cot"] == "instructions/cot"
 hs = j["head_specialization_summary"]
+assert hs["prompt"] == "cot"
 assert len(hs["most_focused"]) == 5 and {"layer", "head", "entropy", "focus_token"} <= set(hs["most_focused"][0])
 assert len(hs["most_distributed"]) == 5
+assert set(j["fewshot_totals"]) == {"0-shot", "1-shot", "2-shot"} and j["fewshot_totals"]["0-shot"] == 0
+assert j["fewshot_totals"]["2-shot"] > 0 and set(j["fewshot_attention"]["2-shot"]) == {"example_answer_1", "example_answer_2"}
+assert "statistics" in j and set(j["statistics"]["by"]["group"]) == {"instructions", "fewshot"}
 g = j["groups"]["fewshot"]
-assert "example_top_heads" in g and len(g["js_divergence"]) == 3
+assert "example_top_heads" in g and len(g["js_divergence"]) == 3 and g["js_pairs"] == 1
 rows = list(csv.DictReader(open(sys.argv[2])))
 assert rows[0].keys() == {"prompt", "layer", "head", "metric", "value"}
 assert any(r["metric"] == "induction" for r in rows)
@@ -84,6 +96,73 @@ occ = a["keyword_occ_keyword"][()]
 assert (occ == kw.index("15")).sum() == 4, occ
 assert kw.index("15") not in a["keyword_substr_keyword"][()].tolist()
 print("last_row == full on", len(b), "datasets; keyword '15':", (occ == kw.index("15")).sum(), "occurrences")
+PYEOF
+  ;;
+stats)  # statistics across prompts: exp8 (by = [group]) run on 1, 2 and 3 ranks and reduced:
+        # /summary bit-identical, recomputed with numpy (check_stats.py), the notebook's JSON patterns
+  rm -f "$WORK"/st_*.h5
+  for n in 1 2 3; do
+    mpi $n "$ATTNSWEEP" run "$SRC/jobs/exp8.yaml" --model "$MODEL" --output "$WORK/st_run$n.h5" --quiet || fail "run on $n ranks"
+  done
+  cp "$WORK/st_run1.h5" "$WORK/st_red.h5"
+  mpi 2 "$ATTNSWEEP" reduce "$WORK/st_red.h5" --json "$WORK/st.json" -q || fail "reduce"
+  $CHK same "$WORK/st_run1.h5" "$WORK/st_run2.h5" "$WORK/st_run3.h5" "$WORK/st_red.h5" || fail "1/2/3 ranks, run vs reduce"
+  $PY "$SRC/tests/reduce/check_stats.py" "$WORK/st_red.h5" --json "$WORK/st.json" || fail "statistics vs numpy"
+  $REF "$WORK/st_red.h5" --json "$WORK/st.json" || fail "notebook access patterns on the JSON"
+  $PY "$SRC/tests/io/check_h5out.py" "$WORK/st_red.h5" > /dev/null || fail "format"
+  ;;
+stats_analysis)  # the same with a sweep's analysis: section (tags, product keys, by, contrasts,
+                 # bootstrap, seed, js_min_shared): skipped until the sweep parser knows it
+  Y="$WORK/sa.yaml"
+  cat > "$Y" <<'YEOF'
+model: {path: models/default}
+output: {path: sa.h5, store: full}
+groups:
+  - name: cot
+    tags: {style: cot, hard: true}
+    template: "Let's think step by step.\n\nWhat is {a} plus {b}?"
+    product: {a: [3, 15, 27], b: [4, 12]}
+    id: "a{a}_b{b}"
+    spans: {sum: "{a} plus {b}"}
+  - name: plain
+    tags: {style: plain, hard: false}
+    template: "What is {a} plus {b}?"
+    product: {a: [3, 15, 27], b: [4, 12]}
+    id: "a{a}_b{b}"
+    spans: {sum: "{a} plus {b}"}
+analysis:
+  keywords: ["plus", "step", "What"]
+  by: [style, a, hard]
+  contrasts:
+    - {name: cot-plain, column: style, a: cot, b: plain, pair_on: [a, b]}
+    - "a3_b4 - a15_b12"
+  bootstrap: 200
+  seed: 7
+  js_min_shared: 3
+YEOF
+  if ! out=$("$ATTNSWEEP" run "$Y" --model "$MODEL" --output "$WORK/sa_run1.h5" --dry-run 2>&1); then
+    echo "$out"
+    echo "$out" | grep -qi "unknown key\|expected one of" && { echo "SKIP: this sweep parser does not read analysis.by / contrasts / tags yet"; exit 77; }
+    fail "dry run"
+  fi
+  rm -f "$WORK"/sa_*.h5
+  for n in 1 2 3; do
+    mpi $n "$ATTNSWEEP" run "$Y" --model "$MODEL" --output "$WORK/sa_run$n.h5" --quiet || fail "run on $n ranks"
+  done
+  cp "$WORK/sa_run1.h5" "$WORK/sa_red.h5"
+  mpi 3 "$ATTNSWEEP" reduce "$WORK/sa_red.h5" --json "$WORK/sa.json" -q || fail "reduce"
+  $CHK same "$WORK/sa_run1.h5" "$WORK/sa_run2.h5" "$WORK/sa_run3.h5" "$WORK/sa_red.h5" || fail "1/2/3 ranks, run vs reduce"
+  $PY "$SRC/tests/reduce/check_stats.py" "$WORK/sa_red.h5" --json "$WORK/sa.json" || fail "statistics vs numpy"
+  $PY - "$WORK/sa_red.h5" <<'PYEOF' || fail "settings and contrasts"
+import h5py, sys
+s = h5py.File(sys.argv[1])["summary"]
+assert s.attrs["bootstrap_resamples"] == 200 and s.attrs["bootstrap_seed"] == 7 and s.attrs["js_min_shared"] == 3
+assert [x.decode() for x in s["by"][()]] == ["style", "a", "hard"]
+assert [x.decode() for x in s["contrast"][()]] == ["cot-plain", "a3_b4-a15_b12"], s["contrast"][()]
+assert s["contrast_n_pairs"][()].tolist() == [6, 2], s["contrast_n_pairs"][()]
+labels = [x.decode() for x in s["label"][()]]
+assert labels == ["style=cot", "style=plain", "a=3", "a=15", "a=27", "hard=false", "hard=true"], labels
+print("analysis: labels", labels)
 PYEOF
   ;;
 scale)  # run and reduce on 1, 2 and 3 ranks for 20, 500 and 5,000 prompts: no hang, identical results

@@ -407,7 +407,7 @@ struct gen {
     int64_t N;
     int L, H, T, G;
     int8_t *status, *input, *span_kind;
-    int32_t *group_of, *n_tokens, *head_focus, *span_count, *span_tokens;
+    int32_t *group_of, *n_tokens, *head_focus, *span_count, *span_tokens, *token_id;
     int64_t *token_start, *span_start;
     double *layer_entropy, *head_entropy, *last_row_mean, *span_mass, *span_lift;
     char *token_str, *span_name, **ids, **variants, **group_names;
@@ -437,6 +437,7 @@ static void gen_init(struct gen *g, int64_t N, int L, int H, int T, int G, int s
     g->last_row_mean = calloc(NT * L, 8), g->span_mass = calloc(S * LH + 1, 8);
     g->span_lift = calloc(S * LH + 1, 8);
     g->token_str = calloc(NT, TW), g->span_name = calloc(S + 1, SW);
+    g->token_id = calloc(NT, 4);
     g->ids = calloc(n, sizeof(char *)), g->variants = calloc(n, sizeof(char *));
     g->group_names = calloc((size_t)G, sizeof(char *));
     for (int k = 0; k < G; k++) {
@@ -461,6 +462,10 @@ static void gen_init(struct gen *g, int64_t N, int L, int H, int T, int G, int s
             for (int l = 0; l < L; l++)
                 g->last_row_mean[(i * T + t) * L + l] = urand();
         }
+        /* token ids: the "question" tokens [2, T) are the same for every prompt, aligned from
+         * the end (so JS pairs share exactly them); every other token is unique */
+        for (int t = 0; t < T; t++)
+            g->token_id[i * T + t] = t >= 2 ? 500 + (T - t) : 10000 + (int32_t)(i * T) + t;
         g->span_count[i] = spans_per, g->span_start[i] = (int64_t)i * spans_per;
         for (int s = 0; s < spans_per; s++) {
             const size_t r = i * spans_per + s;
@@ -515,7 +520,8 @@ static struct as_summary_input gen_input(struct gen *g) {
                                      .token_start = g->token_start,
                                      .metrics = &g->t,
                                      .token_str = g->token_str,
-                                     .token_str_width = TW};
+                                     .token_str_width = TW,
+                                     .token_id = g->token_id};
 }
 
 static void gen_free(struct gen *g) {
@@ -527,12 +533,14 @@ static void gen_free(struct gen *g) {
     free(g->head_focus), free(g->span_count), free(g->span_tokens), free(g->token_start);
     free(g->span_start), free(g->layer_entropy), free(g->head_entropy), free(g->last_row_mean);
     free(g->span_mass), free(g->span_lift), free(g->token_str), free(g->span_name);
+    free(g->token_id);
     free(g->ids), free(g->variants), free(g->group_names);
     as_table_free(&g->t);
 }
 
 /* Independent JS divergence of members mem[0..V) at layer l, by the
- * documented pair rule. */
+ * documented pair rule: gen's prompts share their "question" tokens at their ends, so
+ * every pair's common suffix is the shorter question. */
 static double ref_jsd(const double *p, const double *q, int n) {
     double s = 0;
     for (int i = 0; i < n; i++) {
@@ -590,6 +598,7 @@ static void test_summary_small(void) {
     memcpy(g.layer_entropy, le, sizeof le);
     /* prompt 2's question is one token shorter: g0 compares 2 tokens, g1 3 */
     g.span_tokens[2 * (2 * 3 + 1)] = 3;
+    g.token_id[2 * T + 2] = 99999; /* so the pair (0, 2) shares only its last 2 tokens */
     /* example spans: only row 5's covers a token */
     for (int i = 0; i < 6; i++) {
         const int64_t r = g.span_start[i] + 2;
@@ -616,6 +625,10 @@ static void test_summary_small(void) {
     const double he0[4] = {0.3, 0.1, 0.2, 0.1};
     memcpy(g.head_entropy, he0, sizeof he0);
     struct as_summary_input in = gen_input(&g);
+    struct as_analysis an;
+    as_analysis_defaults(&an);
+    an.js_min_shared = 2; /* the pairs share 2 and 3 tokens */
+    in.analysis = &an;
     struct as_summary *sm = NULL;
     struct as_err err = {0};
     TU_CHECK(as_summary_compute(&in, &sm, &err) == AS_OK, "%s", err.msg);
@@ -643,6 +656,7 @@ static void test_summary_small(void) {
     TU_CHECK(g0->rank_std[0] == 0 && g0->rank_std[1] == 1, "rank by std");
     /* JS of two variants = the JSD of their renormalised shared tails */
     TU_CHECK(g0->n_shared == 2 && g1->n_shared == 3, "n_shared %d %d", g0->n_shared, g1->n_shared);
+    TU_CHECK(g0->js_pairs == 1 && g1->js_pairs == 1, "js_pairs %d %d", g0->js_pairs, g1->js_pairs);
     for (int l = 0; l < L; l++) {
         const int64_t m0[2] = {0, 2}, m1[2] = {1, 5};
         const double j0 = ref_js(&g, m0, 2, l), j1 = ref_js(&g, m1, 2, l);
@@ -757,7 +771,9 @@ static void test_summary_small(void) {
         size_t *w = !strcmp(k->name, "prompt")           ? &idw
                     : !strcmp(k->name, "member_variant") ? &vw
                     : !strcmp(k->name, "group")          ? &gw
-                                                         : &tw;
+                    : strstr(k->name, "_token")          ? &tw
+                                                         : NULL; /* the statistics' names */
+        if (!w) continue;
         if (k->width > *w) *w = k->width;
     }
     double tok_extra = 0; /* token columns narrower than the widest get padded by the estimate */
@@ -766,8 +782,34 @@ static void test_summary_small(void) {
         if (k->type == AS_COL_STR && strstr(k->name, "_token"))
             tok_extra += (double)as_col_count(k) * (double)(tw - k->width);
     }
-    const double est = as_summary_estimate_bytes(4, 2, L, H, idw, vw, gw, tw);
-    TU_CHECK(est == bytes + tok_extra, "estimate %.0f, table %.0f + %.0f", est, bytes, tok_extra);
+    const struct as_summary_stats *sst = sm->stats;
+    size_t nw = 1; /* the statistics' names: one width bound (labels get twice it) */
+    double name_extra = 0;
+    for (int i = 0; i < t.n; i++) {
+        const struct as_col *k = &t.cols[i];
+        if (k->type == AS_COL_STR && k->width > nw && strcmp(k->name, "label") &&
+            (!strcmp(k->dims[0], "label") || !strcmp(k->dims[0], "by") ||
+             !strcmp(k->dims[0], "span_name") || !strcmp(k->dims[0], "keyword") ||
+             !strcmp(k->dims[0], "contrast")))
+            nw = k->width;
+    }
+    for (int i = 0; i < t.n; i++) {
+        const struct as_col *k = &t.cols[i];
+        if (k->type != AS_COL_STR) continue;
+        if (!strcmp(k->name, "label"))
+            name_extra += (double)as_col_count(k) * (double)(2 * nw - k->width);
+        else if (!strcmp(k->dims[0], "label") || !strcmp(k->dims[0], "by") ||
+                 !strcmp(k->dims[0], "span_name") || !strcmp(k->dims[0], "keyword") ||
+                 !strcmp(k->dims[0], "contrast"))
+            name_extra += (double)as_col_count(k) * (double)(nw - k->width);
+    }
+    struct as_summary_dims sd = {4,  2,       L,       H,       idw,     vw,      gw,
+                                 tw, sst->NB, sst->NL, sst->NS, sst->NK, sst->NC, nw};
+    int n_cols = 0;
+    const double est = as_summary_estimate_bytes(&sd, &n_cols);
+    TU_CHECK(est == bytes + tok_extra + name_extra, "estimate %.0f, table %.0f + %.0f + %.0f", est,
+             bytes, tok_extra, name_extra);
+    TU_CHECK(n_cols == t.n, "estimate: %d columns, table %d", n_cols, t.n);
     as_table_free(&t);
 
     /* exports */
@@ -779,9 +821,11 @@ static void test_summary_small(void) {
     json_t *root = json_load_file(path, 0, &je);
     TU_CHECK(root != NULL, "JSON parses: %s", je.text);
     if (root) {
-        json_t *le0 = json_object_get(json_object_get(root, "layer_entropies"), "g0/v2");
+        json_t *le0 = json_object_get(json_object_get(root, "layer_entropies"), "v2");
         TU_CHECK(json_array_size(le0) == L && json_real_value(json_array_get(le0, 0)) == 3.0,
-                 "layer_entropies from the views");
+                 "layer_entropies from the views, keyed by the (unique) variant names");
+        TU_CHECK(!strcmp(json_string_value(json_object_get(root, "prompt_keys")), "variant"),
+                 "prompt_keys = variant");
         json_t *mf =
             json_object_get(json_object_get(root, "head_specialization_summary"), "most_focused");
         TU_CHECK(json_array_size(mf) == 4, "4 heads listed (padding dropped)");
