@@ -182,6 +182,10 @@ def main():
         close(ratio[b], want_r, f"sensitivity_ratio[{name}]", tol=1e-7)
         order = sorted(range(L), key=lambda l: (np.isnan(ratio[b][l]), -ratio[b][l] if not np.isnan(ratio[b][l]) else 0, l))
         check([order.index(l) for l in range(L)] == rank[b].tolist(), f"sensitivity_rank[{name}] {rank[b]}")
+        lo_, hi_ = S["sensitivity_lo"][b], S["sensitivity_hi"][b]
+        fin = np.isfinite(ratio[b]) & np.isfinite(lo_)
+        check(bool(np.all((lo_[fin] <= ratio[b][fin]) & (ratio[b][fin] <= hi_[fin]) & (lo_[fin] >= 0))),
+              f"sensitivity[{name}]: the interval [{lo_}, {hi_}] does not cover the ratio {ratio[b]}")
     # contrasts: pairs agreeing on pair_on, a - b of the side means, mean and same_sign
     cn = strs(S["contrast"])
     quant = {"layer_entropy": le[:, None, :]}
