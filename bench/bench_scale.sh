@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # bench_scale.sh - the file layout at sweep scale: 1,000, 10,000 and 100,000 prompts of 4-30
-# words from a JSONL file, on the built-in default model, 2 ranks, store: last_row, float16.
+# words from a JSONL file, on the built-in default model, 2 ranks, store: last_row, float16,
+# as prompt pairs (plain / "Let's think step by step." + the same text) with the metadata item
+# and cot and the sweep statistics by [group, cot] with the contrast cot - plain on item
+# (make_sweep.py --analysis), so reduce and the summary include the bootstrap statistics.
 # For each size it prints: the time to create the file, the whole run, the --dry-run estimate
 # against the real size, the metadata share, `attnsweep reduce`, `--resume` of the finished
 # file, and reading one metric for every prompt (head_entropy [N, L, H]) with h5py. Then the
@@ -28,7 +31,7 @@ declare -A RED
 for n in $SIZES; do
   d=s$n
   rm -rf "$d"
-  "$PY" "$SRC/tests/common/make_sweep.py" "$n" "$d" --model model --out "$d/out.h5" > /dev/null
+  "$PY" "$SRC/tests/common/make_sweep.py" "$n" "$d" --model model --out "$d/out.h5" --analysis > /dev/null
   est=$("$BIN" run "$d/sweep.yaml" --dry-run | sed -n 's/^output file: .* estimated at \([0-9]*\) bytes.*/\1/p')
   t0=$(now)
   mpirun -n 2 "$BIN" run "$d/sweep.yaml" --progress 1000 > "$d/log"
