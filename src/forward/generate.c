@@ -34,12 +34,17 @@ static as_status check_generate(const struct as_model *m, const struct as_kvcach
                           b->n_seq, kv->n_slots);
     for (int s = 0; s < b->n_seq; s++) {
         const long need = (long)b->lens[s] + o->max_new_tokens;
-        if (need > kv->max_ctx || need > c->max_position)
+        if (need > c->max_position)
             return as_err_set(err, AS_ERR_INVALID,
                               "generate: sequence %d needs %ld positions (%d prompt + %d new), "
-                              "more than the KV cache's %d or the model's "
-                              "max_position_embeddings %d",
-                              s, need, b->lens[s], o->max_new_tokens, kv->max_ctx, c->max_position);
+                              "more than the model's max_position_embeddings %d "
+                              "(HINT: lower max_new_tokens)",
+                              s, need, b->lens[s], o->max_new_tokens, c->max_position);
+        if (need > kv->max_ctx)
+            return as_err_set(err, AS_ERR_INVALID,
+                              "generate: sequence %d needs %ld positions (%d prompt + %d new), "
+                              "the KV cache holds %d per sequence",
+                              s, need, b->lens[s], o->max_new_tokens, kv->max_ctx);
     }
     return AS_OK;
 }
