@@ -2,9 +2,9 @@
  * Fast path: the query heads of a kv group are the rows of one as_linear_rows
  * product with that group's cached keys (each key read once per group), then
  * the prefill's fp32 softmax (as_softmax_row), then P V summed over keys in
- * order. Naive path: double throughout, like as_attention_naive. */
+ * order (as_rows_weighted_sum). Naive path: double throughout, like
+ * as_attention_naive. */
 #include <math.h>
-#include <string.h>
 
 #include "kernels.h"
 
@@ -61,12 +61,7 @@ void as_attention_row_apply(float *out, float *row, const float *vc, int n, int 
                 }
             } else {
                 as_softmax_row(p, n);
-                memset(oh, 0, (size_t)hd * sizeof(float));
-                for (int j = 0; j < n; j++) {
-                    const float pj = p[j], *vj = V + (size_t)j * hd;
-                    for (int d = 0; d < hd; d++)
-                        oh[d] += pj * vj[d];
-                }
+                as_rows_weighted_sum(oh, p, V, hd, n, hd);
             }
         }
     }

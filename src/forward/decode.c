@@ -3,18 +3,22 @@
  * sequence: the n_active rows are packed like a prefill's, so each projection
  * is one pass over its weights (as_linear_rows), and each row attends to its
  * own slot of the cache. */
+#include <cblas.h>
 #include <string.h>
 
 #include "attnsweep/decode.h"
 #include "kernels.h"
 
-/* out (n, d_out) = x (n, d_in) W^T (+=): the decode step's only projection call site */
+/* out (n, d_out) = x (n, d_in) W^T (+=): the decode step's only projection call site. It uses as
+ * many threads as OpenBLAS is set to (the rank's cores, as for the prefill); the result does not
+ * depend on that number. */
 static void proj(float *out, const float *x, const float *w, int n, int d_in, int d_out,
                  int accumulate, enum as_kernel k) {
     if (k == AS_KERNEL_NAIVE)
         as_linear_naive(out, x, w, n, d_in, d_out, accumulate);
     else
-        as_linear_rows(out, d_out, x, d_in, w, d_in, n, d_in, d_out, accumulate);
+        as_linear_rows_mt(out, d_out, x, d_in, w, d_in, n, d_in, d_out, accumulate,
+                          openblas_get_num_threads());
 }
 
 static as_status check_step(const struct as_model *m, const struct as_runstate *rs,

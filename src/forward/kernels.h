@@ -27,6 +27,13 @@ void as_linear_naive(float *out, const float *x, const float *w, int n, int d_in
  * for all n rows (register tiles of 4 rows of x by 4 rows of W). */
 void as_linear_rows(float *out, int ldo, const float *x, int ldx, const float *w, int ldw, int n,
                     int d_in, int d_out, int accumulate);
+/* out (d) = sum_j p[j] v[j] over the rows j < n of v (n, d; ld ldv), in order of j for every
+ * element, without FMA: a decode row's P V (the same bits on every instruction set). */
+void as_rows_weighted_sum(float *out, const float *p, const float *v, int ldv, int n, int d);
+/* as_linear_rows on n_threads threads, each a block of whole 4-column tiles of W (at least 256
+ * columns each): the same bits as one thread, since every element is still the same computation. */
+void as_linear_rows_mt(float *out, int ldo, const float *x, int ldx, const float *w, int ldw, int n,
+                       int d_in, int d_out, int accumulate, int n_threads);
 
 /* out (n, d) = x / sqrt(mean(x^2) + eps) * g, per row; out may alias x. */
 void as_rmsnorm(float *out, const float *x, const float *g, int n, int d, float eps);

@@ -10,6 +10,7 @@
  * instruction set the clone below was built for: lanes are independent IEEE
  * multiplies and adds (no FMA: -ffp-contract=off), so 16-wide AVX-512, 2 x 8
  * AVX2 and 4 x 4 SSE2 give the same bits. */
+#include <pthread.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -107,5 +108,83 @@ AS_CLONES void as_linear_rows(float *out, int ldo, const float *x, int ldx, cons
             default: break;
             }
         }
+    }
+}
+
+AS_CLONES void as_rows_weighted_sum(float *out, const float *p, const float *v, int ldv, int n,
+                                    int d) {
+    /* element e: ((0 + p_0 v_0e) + p_1 v_1e) + ..., in order of j, whichever path computes it */
+    int e = 0;
+    for (; e + 64 <= d; e += 64) {
+        as_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int j = 0; j < n; j++) {
+            const float *vj = v + (size_t)j * ldv + e;
+            as_v16 x0, x1, x2, x3;
+            AS_LOAD16(x0, vj), AS_LOAD16(x1, vj + 16), AS_LOAD16(x2, vj + 32);
+            AS_LOAD16(x3, vj + 48);
+            a0 += p[j] * x0, a1 += p[j] * x1, a2 += p[j] * x2, a3 += p[j] * x3;
+        }
+        memcpy(out + e, &a0, 64), memcpy(out + e + 16, &a1, 64);
+        memcpy(out + e + 32, &a2, 64), memcpy(out + e + 48, &a3, 64);
+    }
+    for (; e + 16 <= d; e += 16) {
+        as_v16 a = {0};
+        for (int j = 0; j < n; j++) {
+            as_v16 x;
+            AS_LOAD16(x, v + (size_t)j * ldv + e);
+            a += p[j] * x;
+        }
+        memcpy(out + e, &a, 64);
+    }
+    for (; e < d; e++) {
+        float a = 0.0f;
+        for (int j = 0; j < n; j++)
+            a += p[j] * v[(size_t)j * ldv + e];
+        out[e] = a;
+    }
+}
+
+/* ---- the same product split over threads by blocks of output columns ---- */
+
+struct rows_job {
+    float *out;
+    const float *x, *w;
+    int ldo, ldx, ldw, n, d_in, d_out, accumulate;
+};
+
+static void *rows_thread(void *arg) {
+    const struct rows_job *j = arg;
+    as_linear_rows(j->out, j->ldo, j->x, j->ldx, j->w, j->ldw, j->n, j->d_in, j->d_out,
+                   j->accumulate);
+    return NULL;
+}
+
+void as_linear_rows_mt(float *out, int ldo, const float *x, int ldx, const float *w, int ldw, int n,
+                       int d_in, int d_out, int accumulate, int n_threads) {
+    enum { MAX_THREADS = 64, MIN_COLS = 256 };
+    if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
+    if (n_threads > d_out / MIN_COLS) n_threads = d_out / MIN_COLS;
+    if (n_threads <= 1) {
+        as_linear_rows(out, ldo, x, ldx, w, ldw, n, d_in, d_out, accumulate);
+        return;
+    }
+    struct rows_job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    const int per = (d_out / n_threads + 3) & ~3; /* whole 4-column tiles */
+    for (int t = 0, o0 = 0; t < n_threads; t++, o0 += per) {
+        const int cols = o0 >= d_out ? 0 : (d_out - o0 < per ? d_out - o0 : per);
+        jobs[t] = (struct rows_job){
+            out + o0, x, w + (size_t)o0 * ldw, ldo, ldx, ldw, n, d_in, cols, accumulate};
+    }
+    for (int t = 1; t < n_threads; t++)
+        if (jobs[t].d_out > 0)
+            started[t] = pthread_create(&tid[t], NULL, rows_thread, &jobs[t]) == 0;
+    rows_thread(&jobs[0]);
+    for (int t = 1; t < n_threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else if (jobs[t].d_out > 0)
+            rows_thread(&jobs[t]); /* no thread available: the caller does this block */
     }
 }

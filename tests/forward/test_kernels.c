@@ -145,6 +145,44 @@ static void test_linear_rows(struct as_rng *r) {
            independent ? "yes" : "NO");
     TU_CHECK(worst <= 1e-5, "as_linear_rows differs from the naive product by %.3g", worst);
     TU_CHECK(independent, "as_linear_rows: a row's result depends on the other rows");
+    /* the thread split: the same bits on 1, 2, 3 and 7 threads, ragged last block */
+    {
+        const int n = 5, din = 77, dout = 1031;
+        float *x = randn((size_t)n * din, r, 1), *w = randn((size_t)dout * din, r, 0.3f);
+        float *y1 = malloc(sizeof(float) * n * dout), *yt = malloc(sizeof(float) * n * dout);
+        as_linear_rows(y1, dout, x, din, w, din, n, din, dout, 0);
+        int threads[] = {1, 2, 3, 7};
+        for (int t = 0; t < 4; t++) {
+            memset(yt, 0xff, sizeof(float) * n * dout);
+            as_linear_rows_mt(yt, dout, x, din, w, din, n, din, dout, 0, threads[t]);
+            TU_CHECK(memcmp(y1, yt, sizeof(float) * n * dout) == 0,
+                     "as_linear_rows_mt on %d threads differs from one thread", threads[t]);
+        }
+        free(x), free(w), free(y1), free(yt);
+    }
+    /* P V of a decode row: vs double, and the same bits by the 64-, 16- and 1-wide paths */
+    {
+        const int n = 45, d = 149, ldv = 151;
+        float *p = randn(n, r, 1), *v = randn((size_t)n * ldv, r, 1), out[149], part[64];
+        as_rows_weighted_sum(out, p, v, ldv, n, d);
+        double worst_pv = 0;
+        for (int e = 0; e < d; e++) {
+            double want = 0;
+            for (int j = 0; j < n; j++)
+                want += (double)p[j] * v[(size_t)j * ldv + e];
+            worst_pv = fmax(worst_pv, fabs(out[e] - want));
+        }
+        TU_CHECK(worst_pv <= 1e-5, "as_rows_weighted_sum differs from double by %.3g", worst_pv);
+        int same = 1;
+        as_rows_weighted_sum(part, p, v + 128, ldv, n, 16); /* columns 128..143 by the 16-path */
+        same &= memcmp(part, out + 128, 16 * sizeof(float)) == 0;
+        as_rows_weighted_sum(part, p, v + 3, ldv, n, 5); /* columns 3..7 by the scalar path */
+        same &= memcmp(part, out + 3, 5 * sizeof(float)) == 0;
+        as_rows_weighted_sum(part, p, v + 144, ldv, n, 5); /* the tail */
+        same &= memcmp(part, out + 144, 5 * sizeof(float)) == 0;
+        TU_CHECK(same, "as_rows_weighted_sum: an element's bits depend on the path computing it");
+        free(p), free(v);
+    }
     /* exact small integers: sum_{k<40} (k+1) * 2 = 1640 */
     float xi[40], wi[2 * 40], yi[2];
     for (int k = 0; k < 40; k++)
