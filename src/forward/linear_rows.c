@@ -27,9 +27,9 @@ typedef float as_v16 __attribute__((vector_size(64)));
 #define AS_LOAD16(dst, p) memcpy(&(dst), (p), sizeof(as_v16))
 
 /* the fixed reduction of the 16 lanes: (l, l+8), then (l, l+4), then (l, l+2), then (0, 1) */
-static inline __attribute__((always_inline)) float hsum16(as_v16 v) {
+static inline __attribute__((always_inline)) float hsum16(const as_v16 *v) {
     float t[16], s8[8], s4[4];
-    memcpy(t, &v, sizeof t);
+    memcpy(t, v, sizeof t);
     for (int l = 0; l < 8; l++)
         s8[l] = t[l] + t[l + 8];
     for (int l = 0; l < 4; l++)
@@ -66,7 +66,7 @@ static inline __attribute__((always_inline)) void tile(float *out, int ldo, cons
     for (int a = 0; a < IB; a++)
         for (int b = 0; b < OB; b++) {
             const float *xa = x + (size_t)a * ldx, *wb = w + (size_t)b * ldw;
-            float s = hsum16(acc[a][b]);
+            float s = hsum16(&acc[a][b]);
             for (int k = K16; k < d_in; k++)
                 s += xa[k] * wb[k];
             float *y = out + (size_t)a * ldo + b;
