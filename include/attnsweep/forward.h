@@ -152,7 +152,8 @@ struct as_capture {
 struct as_kvcache; /* decode.h */
 
 /* as_forward with a capture and, when kv != NULL, the KV cache filled for a
- * decode (decode.h): slot s holds sequence s of the batch, kv->len[s] = T.
+ * decode (decode.h): the cache is reset, then slot s holds sequence s of the
+ * batch, kv->len[s] = T.
  * kv must have at least n_seq slots and max_ctx >= every T. Attention
  * probabilities, logits and hidden states are bit-identical to as_forward's. */
 as_status as_forward_prefill(const struct as_model *m, struct as_runstate *rs,
