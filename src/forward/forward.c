@@ -2,6 +2,7 @@
  * Each step names the HF LlamaForCausalLM line it implements. */
 #include <string.h>
 
+#include "attnsweep/decode.h"
 #include "attnsweep/forward.h"
 #include "kernels.h"
 
@@ -49,9 +50,45 @@ static int fuse_qkv(const struct as_layer_weights *w, int D, int qd, int kvd, in
            2 * F >= qd + 2 * kvd;
 }
 
-as_status as_forward(const struct as_model *m, struct as_runstate *rs, const struct as_batch *b,
-                     const struct as_attn_sink *sink, struct as_forward_out *out,
-                     struct as_err *err) {
+/* Copies the keys (after RoPE) and values of each sequence's rows into its slot. */
+static void kv_store(struct as_kvcache *kv, int l, const struct as_batch *b, const float *k,
+                     const float *v, int Hkv, int hd) {
+    const size_t kvd = (size_t)Hkv * hd, ctx = (size_t)kv->max_ctx;
+    for (int s = 0, row = 0; s < b->n_seq; s++) {
+        float *kc = as_kvcache_k(kv, l, s), *vc = as_kvcache_v(kv, l, s);
+        for (int t = 0; t < b->lens[s]; t++, row++)
+            for (int g = 0; g < Hkv; g++) {
+                memcpy(kc + (g * ctx + t) * hd, k + row * kvd + (size_t)g * hd, hd * sizeof(float));
+                memcpy(vc + (g * ctx + t) * hd, v + row * kvd + (size_t)g * hd, hd * sizeof(float));
+            }
+    }
+}
+
+static as_status check_capture(const struct as_model *m, const struct as_runstate *rs,
+                               struct as_kvcache *kv, const struct as_batch *b, int longest,
+                               const struct as_capture *cap, struct as_err *err) {
+    if (cap && cap->value_norms.fn && rs->kernel != AS_KERNEL_NAIVE &&
+        (!cap->vnorm || !cap->vnorm->gram || cap->vnorm->n_layers != m->cfg.n_layers ||
+         cap->vnorm->n_heads != m->cfg.n_heads || cap->vnorm->head_dim != m->cfg.head_dim))
+        return as_err_set(err, AS_ERR_INVALID,
+                          "forward: value norms requested without a struct as_vnorm of this model "
+                          "(HINT: as_vnorm_init once per model)");
+    if (kv && (kv->n_slots < b->n_seq || kv->max_ctx < longest || kv->n_layers != m->cfg.n_layers ||
+               kv->n_kv_heads != m->cfg.n_kv_heads || kv->head_dim != m->cfg.head_dim ||
+               kv->n_heads != m->cfg.n_heads))
+        return as_err_set(err, AS_ERR_INVALID,
+                          "forward: KV cache of %d slots x %d tokens cannot hold a batch of %d "
+                          "sequences (longest %d) of this model",
+                          kv->n_slots, kv->max_ctx, b->n_seq, longest);
+    return AS_OK;
+}
+
+/* The prefill. Exactly one of `legacy` (as_forward's (H, T, T) sink) and `cap` is used for the
+ * probabilities; both may be NULL. */
+static as_status prefill(const struct as_model *m, struct as_runstate *rs, const struct as_batch *b,
+                         struct as_kvcache *kv, const struct as_attn_sink *legacy,
+                         const struct as_capture *cap, struct as_forward_out *out,
+                         struct as_err *err) {
     as_status ret = AS_OK;
     const struct as_config *c = &m->cfg;
     const int D = c->dim, F = c->hidden_dim, H = c->n_heads, Hkv = c->n_kv_heads;
@@ -59,7 +96,12 @@ as_status as_forward(const struct as_model *m, struct as_runstate *rs, const str
     const enum as_kernel kern = rs->kernel;
     int N, Tmax;
     AS_TRY(check_batch(m, rs, b, &N, &Tmax, err));
+    AS_TRY(check_capture(m, rs, kv, b, Tmax, cap, err));
     AS_ASSERT(H % Hkv == 0 && hd % 2 == 0);
+    const struct as_rows_sink *probs_sink = cap && cap->probs.fn ? &cap->probs : NULL;
+    const struct as_rows_sink *scores_sink = cap && cap->scores.fn ? &cap->scores : NULL;
+    const struct as_vnorm_sink *vn_sink = cap && cap->value_norms.fn ? &cap->value_norms : NULL;
+    if (kv) as_kvcache_reset(kv);
 
     /* inputs_embeds = embed_tokens(input_ids) */
     for (int s = 0, row = 0; s < b->n_seq; s++)
@@ -96,15 +138,38 @@ as_status as_forward(const struct as_model *m, struct as_runstate *rs, const str
                 as_rope_apply(rs->q + (size_t)row * qd, H, hd, cp, sp, c->rope);
                 as_rope_apply(rs->k + (size_t)row * kvd, Hkv, hd, cp, sp, c->rope);
             }
+        if (kv) kv_store(kv, l, b, rs->k, rs->v, Hkv, hd);
+        /* ||W_O^h v_j|| of every key, into probs (H, T) before the attention needs it */
+        for (int s = 0, row = 0; vn_sink && s < b->n_seq; s++) {
+            const int T = b->lens[s];
+            const float *vs = rs->v + (size_t)row * kvd;
+            if (kern == AS_KERNEL_NAIVE)
+                as_value_norms_naive(rs->probs, T, vs, kvd, T, w->wo, D, H, Hkv, hd);
+            else
+                as_value_norms(rs->probs, T, vs, kvd, T, cap->vnorm->gram + (size_t)l * H * hd * hd,
+                               H, Hkv, hd, rs->att_out);
+            ret = vn_sink->fn(vn_sink->ctx, s, l, 0, T, rs->probs, err);
+            if (ret != AS_OK) goto done;
+            row += T;
+        }
         /* attn_weights = softmax(q k^T / sqrt(hd) + causal_mask); attn_output = attn_weights v */
         for (int s = 0, row = 0; s < b->n_seq; s++) {
             const int T = b->lens[s];
-            as_attention(rs->att_out + (size_t)row * qd, rs->probs, rs->q + (size_t)row * qd,
-                         rs->k + (size_t)row * kvd, rs->v + (size_t)row * kvd, T, H, Hkv, hd, kern);
-            if (sink && sink->fn) {
-                ret = sink->fn(sink->ctx, s, l, rs->probs, T, err);
+            float *o = rs->att_out + (size_t)row * qd;
+            const float *qs = rs->q + (size_t)row * qd, *ks = rs->k + (size_t)row * kvd;
+            const float *vs = rs->v + (size_t)row * kvd;
+            if (scores_sink) {
+                as_attention_scores(rs->probs, qs, ks, T, H, Hkv, hd, kern);
+                ret = scores_sink->fn(scores_sink->ctx, s, l, 0, T, T, rs->probs, err);
                 if (ret != AS_OK) goto done;
+                as_attention_softmax_pv(o, rs->probs, vs, T, H, Hkv, hd, kern);
+            } else {
+                as_attention(o, rs->probs, qs, ks, vs, T, H, Hkv, hd, kern);
             }
+            if (legacy && legacy->fn) ret = legacy->fn(legacy->ctx, s, l, rs->probs, T, err);
+            if (ret == AS_OK && probs_sink)
+                ret = probs_sink->fn(probs_sink->ctx, s, l, 0, T, T, rs->probs, err);
+            if (ret != AS_OK) goto done;
             row += T;
         }
         /* x = x + o_proj(attn_output) */
@@ -123,6 +188,9 @@ as_status as_forward(const struct as_model *m, struct as_runstate *rs, const str
         }
         as_linear(rs->x, rs->hb, w->w_down, N, F, D, 1, kern);
     }
+    if (kv)
+        for (int s = 0; s < b->n_seq; s++)
+            kv->len[s] = b->lens[s];
 
     /* hidden_states = norm(x); logits = lm_head(hidden_states[:, -1]) */
     if (out && out->hidden) as_rmsnorm(out->hidden, rs->x, m->w.final_norm, N, D, c->rms_eps);
@@ -136,6 +204,19 @@ as_status as_forward(const struct as_model *m, struct as_runstate *rs, const str
     }
 done:
     return ret;
+}
+
+as_status as_forward(const struct as_model *m, struct as_runstate *rs, const struct as_batch *b,
+                     const struct as_attn_sink *sink, struct as_forward_out *out,
+                     struct as_err *err) {
+    return prefill(m, rs, b, NULL, sink, NULL, out, err);
+}
+
+as_status as_forward_prefill(const struct as_model *m, struct as_runstate *rs,
+                             const struct as_batch *b, struct as_kvcache *kv,
+                             const struct as_capture *cap, struct as_forward_out *out,
+                             struct as_err *err) {
+    return prefill(m, rs, b, kv, NULL, cap, out, err);
 }
 
 int64_t as_forward_flops_exact(const struct as_config *c, int64_t T, int with_lm_head) {

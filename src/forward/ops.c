@@ -30,6 +30,18 @@ void as_rope_table(float *cos_t, float *sin_t, int T, int head_dim, float theta)
     }
 }
 
+void as_rope_row(float *cos_p, float *sin_p, int pos, int head_dim, float theta) {
+    int half = head_dim / 2;
+    for (int i = 0; i < half; i++) {
+        /* the same two fp32 roundings as as_rope_table, so a decoded position matches the prefill
+         */
+        float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
+        float ang = (float)pos * inv_freq;
+        cos_p[i] = cosf(ang);
+        sin_p[i] = sinf(ang);
+    }
+}
+
 void as_rope_apply(float *row, int n_heads, int head_dim, const float *cos_p, const float *sin_p,
                    enum as_rope_style style) {
     int half = head_dim / 2;
