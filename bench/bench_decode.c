@@ -27,11 +27,10 @@
 #include "attnsweep/decode.h"
 #include "attnsweep/forward.h"
 #include "attnsweep/synthetic.h"
+#include "bench_common.h"
 
 static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
+    return bench_now();
 }
 
 static int env_int(const char *name, int def) {
@@ -149,24 +148,15 @@ int main(int argc, char **argv) {
     int B = env_int("ATTNSWEEP_BENCH_BATCH", 8);
     B = B < 1 ? 1 : B > 256 ? 256 : B;
     struct as_config c;
-    as_config_tinyllama(&c);
-    const char *smoke = getenv("ATTNSWEEP_BENCH_SMOKE");
-    if (smoke && *smoke && strcmp(smoke, "0") != 0) { /* the default model's shapes */
-        c.n_layers = 4, c.n_heads = 8, c.n_kv_heads = 2, c.head_dim = 8, c.dim = 64;
-        c.hidden_dim = 172, c.vocab_size = 512, c.max_position = 2048;
-    }
     struct as_model m;
+    double build_s;
+    if (bench_model("bench_decode", &c, &m, &build_s) != 0) return 1;
     struct as_err err = {0};
-    double t0 = now();
-    if (as_model_init_synthetic(&m, &c, 1, &err) != AS_OK) {
-        fprintf(stderr, "bench_decode: %s\n", err.msg);
-        return 1;
-    }
     const double wb = weight_bytes(&c);
     printf("# %s random model: %zu parameters, %.2f GB of fp32 weights read per decode step, "
            "built in %.1f s\n",
            c.dim == 2048 ? "TinyLlama-shaped" : "small (smoke)", as_config_n_params(&c), wb / 1e9,
-           now() - t0);
+           build_s);
     int nt = openblas_get_num_threads();
     nt = nt < 1 ? 1 : nt > 64 ? 64 : nt;
     printf("# OpenBLAS %s; %d threads for the prefill and the decode; %d steps per figure\n",

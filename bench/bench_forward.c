@@ -18,11 +18,10 @@
 
 #include "attnsweep/forward.h"
 #include "attnsweep/synthetic.h"
+#include "bench_common.h"
 
 static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
+    return bench_now();
 }
 
 struct sink_buf {
@@ -67,22 +66,13 @@ int main(int argc, char **argv) {
         nT = 4;
     }
     struct as_config c;
-    as_config_tinyllama(&c);
-    const char *smoke = getenv("ATTNSWEEP_BENCH_SMOKE");
-    if (smoke && *smoke && strcmp(smoke, "0") != 0) { /* the default model's shapes */
-        c.n_layers = 4, c.n_heads = 8, c.n_kv_heads = 2, c.head_dim = 8, c.dim = 64;
-        c.hidden_dim = 172, c.vocab_size = 512, c.max_position = 2048;
-    }
     struct as_model m;
+    double build_s;
+    if (bench_model("bench_forward", &c, &m, &build_s) != 0) return 1;
     struct as_err err = {0};
-    double t0 = now();
-    if (as_model_init_synthetic(&m, &c, 1, &err) != AS_OK) {
-        fprintf(stderr, "bench_forward: %s\n", err.msg);
-        return 1;
-    }
     printf("# %s random model: %zu parameters (%.2f GB fp32), built in %.1f s\n",
            c.dim == 2048 ? "TinyLlama-shaped" : "small (smoke)", as_config_n_params(&c),
-           m.weights_floats * 4e-9, now() - t0);
+           m.weights_floats * 4e-9, build_s);
     printf("# OpenBLAS %s, %d threads\n", openblas_get_config(), openblas_get_num_threads());
     double peak_big = sgemm_gflops(2048, 2048, 2048);
     printf("# sgemm 2048x2048x2048: %.1f GFLOP/s\n", peak_big);

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,4 +176,20 @@ int tu_write_file(const char *path, const void *data, size_t n) {
     if (!fp) return -1;
     size_t w = fwrite(data, 1, n, fp);
     return (fclose(fp) == 0 && w == n) ? 0 : -1;
+}
+
+int tu_json_ints(json_t *arr, int32_t **out) {
+    size_t n = json_array_size(arr);
+    *out = malloc(sizeof(int32_t) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        (*out)[i] = (int32_t)json_integer_value(json_array_get(arr, i));
+    return (int)n;
+}
+
+float *tu_json_floats(json_t *arr, size_t *n) {
+    *n = json_array_size(arr);
+    float *f = malloc(sizeof(float) * (*n ? *n : 1));
+    for (size_t i = 0; i < *n; i++)
+        f[i] = (float)json_number_value(json_array_get(arr, i));
+    return f;
 }

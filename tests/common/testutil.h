@@ -59,4 +59,10 @@ const char *tu_tmpdir(const char *tag);
 /* Writes n bytes to path; returns 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t n);
 
+/* A JSON array of integers / numbers (jansson) as a malloc'd int32 / float array (at least one
+ * element allocated); returns the length. The caller frees *out / the result. */
+struct json_t;
+int tu_json_ints(struct json_t *arr, int32_t **out);
+float *tu_json_floats(struct json_t *arr, size_t *n);
+
 #endif

@@ -25,22 +25,6 @@
 #include "rowcap.h"
 #include "testutil.h"
 
-static int json_ints(json_t *arr, int32_t **out) {
-    size_t n = json_array_size(arr);
-    *out = malloc(sizeof(int32_t) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++)
-        (*out)[i] = (int32_t)json_integer_value(json_array_get(arr, i));
-    return (int)n;
-}
-
-static float *json_floats(json_t *arr, size_t *n) {
-    *n = json_array_size(arr);
-    float *f = malloc(sizeof(float) * (*n ? *n : 1));
-    for (size_t i = 0; i < *n; i++)
-        f[i] = (float)json_number_value(json_array_get(arr, i));
-    return f;
-}
-
 /* Greedy generation of a batch; gen (n, max_new), n_gen (n), reason (n), logits (n, V). */
 static as_status generate(const struct as_model *m, int n, const int32_t *const *prompts,
                           const int *lens, const struct as_generate_opts *o, int32_t *gen,
@@ -83,8 +67,8 @@ static void golden_greedy(const struct as_model *m, json_t *runs) {
     int np[NRUN], nw[NRUN], maxgen = 0;
     for (int r = 0; r < NRUN; r++) {
         json_t *run = json_object_get(runs, run_names[r]);
-        np[r] = json_ints(json_object_get(run, "prompt_ids"), &prompt[r]);
-        nw[r] = json_ints(json_object_get(run, "ids"), &want[r]);
+        np[r] = tu_json_ints(json_object_get(run, "prompt_ids"), &prompt[r]);
+        nw[r] = tu_json_ints(json_object_get(run, "ids"), &want[r]);
         if (nw[r] - np[r] > maxgen) maxgen = nw[r] - np[r];
     }
     TU_CHECK(nw[0] - np[0] == 200, "the BOS-only golden run has %d steps (want 200)",
@@ -161,9 +145,9 @@ static int stop_after_fn(void *ctx, int seq, const int32_t *gen, int n_gen) {
 static void stop_semantics(const struct as_model *m, json_t *tf) {
     const int V = m->cfg.vocab_size;
     int32_t *ids, gen[32];
-    int T = json_ints(json_object_get(tf, "prompt_ids"), &ids);
+    int T = tu_json_ints(json_object_get(tf, "prompt_ids"), &ids);
     size_t nl;
-    float *lg_all = json_floats(json_object_get(tf, "logits_flat_row_major"), &nl);
+    float *lg_all = tu_json_floats(json_object_get(tf, "logits_flat_row_major"), &nl);
     float *logits = malloc(sizeof(float) * V);
     int n_gen, reason;
     struct as_err err = {0};
@@ -211,10 +195,10 @@ static void golden_teacher_forced(const struct as_model *m, json_t *tf) {
     const struct as_config *c = &m->cfg;
     const int L = c->n_layers, H = c->n_heads, V = c->vocab_size;
     int32_t *ids;
-    int T = json_ints(json_object_get(tf, "prompt_ids"), &ids);
+    int T = tu_json_ints(json_object_get(tf, "prompt_ids"), &ids);
     size_t na, nl;
-    float *att = json_floats(json_object_get(tf, "attention_probs_flat_row_major"), &na);
-    float *lg_all = json_floats(json_object_get(tf, "logits_flat_row_major"), &nl);
+    float *att = tu_json_floats(json_object_get(tf, "attention_probs_flat_row_major"), &na);
+    float *lg_all = tu_json_floats(json_object_get(tf, "logits_flat_row_major"), &nl);
     if (na != (size_t)L * H * T * T || nl != (size_t)T * V) {
         TU_CHECK(0, "golden teacher-forced arrays have %zu / %zu values", na, nl);
         goto done;

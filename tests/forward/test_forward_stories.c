@@ -73,28 +73,12 @@ static void check_llamacpp(const struct as_model *m, const char *key) {
     tu_npy_free(&lg);
 }
 
-static int json_ints(json_t *arr, int32_t **out) {
-    size_t n = json_array_size(arr);
-    *out = malloc(sizeof(int32_t) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++)
-        (*out)[i] = (int32_t)json_integer_value(json_array_get(arr, i));
-    return (int)n;
-}
-
-static float *json_floats(json_t *arr, size_t *n) {
-    *n = json_array_size(arr);
-    float *f = malloc(sizeof(float) * (*n ? *n : 1));
-    for (size_t i = 0; i < *n; i++)
-        f[i] = (float)json_number_value(json_array_get(arr, i));
-    return f;
-}
-
 static void check_teacher_forced(const struct as_model *m, json_t *tf) {
     int32_t *ids;
-    int T = json_ints(json_object_get(tf, "prompt_ids"), &ids);
+    int T = tu_json_ints(json_object_get(tf, "prompt_ids"), &ids);
     size_t na, nl;
-    float *att = json_floats(json_object_get(tf, "attention_probs_flat_row_major"), &na);
-    float *lg_all = json_floats(json_object_get(tf, "logits_flat_row_major"), &nl);
+    float *att = tu_json_floats(json_object_get(tf, "attention_probs_flat_row_major"), &na);
+    float *lg_all = tu_json_floats(json_object_get(tf, "logits_flat_row_major"), &nl);
     const int V = m->cfg.vocab_size;
     TU_CHECK(na == (size_t)m->cfg.n_layers * m->cfg.n_heads * T * T, "golden attention size %zu",
              na);
@@ -128,8 +112,8 @@ static void check_teacher_forced(const struct as_model *m, json_t *tf) {
 
 static void check_greedy(const struct as_model *m, const char *name, json_t *run) {
     int32_t *prompt, *want;
-    int np = json_ints(json_object_get(run, "prompt_ids"), &prompt);
-    int nw = json_ints(json_object_get(run, "ids"), &want);
+    int np = tu_json_ints(json_object_get(run, "prompt_ids"), &prompt);
+    int nw = tu_json_ints(json_object_get(run, "ids"), &want);
     int32_t *ids = malloc(sizeof(int32_t) * (nw + 1));
     float *logits = malloc(sizeof(float) * m->cfg.vocab_size);
     memcpy(ids, prompt, sizeof(int32_t) * np);
