@@ -547,6 +547,20 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
             for (int k = 0; k < gr->n_spans; k++)
                 fprintf(fp, " %s", gr->spans[k].name);
         }
+        if (gr->chat) { /* the resolved template, escaped as a YAML double-quoted string */
+            fprintf(fp, "  chat: \"");
+            for (const unsigned char *q = (const unsigned char *)gr->chat; *q; q++) {
+                if (*q == '\n')
+                    fputs("\\n", fp);
+                else if (*q == '"' || *q == '\\')
+                    fprintf(fp, "\\%c", *q);
+                else if (*q < 0x20)
+                    fprintf(fp, "\\x%02x", *q);
+                else
+                    fputc(*q, fp);
+            }
+            fputc('"', fp);
+        }
         fputc('\n', fp);
     }
     if (s->n_columns) {

@@ -50,6 +50,18 @@ static void test_template_offsets(void) {
     p = &s.prompts[2];
     TU_CHECK(!strcmp(p->text, "[{x}]hi|Be brief.") && p->prompt_start == 5 && p->prompt_len == 2,
              "own '%s' %zu %zu", p->text, p->prompt_start, p->prompt_len);
+    /* the effective configuration shows each group's template, escaped */
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *fp = open_memstream(&out, &outlen);
+    if (fp) {
+        as_sweep_print(&s, fp);
+        fclose(fp);
+    }
+    TU_CHECK(out && strstr(out, "chat: \"<|user|>\\n{prompt}</s>\\n<|assistant|>\\n\"") &&
+                 strstr(out, "chat: \"[{x}]{prompt}|Be brief.\""),
+             "print:\n%s", out ? out : "");
+    free(out);
     /* pack / unpack keeps the offsets and the templates */
     void *buf = NULL;
     size_t len = 0;
