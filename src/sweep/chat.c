@@ -93,7 +93,10 @@ as_status sw_chat_parse(struct sw_ctx *c, int32_t map, const char *what, struct 
     int32_t tn = sw_map_get(t, map, "chat_template"), cn = sw_map_get(t, map, "chat");
     int32_t sn = sw_map_get(t, map, "system");
     if (tn >= 0 && sw_is_null(&t->nodes[tn])) tn = -1;
-    if (sn >= 0 && sw_is_null(&t->nodes[sn])) sn = -1;
+    if (sn >= 0 && sw_is_null(&t->nodes[sn])) { /* system: null drops an inherited system text */
+        ch->system = NULL;
+        sn = -1;
+    }
     if (tn >= 0 && cn >= 0)
         return sw_errf(t, cn, AS_ERR_INVALID,
                        "%s has both chat: and chat_template:; expected one of them (chat: true "

@@ -92,6 +92,32 @@ static void test_spans_stay_in_prompt(void) {
             AS_ERR_INVALID, "c.jsonl:1:", "does not occur in the text");
 }
 
+/* A group's keys override the top level's one by one; system: null drops the system text. */
+static void test_inherit(void) {
+    struct as_sweep s;
+    struct as_err err;
+    const char *y = "chat_template: \"S={system} U={prompt}.\"\nsystem: sys\n"
+                    "groups:\n  - name: a\n    prompts: {p: hi}\n"
+                    "  - name: b\n    system: other\n    prompts: {p: hi}\n"
+                    "  - name: c\n    chat_template: \"[{prompt}]\"\n    system: null\n"
+                    "    prompts: {p: hi}\n";
+    TU_CHECK(st_load(&s, y, NULL, &err) == AS_OK, "%s", err.msg);
+    if (s.n_prompts == 3) {
+        TU_CHECK(!strcmp(s.prompts[0].text, "S=sys U=hi.") && s.prompts[0].prompt_start == 8,
+                 "a: '%s' %zu", s.prompts[0].text, s.prompts[0].prompt_start);
+        TU_CHECK(!strcmp(s.prompts[1].text, "S=other U=hi.") && s.prompts[1].prompt_start == 10,
+                 "b: '%s' %zu", s.prompts[1].text, s.prompts[1].prompt_start);
+        TU_CHECK(!strcmp(s.prompts[2].text, "[hi]") && s.prompts[2].prompt_start == 1 &&
+                     s.prompts[2].prompt_len == 2,
+                 "c: '%s' %zu", s.prompts[2].text, s.prompts[2].prompt_start);
+    }
+    as_sweep_free(&s);
+    /* without system: null the inherited system text needs a {system} */
+    ST_FAIL("chat_template: \"{system}{prompt}\"\nsystem: sys\ngroups:\n  - name: c\n"
+            "    chat_template: \"[{prompt}]\"\n    prompts: {p: hi}\n",
+            AS_ERR_INVALID, "t.yaml:2:9:", "has no {system}");
+}
+
 static void test_errors(void) {
     ST_FAIL("chat_template: \"<|user|>\\n</s>\"\ngroups:\n  - name: g\n    prompts: {a: x}\n",
             AS_ERR_INVALID, "t.yaml:1:16:", "has 0 {prompt}", "expected exactly one");
@@ -257,6 +283,7 @@ int main(void) {
     st_setup("sweep-chat");
     test_template_offsets();
     test_spans_stay_in_prompt();
+    test_inherit();
     test_errors();
     test_chat_true();
     test_tokens();
