@@ -38,7 +38,8 @@ enum as_metrics_input { AS_METRICS_FULL = 0, AS_METRICS_LAST_ROW = 1 };
 /* Span kinds (metrics/span_kind). */
 enum as_metrics_span_kind {
     AS_SPAN_DECLARED = 0, /* from the group's spans: in the sweep YAML */
-    AS_SPAN_DERIVED = 1   /* "prefix" / "question" derived by attnsweep (docs/METRICS.md) */
+    AS_SPAN_DERIVED = 1   /* "prefix" / "question" / "template" / "template_end" derived by
+                             attnsweep (docs/METRICS.md) */
 };
 
 /* Number of heads listed by the head-specialization tables (the notebook's 5). */
@@ -63,8 +64,16 @@ struct as_metrics_ctx {
     int n_keywords;
     const struct as_metrics_span_def *spans; /* (n_spans) the group's declared spans */
     int n_spans;
-    /* Bytes [0, prefix_len) are the variant-specific prefix of the text
-     * (as_metrics_variant_prefixes); == text_len when nothing is shared. */
+    /* The user's prompt is text[prompt_start .. prompt_start + prompt_len): a
+     * chat template's bytes lie outside it (docs/SWEEP.md "Chat prompts").
+     * prompt_len == 0 means the whole text (no template). Keywords, declared
+     * spans and the derived prefix / question are found only inside it. */
+    size_t prompt_start, prompt_len;
+    int chat; /* the prompt has a chat template: derived spans "template" (the bytes before
+                 the user's prompt) and "template_end" (the bytes after it) */
+    /* Bytes [prompt_start, prompt_start + prefix_len) are the variant-specific
+     * prefix of the user's prompt (as_metrics_variant_prefixes over the users'
+     * prompts); == its length when nothing is shared. */
     size_t prefix_len;
 };
 

@@ -89,8 +89,12 @@ struct as_sweep_prompt {
     char *id;            /* "<group>/<variant>": exactly one '/', unique in the sweep */
     const char *group;   /* == groups[group_index].name */
     const char *variant; /* == id + strlen(group) + 1 */
-    char *text;          /* (text_len) UTF-8, NUL-terminated, non-empty, no NUL inside */
+    char *text;          /* (text_len) UTF-8, NUL-terminated, non-empty, no NUL inside: what the
+                            model reads, i.e. the chat-templated text when the group has a chat
+                            template (docs/SWEEP.md "Chat prompts") */
     size_t text_len;
+    size_t prompt_start; /* the user's prompt is text[prompt_start .. prompt_start + prompt_len); */
+    size_t prompt_len;   /* 0 and text_len without a chat template. Spans are found in it */
     int group_index;
     struct as_sweep_mark mark; /* where the YAML defines it: its prompts: entry, or the
                                   group's template: / file: value */
@@ -127,6 +131,8 @@ struct as_sweep_group {
     int n_spans;
     int64_t first_prompt; /* prompts[first_prompt .. first_prompt + n_prompts) */
     int64_t n_prompts;
+    char *chat; /* the group's chat template with {system} filled in ("...{prompt}..."; `{{` and
+                   `}}` already turned into braces), or NULL: prompts are fed raw */
 };
 
 /* The type of a metadata column (docs/SWEEP.md "Metadata"), decided over all
@@ -270,7 +276,9 @@ const char *as_sweep_prompt_where(const struct as_sweep *s, int64_t i, char *out
 int as_sweep_span_text(const struct as_sweep *s, int64_t i, int span, const char **text,
                        size_t *len);
 /* Locates span `span` of prompt i's group in prompt i's text: on success
- * returns 1 and the byte range [*begin, *end) of the first occurrence; returns
+ * returns 1 and the byte range [*begin, *end) of the first occurrence inside
+ * the user's prompt (text[prompt_start .. prompt_start + prompt_len), never
+ * the chat template), as offsets into the whole text; returns
  * 0 when the span is absent from this prompt (no text, or its text does not
  * occur; or the indices are out of range). O(text). */
 int as_sweep_span_find(const struct as_sweep *s, int64_t i, int span, size_t *begin, size_t *end);

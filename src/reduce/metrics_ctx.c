@@ -68,12 +68,23 @@ static int icontains(const char *hay, const char *needle) {
     return 0;
 }
 
+/* The user's prompt [*b, *e) inside the text (the whole text without a chat template). */
+static void user_range(const struct as_metrics_ctx *c, size_t *b, size_t *e) {
+    *b = 0, *e = c->text_len;
+    if (c->prompt_len == 0 || c->prompt_start > c->text_len ||
+        c->prompt_len > c->text_len - c->prompt_start)
+        return;
+    *b = c->prompt_start, *e = c->prompt_start + c->prompt_len;
+}
+
 int mx_count_occurrences(const struct as_metrics_ctx *c, struct as_metrics_occ *out) {
     int n = 0;
+    size_t ub, ue;
+    user_range(c, &ub, &ue);
     for (int k = 0; k < c->n_keywords; k++) {
         size_t kl = strlen(c->keywords[k]);
-        if (kl == 0 || kl > c->text_len) continue;
-        for (size_t p = 0; p + kl <= c->text_len; p++) {
+        if (kl == 0 || kl > ue - ub) continue;
+        for (size_t p = ub; p + kl <= ue; p++) {
             if (!ieq(c->text + p, c->keywords[k], kl)) continue;
             if (out) {
                 struct as_metrics_occ *o = &out[n];
@@ -87,9 +98,21 @@ int mx_count_occurrences(const struct as_metrics_ctx *c, struct as_metrics_occ *
     return n;
 }
 
+/* Token t belongs to the user's prompt [ub, ue): its byte span overlaps it, or is an empty
+ * span inside it; always true without a chat template (or without offsets). */
+static int in_user(const struct as_metrics_ctx *c, int t, size_t ub, size_t ue) {
+    if (!c->offsets || (ub == 0 && ue == c->text_len)) return 1;
+    int64_t s = c->offsets[2 * t], e = c->offsets[2 * t + 1];
+    if (s < e) return s < (int64_t)ue && e > (int64_t)ub;
+    return s >= (int64_t)ub && s < (int64_t)ue;
+}
+
 int mx_count_notebook(const struct as_metrics_ctx *c, int32_t *kw, int32_t *pos) {
     int n = 0;
+    size_t ub, ue;
+    user_range(c, &ub, &ue);
     for (int t = 0; t < c->T; t++) {
+        if (!in_user(c, t, ub, ue)) continue; /* a chat template's token */
         const char *tok = c->tokens && c->tokens[t] ? c->tokens[t] : "";
         for (int k = 0; k < c->n_keywords; k++) {
             if (!icontains(tok, c->keywords[k])) continue;
@@ -111,29 +134,43 @@ static int has_declared(const struct as_metrics_ctx *c, const char *name) {
 int mx_list_spans(const struct as_metrics_ctx *c, struct mx_span *out) {
     int n = 0;
     int64_t qb = -1, qe = -1; /* the question span, declared or derived */
+    size_t ub, ue;
+    user_range(c, &ub, &ue);
     for (int s = 0; s < c->n_spans; s++) {
         const struct as_metrics_span_def *d = &c->spans[s];
         int64_t b = -1, e = -1;
         const char *hit = NULL;
-        if (d->text_len > 0 && c->text_len > 0)
-            hit = memmem(c->text, c->text_len, d->text, d->text_len);
+        if (d->text_len > 0 && ue > ub) hit = memmem(c->text + ub, ue - ub, d->text, d->text_len);
         if (hit) b = hit - c->text, e = b + (int64_t)d->text_len;
         if (!strcmp(d->name, "question")) qb = b, qe = e;
         if (out) out[n] = (struct mx_span){d->name, AS_SPAN_DECLARED, b, e};
         n++;
     }
-    size_t pl = c->prefix_len <= c->text_len ? c->prefix_len : c->text_len;
+    size_t pl = c->prefix_len <= ue - ub ? c->prefix_len : ue - ub;
     int decl_q = has_declared(c, "question");
-    if (!decl_q && pl < c->text_len) qb = (int64_t)pl, qe = (int64_t)c->text_len;
+    if (!decl_q && pl < ue - ub) qb = (int64_t)(ub + pl), qe = (int64_t)ue;
     if (!has_declared(c, "prefix")) {
-        int64_t end = qb >= 0 ? qb : (int64_t)pl;
+        int64_t end = qb >= 0 ? qb : (int64_t)(ub + pl), b = (int64_t)ub;
         if (out)
             out[n] =
-                (struct mx_span){"prefix", AS_SPAN_DERIVED, end > 0 ? 0 : -1, end > 0 ? end : -1};
+                (struct mx_span){"prefix", AS_SPAN_DERIVED, end > b ? b : -1, end > b ? end : -1};
         n++;
     }
     if (!decl_q) {
         if (out) out[n] = (struct mx_span){"question", AS_SPAN_DERIVED, qb, qe};
+        n++;
+    }
+    if (c->chat && !has_declared(c, "template")) {
+        if (out)
+            out[n] = (struct mx_span){"template", AS_SPAN_DERIVED, ub > 0 ? 0 : -1,
+                                      ub > 0 ? (int64_t)ub : -1};
+        n++;
+    }
+    if (c->chat && !has_declared(c, "template_end")) {
+        int some = ue < c->text_len;
+        if (out)
+            out[n] = (struct mx_span){"template_end", AS_SPAN_DERIVED, some ? (int64_t)ue : -1,
+                                      some ? (int64_t)c->text_len : -1};
         n++;
     }
     (void)qe;

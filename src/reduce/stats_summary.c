@@ -42,8 +42,11 @@ static int span_cmp(const void *ctx, int64_t x, int64_t y) {
     int c = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
     return c ? c : (a->len > b->len) - (a->len < b->len);
 }
-/* derived names last: "prefix" then "question", everything else by first appearance */
+/* derived names last: "template", "template_end", "prefix" then "question", everything else
+ * by first appearance */
 static int64_t span_rank(const struct span_ref *r) {
+    if (r->len == 8 && !memcmp(r->name, "template", 8)) return INT64_MAX - 3;
+    if (r->len == 12 && !memcmp(r->name, "template_end", 12)) return INT64_MAX - 2;
     if (r->len == 6 && !memcmp(r->name, "prefix", 6)) return INT64_MAX - 1;
     if (r->len == 8 && !memcmp(r->name, "question", 8)) return INT64_MAX;
     return r->order;

@@ -440,6 +440,7 @@ as_status as_job_prepare_one(struct as_job *j, const struct as_run_prompt *p,
     struct as_sweep_prompt *sp = &s->prompts[0];
     sp->id = id, sp->group = gname, sp->variant = slash ? id + gl + 1 : empty;
     sp->text = text, sp->text_len = p->text_len, sp->explicit_rank = -1;
+    sp->prompt_start = 0, sp->prompt_len = p->text_len; /* no chat template */
     /* tokens */
     j->n = 1, j->n_tok = p->n_tokens;
     AS_TRY(job_alloc(j, err));

@@ -21,8 +21,9 @@ as_status as_run_prefixes(const struct as_sweep *s, size_t *out, struct as_err *
             return as_err_set(err, AS_ERR_NOMEM, "no memory for %lld prompt texts", (long long)n);
         }
         for (int64_t i = 0; i < n; i++) {
-            texts[i] = s->prompts[gr->first_prompt + i].text;
-            lens[i] = s->prompts[gr->first_prompt + i].text_len;
+            const struct as_sweep_prompt *p = &s->prompts[gr->first_prompt + i];
+            texts[i] = p->text + p->prompt_start; /* the user's prompt, not the chat template */
+            lens[i] = p->prompt_len;
         }
         as_metrics_variant_prefixes(texts, lens, (int)n, out + gr->first_prompt);
         free(texts), free(lens);
@@ -95,5 +96,7 @@ void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j,
     as_run_span_defs(s, i, spans);
     ctx->spans = spans;
     ctx->n_spans = s->groups[p->group_index].n_spans;
+    ctx->prompt_start = p->prompt_start, ctx->prompt_len = p->prompt_len;
+    ctx->chat = s->groups[p->group_index].chat != NULL;
     ctx->prefix_len = jm->prefix[i];
 }

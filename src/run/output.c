@@ -61,6 +61,24 @@ as_status as_run_meta_table(const struct as_sweep *s, struct as_table *t, struct
         }
     }
     free(strs);
+    /* chat prompts: where the user's prompt is in each templated text (docs/FORMAT.md) */
+    int chat = 0;
+    for (int g = 0; g < s->n_groups; g++)
+        chat |= s->groups[g].chat != NULL;
+    if (chat && !t->oom) {
+        int64_t *ps = malloc(((size_t)n + 1) * sizeof *ps);
+        int32_t *pl = malloc(((size_t)n + 1) * sizeof *pl);
+        if (!ps || !pl) {
+            free(ps), free(pl);
+            t->oom = 1;
+        } else {
+            for (int64_t i = 0; i < n; i++)
+                ps[i] = (int64_t)s->prompts[i].prompt_start,
+                pl[i] = (int32_t)s->prompts[i].prompt_len;
+            as_table_add_owned(t, "prompt_start", AS_COL_I64, "prompt", shape, ps);
+            as_table_add_owned(t, "prompt_length", AS_COL_I32, "prompt", shape, pl);
+        }
+    }
     return as_table_check(t, "/sweep metadata", err);
 }
 

@@ -65,6 +65,9 @@ static void rf_ctx_of(const struct as_h5file *f, const struct rf_ctx *r, int64_t
         int g = r->s->prompts[i].group_index;
         as_run_span_defs(r->s, i, r->spans);
         c->spans = r->spans, c->n_spans = r->s->groups[g].n_spans;
+        c->prompt_start = r->s->prompts[i].prompt_start;
+        c->prompt_len = r->s->prompts[i].prompt_len;
+        c->chat = r->s->groups[g].chat != NULL;
     }
     c->prefix_len = r->prefix[i];
 }

@@ -280,8 +280,9 @@ done:
 }
 
 static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
-    static const char *const keys[] = {"name",    "vars", "tags",  "prompts", "template",
-                                       "product", "file", "spans", "id",      NULL};
+    static const char *const keys[] = {"name",    "vars",   "tags",  "prompts", "template",
+                                       "product", "file",   "spans", "id",      "chat_template",
+                                       "chat",    "system", NULL};
     as_status ret = AS_OK;
     struct as_sweep *s = c->s;
     struct as_sweep_group *gr = &s->groups[g];
@@ -295,6 +296,13 @@ static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
     snprintf(what, sizeof what, "group '%s'", gr->name);
     AS_TRY(sw_check_map(c->t, node, what, keys));
     c->gs.g = g, c->gs.n_keys = 0, c->gs.n_fields = 0;
+    c->chat = c->chat_top;
+    AS_TRY(sw_chat_parse(c, node, what, &c->chat));
+    AS_TRY(sw_chat_resolve(c, &c->chat));
+    if (c->chat.on && !(gr->chat = sw_chat_format(c, &c->chat))) {
+        ret = SW_OOM(c);
+        goto done;
+    }
 
     int32_t vars_n = sw_map_get(t, node, "vars"), prompts_n = sw_map_get(t, node, "prompts");
     int32_t tpl_n = sw_map_get(t, node, "template"), prod_n = sw_map_get(t, node, "product");

@@ -27,8 +27,9 @@ static const char *const kind_names[] = {"null", "a boolean", "an integer", "a n
 /* ------------------------------------------------------------ public helpers */
 
 static const char *const reserved[] = {
-    "prompt", "group",  "variant", "n_tokens",        "token_start",    "text_start", "text_length",
-    "rank",   "status", "message", "attention_start", "tokens_dropped", NULL};
+    "prompt",          "group",          "variant",      "n_tokens",      "token_start",
+    "text_start",      "text_length",    "rank",         "status",        "message",
+    "attention_start", "tokens_dropped", "prompt_start", "prompt_length", NULL};
 
 int as_sweep_column_reserved(const char *name) {
     for (const char *const *r = reserved; *r; r++)

@@ -123,6 +123,7 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
         put_mark(&w, gr->mark);
         put_i32(&w, (int32_t)gr->source);
         put_str(&w, gr->file);
+        put_str(&w, gr->chat);
         put_u64(&w, (uint64_t)gr->n_product);
         put_u64(&w, (uint64_t)gr->n_prompts);
         put_i32(&w, gr->n_spans);
@@ -138,6 +139,8 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
         put_i32(&w, p->group_index);
         put_str(&w, p->variant);
         put_strn(&w, p->text, p->text_len);
+        put_u64(&w, (uint64_t)p->prompt_start);
+        put_u64(&w, (uint64_t)p->prompt_len);
         put_mark(&w, p->mark);
         put_u64(&w, (uint64_t)p->file_line);
         put_i32(&w, p->explicit_rank);
@@ -510,6 +513,7 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
         AS_TRY(get_i32(&r, &v, "group source"));
         gr->source = (enum as_group_source)v;
         AS_TRY(get_str(&r, &gr->file, NULL, "group file"));
+        AS_TRY(get_str(&r, &gr->chat, NULL, "group chat template"));
         uint64_t u;
         AS_TRY(get_u64(&r, &u, "n_product"));
         gr->n_product = (int64_t)(u > (uint64_t)INT64_MAX ? 0 : u);
@@ -564,6 +568,9 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
         AS_TRY(get_i32(&r, &v, "group_index"));
         AS_TRY(get_str(&r, &variant, &vlen, "variant"));
         AS_TRY(get_str(&r, &p->text, &p->text_len, "text"));
+        uint64_t ps, pl;
+        AS_TRY(get_u64(&r, &ps, "prompt_start"));
+        AS_TRY(get_u64(&r, &pl, "prompt_len"));
         AS_TRY(get_mark(&r, &p->mark));
         uint64_t fl;
         AS_TRY(get_u64(&r, &fl, "file_line"));
@@ -572,12 +579,14 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
         AS_TRY(get_mark(&r, &p->assign_mark));
         if (v < 0 || v >= s->n_groups || i < s->groups[v].first_prompt ||
             i >= s->groups[v].first_prompt + s->groups[v].n_prompts || !variant || !p->text ||
-            p->text_len == 0 || sw_name_problem(variant, vlen)) {
+            p->text_len == 0 || ps > p->text_len || pl > p->text_len - ps ||
+            sw_name_problem(variant, vlen)) {
             ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: prompt %lld is malformed",
                              (long long)i);
             goto done;
         }
         p->group_index = v;
+        p->prompt_start = (size_t)ps, p->prompt_len = (size_t)pl;
         p->group = s->groups[v].name;
         size_t glen = strlen(p->group);
         p->id = sw_arena_alloc(r.arena, glen + vlen + 2);

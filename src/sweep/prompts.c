@@ -75,7 +75,9 @@ as_status sw_add_prompt(struct sw_ctx *c, int g, const char *variant, size_t vle
         return sw_prompt_errf(c, g, node, file_line, AS_ERR_INVALID,
                               "the sweep has more than %lld prompts; expected at most that many",
                               (long long)AS_SWEEP_MAX_PROMPTS);
-    if ((long long)(s->text_bytes + tlen) > AS_SWEEP_MAX_TEXT_BYTES)
+    const struct sw_chat *ch = &c->chat; /* the group's chat template wraps the text */
+    size_t full = ch->on ? ch->pre_len + tlen + ch->post_len : tlen;
+    if ((long long)(s->text_bytes + full) > AS_SWEEP_MAX_TEXT_BYTES)
         return sw_prompt_errf(
             c, g, node, file_line, AS_ERR_INVALID,
             "the prompts' ids and texts exceed %lld bytes; expected a smaller sweep",
@@ -103,10 +105,15 @@ as_status sw_add_prompt(struct sw_ctx *c, int g, const char *variant, size_t vle
     p->mark.col = c->t->nodes[node].col;
     p->file_line = file_line;
     p->explicit_rank = -1;
-    p->text = sw_arena_strndup(c->arena, text, tlen);
-    if (!p->text) return SW_OOM(c);
-    p->text_len = tlen;
-    s->text_bytes += tlen;
+    if (!(p->text = sw_arena_alloc(c->arena, full + 1))) return SW_OOM(c);
+    p->prompt_start = ch->on ? ch->pre_len : 0;
+    p->prompt_len = tlen;
+    if (ch->on) memcpy(p->text, ch->pre, ch->pre_len);
+    memcpy(p->text + p->prompt_start, text, tlen);
+    if (ch->on) memcpy(p->text + p->prompt_start + tlen, ch->post, ch->post_len);
+    p->text[full] = '\0';
+    p->text_len = full;
+    s->text_bytes += full;
     s->n_prompts++;
     s->groups[g].n_prompts++;
     if (variant) return make_id(c, p, g, variant, vlen, node, file_line);

@@ -172,7 +172,7 @@ as_status sw_spans_given(struct sw_ctx *c, int64_t k, const char *name, size_t n
                               "%s:%d:%d; expected one definition per span",
                               b->name, c->s->path, c->t->nodes[b->node].line,
                               c->t->nodes[b->node].col);
-    if (tlen == 0 || !memmem(p->text, p->text_len, text, tlen))
+    if (tlen == 0 || !memmem(p->text + p->prompt_start, p->prompt_len, text, tlen))
         return sw_prompt_errf(c, gs->g, w.node, w.file_line, AS_ERR_INVALID,
                               "span '%.*s' = \"%.80s\" %s; expected a substring of the line's "
                               "\"text\"",
@@ -209,7 +209,7 @@ as_status sw_spans_end(struct sw_ctx *c) {
             const struct as_sweep_prompt *p = &c->s->prompts[gr->first_prompt + k];
             const char *t = b->varying ? (k < b->cap ? b->texts[k].text : NULL) : b->text;
             size_t len = b->varying ? (k < b->cap ? b->texts[k].len : 0) : b->text_len;
-            found = t && len && memmem(p->text, p->text_len, t, len) != NULL;
+            found = t && len && memmem(p->text + p->prompt_start, p->prompt_len, t, len) != NULL;
         }
         if (!found) { /* JSONL spans are checked line by line, so this is a spans: entry */
             char what[300];

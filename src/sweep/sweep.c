@@ -136,7 +136,8 @@ int as_sweep_span_find(const struct as_sweep *s, int64_t i, int span, size_t *be
     size_t n;
     if (!as_sweep_span_text(s, i, span, &t, &n)) return 0;
     const struct as_sweep_prompt *p = &s->prompts[i];
-    const char *hit = memmem(p->text, p->text_len, t, n);
+    const char *u = p->text + p->prompt_start;
+    const char *hit = memmem(u, p->prompt_len, t, n);
     if (!hit) return 0;
     *begin = (size_t)(hit - p->text);
     *end = *begin + n;
@@ -371,8 +372,13 @@ as_status as_sweep_load_string(struct as_sweep *s, const char *yaml, size_t len,
     as_status ret = AS_OK;
     struct sw_tree t = {0};
     struct sw_index ix = {0};
-    struct sw_ctx c = {
-        .s = s, .t = &t, .err = err, .groups_node = -1, .explicit_node = -1, .analysis_node = -1};
+    struct sw_ctx c = {.s = s,
+                       .t = &t,
+                       .err = err,
+                       .groups_node = -1,
+                       .explicit_node = -1,
+                       .analysis_node = -1,
+                       .ov = ov};
     t.root = -1;
     as_sweep_defaults(s);
     if (!name) name = "<sweep>";
@@ -540,6 +546,20 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
             fprintf(fp, "  spans:");
             for (int k = 0; k < gr->n_spans; k++)
                 fprintf(fp, " %s", gr->spans[k].name);
+        }
+        if (gr->chat) { /* the resolved template, escaped as a YAML double-quoted string */
+            fprintf(fp, "  chat: \"");
+            for (const unsigned char *q = (const unsigned char *)gr->chat; *q; q++) {
+                if (*q == '\n')
+                    fputs("\\n", fp);
+                else if (*q == '"' || *q == '\\')
+                    fprintf(fp, "\\%c", *q);
+                else if (*q < 0x20)
+                    fprintf(fp, "\\x%02x", *q);
+                else
+                    fputc(*q, fp);
+            }
+            fputc('"', fp);
         }
         fputc('\n', fp);
     }

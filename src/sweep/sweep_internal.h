@@ -9,6 +9,7 @@
  *   (this file)   meta.c        typed metadata values -> the sweep's columns
  *                 prompts.c     adding prompts, default ids, the id index
  *                 spans.c       spans: templates per prompt, JSONL spans, occurrence checks
+ *                 chat.c        chat_template / chat / system -> the bytes around each prompt
  *                 gstate.c      the group being expanded: its keys and JSONL fields
  *                 prompt_file.c file: groups (JSONL / plain text)
  *                 expand.c      groups -> prompts (prompts:, template: x product:, file:), spans
@@ -93,20 +94,36 @@ struct sw_group_state {
     int n_spans, cap_spans;
 };
 
+/* ---------------------------------------------------------------- chat (chat.c) */
+/* The chat settings of the top level, or of a group (a copy of the top
+ * level's with the group's keys applied). */
+struct sw_chat {
+    int on;                    /* a chat template applies */
+    int32_t node;              /* its chat_template: / chat: value (messages) */
+    const char *tpl, *tpl_sys; /* the template without / with a system: text ({prompt} ...) */
+    const char *system;        /* the system: text, or NULL */
+    int32_t system_node;       /* its node */
+    char *pre, *post;          /* (pre_len, post_len) resolved bytes before / after the prompt */
+    size_t pre_len, post_len;
+};
+
 /* ---------------------------------------------------------------- load context */
 struct sw_ctx {
     struct as_sweep *s;
     struct sw_tree *t;
     struct sw_arena *arena; /* == s->internal */
     struct as_err *err;
-    int32_t groups_node;      /* the `groups:` list, or -1 */
-    int32_t explicit_node;    /* ranks.explicit, or -1 */
-    int32_t analysis_node;    /* analysis:, or -1 */
-    int has_output_path;      /* output.path given in the YAML */
-    int64_t prompts_cap;      /* allocated length of s->prompts */
-    struct sw_meta meta;      /* metadata columns being collected */
-    struct sw_group_state gs; /* the group being expanded */
-    size_t meta_bytes;        /* bytes of metadata strings and per-prompt span texts */
+    int32_t groups_node;                 /* the `groups:` list, or -1 */
+    int32_t explicit_node;               /* ranks.explicit, or -1 */
+    int32_t analysis_node;               /* analysis:, or -1 */
+    int has_output_path;                 /* output.path given in the YAML */
+    int64_t prompts_cap;                 /* allocated length of s->prompts */
+    struct sw_meta meta;                 /* metadata columns being collected */
+    struct sw_group_state gs;            /* the group being expanded */
+    const struct as_sweep_overrides *ov; /* command-line overrides (chat: true reads the model) */
+    struct sw_chat chat_top;             /* the top level's chat settings */
+    struct sw_chat chat;                 /* the group being expanded (resolved) */
+    size_t meta_bytes;                   /* bytes of metadata strings and per-prompt span texts */
 };
 
 #define SW_OOM(c) sw_oom((c)->t)
@@ -177,6 +194,16 @@ as_status sw_spans_given(struct sw_ctx *c, int64_t k, const char *name, size_t n
                          const char *text, size_t tlen, struct sw_where w);
 /* Checks that every span occurs in some prompt and moves them into the group. */
 as_status sw_spans_end(struct sw_ctx *c);
+
+/* ---------------------------------------------------------------- chat.c */
+/* Applies the chat_template / chat / system keys of mapping map (the top
+ * level or a group; what names it in messages) over ch. `chat: true` reads
+ * the model's tokenizer_config.json now. */
+as_status sw_chat_parse(struct sw_ctx *c, int32_t map, const char *what, struct sw_chat *ch);
+/* Checks ch's template ({prompt} once, {system} iff system:) and sets pre / post. */
+as_status sw_chat_resolve(struct sw_ctx *c, struct sw_chat *ch);
+/* The resolved template "pre{prompt}post" in the arena, NULL when off (or out of memory). */
+char *sw_chat_format(struct sw_ctx *c, const struct sw_chat *ch);
 
 /* ---------------------------------------------------------------- gstate.c */
 /* Frees the group state (keys, fields, span builders). */

@@ -58,6 +58,8 @@ SWEEP = [("prompt", "str", "prompt"), ("group", "str", "prompt"), ("variant", "s
          ("attention_start", "i64", "prompt"),  # store full only
          ("rank", "i32", "prompt"), ("status", "i8", "prompt"), ("message", "str", "prompt"),
          ("tokens_dropped", "i32", "prompt")]
+# chat sweeps only (docs/FORMAT.md "Chat prompts"): where the user's prompt is in the text
+CHAT = [("prompt_start", "i64", "prompt"), ("prompt_length", "i32", "prompt")]
 TEXT = [("utf8", "u8", "")]
 TOKENS = [("token", "i32", "token"), ("bound", "i32", "bound"), ("prompt_index", "i32", "token"),
           ("position", "i32", "token"), ("token_id", "i32", "token"), ("token_str", "str", "token"),
@@ -404,12 +406,15 @@ class File:
     # ------------------------------------------------------------ /sweep
     def sweep(self):
         spec = [s for s in SWEEP if s[0] != "attention_start" or self.store == "full"]
+        chat = isinstance(self.f.get("sweep"), h5py.Group) and "prompt_start" in self.f["sweep"]
+        if chat:
+            spec = spec + CHAT
         # metadata columns (docs/FORMAT.md "Metadata columns"): any other dataset named like a
         # variable, 1-D along prompt, int8 (booleans, with flags), int64, float64 or a string
         meta = []
         g0 = self.f.get("sweep")
         if isinstance(g0, h5py.Group):
-            known = {n for n, _, _ in SWEEP}
+            known = {n for n, _, _ in SWEEP + CHAT}
             for n in g0:
                 d0 = g0[n]
                 if n in known or not isinstance(d0, h5py.Dataset):
@@ -419,10 +424,16 @@ class File:
                     typ = "str"
                 if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", n) and typ:
                     meta.append((n, typ, "prompt"))
-        g = self.group("sweep", SWEEP + meta)
+        g = self.group("sweep", SWEEP + (CHAT if chat else []) + meta)
         if g is None:
             self.ids = []
             return
+        if chat:
+            ps, pl = self.dataset("sweep", "prompt_start", "i64", "prompt"), self.dataset("sweep", "prompt_length", "i32", "prompt")
+            tl = g.get("text_length")
+            if ps is not None and pl is not None and tl is not None:
+                self.ok(np.all((ps[()] >= 0) & (pl[()] > 0) & (ps[()] + pl[()] <= tl[()])),
+                        "/sweep: prompt_start + prompt_length outside text_length")
         for n, t, dims in meta:
             md = self.dataset("sweep", n, t, dims)
             if md is not None and t == "i8":

@@ -257,6 +257,70 @@ static void test_keywords_spans(void) {
     as_metrics_free(&m);
 }
 
+/* A chat-templated text (docs/SWEEP.md "Chat prompts"): "U: " + the user's "15 x" + "|A: 15".
+ * Keywords, declared spans and prefix / question come from bytes [3, 7) only; the template is
+ * the derived spans template [0, 3) and template_end [7, 13). Tokens by hand:
+ * BOS U : ▁ 1 5 ▁x | A : ▁ 1 5 */
+static void test_chat_prompt(void) {
+    const char *text = "U: 15 x|A: 15";
+    enum { T = 13 };
+    const int32_t off[T * 2] = {0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,
+                                7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13};
+    const char *toks[T] = {"<s>", "U", ":", " ", "1", "5", " x", "|", "A", ":", " ", "1", "5"};
+    const char *kws[] = {"15", "A"};
+    struct as_metrics_span_def spans[] = {{"x", "x", 1}, {"u", "U", 1}};
+    struct as_metrics_ctx c = {.L = 1,
+                               .H = 1,
+                               .T = T,
+                               .tokens = toks,
+                               .offsets = off,
+                               .text = text,
+                               .text_len = strlen(text),
+                               .keywords = kws,
+                               .n_keywords = 2,
+                               .spans = spans,
+                               .n_spans = 2,
+                               .prompt_start = 3,
+                               .prompt_len = 4,
+                               .chat = 1,
+                               .prefix_len = 2};
+    struct as_metrics_layout lay;
+    struct as_err err = {0};
+    TU_CHECK(as_metrics_layout_compute(&c, AS_METRICS_LAST_ROW, &lay, &err) == AS_OK, "%s",
+             err.msg);
+    /* "15" once (not the template's), "A" never (the template's "A" token is skipped too) */
+    TU_CHECK(lay.n_occ == 1 && lay.n_nb == 0, "n_occ %d n_nb %d, want 1 0", lay.n_occ, lay.n_nb);
+    TU_CHECK(lay.n_spans == 6, "n_spans %d want 6", lay.n_spans);
+    float row[T];
+    for (int k = 0; k < T; k++)
+        row[k] = 1.0f / T;
+    struct as_metrics m;
+    TU_CHECK(as_metrics_init(&m, &c, AS_METRICS_LAST_ROW, &err) == AS_OK, "%s", err.msg);
+    TU_CHECK(as_metrics_add_layer(&m, 0, row, &err) == AS_OK, "%s", err.msg);
+    TU_CHECK(as_metrics_finish(&m, &err) == AS_OK, "%s", err.msg);
+    TU_CHECK(lay.n_occ < 1 ||
+                 (m.occ[0].keyword == 0 && m.occ[0].bytes[0] == 3 && m.occ[0].bytes[1] == 5 &&
+                  m.occ[0].tokens[0] == 4 && m.occ[0].tokens[1] == 6),
+             "occ: kw %d bytes [%d, %d) tokens [%d, %d)", m.occ[0].keyword, m.occ[0].bytes[0],
+             m.occ[0].bytes[1], m.occ[0].tokens[0], m.occ[0].tokens[1]);
+    const struct {
+        const char *name;
+        int kind, b0, b1, t0, t1;
+    } want[6] = {
+        {"x", AS_SPAN_DECLARED, 6, 7, 6, 7},       {"u", AS_SPAN_DECLARED, -1, -1, -1, -1},
+        {"prefix", AS_SPAN_DERIVED, 3, 5, 4, 6},   {"question", AS_SPAN_DERIVED, 5, 7, 6, 7},
+        {"template", AS_SPAN_DERIVED, 0, 3, 1, 4}, {"template_end", AS_SPAN_DERIVED, 7, 13, 7, 13}};
+    for (int k = 0; k < 6 && k < lay.n_spans; k++) {
+        const struct as_metrics_span *sp = &m.spans[k];
+        TU_CHECK(!strcmp(sp->name, want[k].name) && sp->kind == want[k].kind &&
+                     sp->bytes[0] == want[k].b0 && sp->bytes[1] == want[k].b1 &&
+                     sp->tokens[0] == want[k].t0 && sp->tokens[1] == want[k].t1,
+                 "span %d = %s kind %d bytes [%d, %d) tokens [%d, %d)", k, sp->name, sp->kind,
+                 sp->bytes[0], sp->bytes[1], sp->tokens[0], sp->tokens[1]);
+    }
+    as_metrics_free(&m);
+}
+
 static void test_prefixes(void) {
     const char *t[] = {"What is 15?", "Let's think.\n\nWhat is 15?", "Q: What is 15?"};
     size_t lens[3], pl[3];
@@ -318,6 +382,7 @@ int main(void) {
     test_heads();
     test_uniform_layer();
     test_keywords_spans();
+    test_chat_prompt();
     test_prefixes();
     test_bad_input();
     return tu_finish("test_metrics");

@@ -341,6 +341,52 @@ def check_too_long(skip_path, trunc_path, vectors):
     print("too_long: skip and truncate checked against the reference tokenization")
 
 
+# ---------------------------------------------------------------- chat
+ZEPHYR = "<|user|>\n" + Q + "</s>\n<|assistant|>\n"
+
+
+def check_chat(paths, vectors):
+    """Chat prompts (docs/SWEEP.md "Chat prompts"): the templated text, /sweep prompt_start /
+    prompt_length, the tokens against HF's ids for that text, and spans / keywords that stay
+    in the user's prompt. Every byte and token position is counted by hand in ZEPHYR ("<|user|>\n"
+    is 9 bytes) and in the reference pieces of encode_vectors.json."""
+    ref = next(c for c in json.load(open(vectors))["cases"] if c["text"] == ZEPHYR)
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            ids = ids_of(f)
+            check(ids == ["chat/q", "raw/q"], f"{path}: prompts {ids}")
+            sw = f["sweep"]
+            check(text_of(f, 0) == ZEPHYR.encode(), f"{path}: text {text_of(f, 0)!r}")
+            check(text_of(f, 1) == Q.encode(), f"{path}: raw text {text_of(f, 1)!r}")
+            check(sw["prompt_start"][()].tolist() == [9, 0], f"{path}: prompt_start")
+            check(sw["prompt_length"][()].tolist() == [19, 19], f"{path}: prompt_length")
+            t0, n0 = int(sw["token_start"][0]), int(sw["n_tokens"][0])
+            got = f["tokens/token_id"][t0:t0 + n0].tolist()
+            check(got == ref["hf_ids_add_special"], f"{path}: ids {got}")
+            check(got[17] == 2, f"{path}: </s> is not the EOS id")
+            sp = span_rows(f, 0)
+            # "15 plus 27" = bytes [17, 27) = the pieces 1 5 ▁plus ▁ 2 7 (positions 10..15)
+            check(sp.get("sum") == ([17, 27], [10, 16]), f"{path}: sum {sp.get('sum')}")
+            # the template's bytes before the prompt: ▁< | user | > <0x0A> (1..6, BOS is empty)
+            check(sp.get("template") == ([0, 9], [1, 7]), f"{path}: template {sp.get('template')}")
+            # after it: </s> ▁ <0x0A> < | ass istant | > <0x0A> (17..26)
+            check(sp.get("template_end") == ([28, 47], [17, 27]), f"{path}: template_end {sp.get('template_end')}")
+            # one prompt in the group: the question is the whole user prompt "What".."?" (7..16)
+            check(sp.get("question") == ([9, 28], [7, 17]), f"{path}: question {sp.get('question')}")
+            check(sp.get("prefix") == ([-1, -1], [-1, -1]), f"{path}: prefix {sp.get('prefix')}")
+            sr = span_rows(f, 1)
+            check("template" not in sr and sr.get("question") == ([0, 19], [1, 11]),
+                  f"{path}: raw spans {sr}")
+            m = f["metrics"]
+            kws = strs(m["keyword"])
+            o0, on = int(m["keyword_occ_start"][0]), int(m["keyword_occ_count"][0])
+            rows = [(kws[int(m["keyword_occ_keyword"][o0 + k])], m["keyword_occ_bytes"][o0 + k].tolist(),
+                     m["keyword_occ_tokens"][o0 + k].tolist()) for k in range(on)]
+            # "user" and "assistant" occur only in the template: no rows
+            check(rows == [("15", [17, 19], [10, 12])], f"{path}: keyword rows {rows}")
+    print("chat: templated text, prompt offsets, ids, spans and keywords checked")
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -352,6 +398,8 @@ def main():
         check_objects(args[0], args[1])
     elif cmd == "spans":
         check_spans(args[0], args[1])
+    elif cmd == "chat":
+        check_chat(args[:-1], args[-1])
     elif cmd == "too_long_inputs":
         too_long_inputs(args[0])
         return 0

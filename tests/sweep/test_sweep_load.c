@@ -139,6 +139,21 @@ static void test_smoke_and_large(void) {
     TU_CHECK(s.store == 1 && s.dtype == 1, "store/dtype %d %d", s.store, s.dtype);
     as_sweep_free(&s);
 
+    /* the chat example: templated groups, one with a system prompt (11 + 32 + 5 + 9 bytes before
+     * the user's prompt), and a raw one */
+    load_job(&s, "jobs/exp8-chat.yaml");
+    TU_CHECK(s.n_prompts == 7, "exp8-chat n_prompts %lld", (long long)s.n_prompts);
+    if (s.n_prompts == 7) {
+        CHECK_STR(s.prompts[0].text, "<|user|>\nWhat is 15 plus 27?</s>\n<|assistant|>\n");
+        CHECK_STR(s.prompts[3].text, "<|system|>\nYou are an expert mathematician.</s>\n<|user|>\n"
+                                     "What is 15 plus 27?</s>\n<|assistant|>\n");
+        CHECK_STR(s.prompts[4].text, "What is 15 plus 27?");
+        TU_CHECK(s.prompts[3].prompt_start == 57 && s.prompts[4].prompt_start == 0,
+                 "exp8-chat prompt_start %zu %zu", s.prompts[3].prompt_start,
+                 s.prompts[4].prompt_start);
+    }
+    as_sweep_free(&s);
+
     /* the documented template loads as it is */
     load_job(&s, "config/sweep-template.yaml");
     TU_CHECK(s.n_prompts == 8, "template n_prompts %lld", (long long)s.n_prompts);

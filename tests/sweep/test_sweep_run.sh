@@ -8,6 +8,9 @@
 #   objects    the HDF5 object count does not grow with the prompts (metadata columns included)
 #   spans      /metrics span_tokens of spans over product keys and JSONL fields (multi-digit
 #              numbers, non-ASCII text, byte-fallback tokens) against the reference tokenization
+#   chat       a chat_template group and a raw one: the templated /text, /sweep prompt_start /
+#              prompt_length, HF's ids, span and keyword rows that stay in the user's prompt
+#              (byte and token positions counted by hand); identical on 1, 2 and 3 ranks
 #   too_long   model.on_too_long error / skip / truncate on the HF fixture with max_position 16,
 #              against the reference token counts and ids; skip on 1 and 3 ranks; --resume
 #   env: ATTNSWEEP, MPIEXEC, ATTNSWEEP_DATA_DIR, PY, SRC (repository root)
@@ -96,6 +99,32 @@ groups:
 YAML
   mpirun_n 2 "$BIN" run spans.yaml --model "$HF/model-fp32" --quiet || fail "run"
   "$PY" "$CHECK" spans spans.h5 "$DATA/tokenizers/llama2/encode_vectors.json" || fail "span tokens"
+  ;;
+chat)
+  need_data reference/hf-tiny-gqa
+  need_data tokenizers/llama2/encode_vectors.json
+  cat > chat.yaml <<'YAML'
+output: {store: last_row}
+chat_template: "<|user|>\n{prompt}</s>\n<|assistant|>\n"
+groups:
+  - name: chat
+    prompts: {q: "What is 15 plus 27?"}
+    spans: {sum: "15 plus 27"}
+  - name: raw
+    chat: false
+    prompts: {q: "What is 15 plus 27?"}
+analysis: {keywords: ["15", "user", "assistant"]}
+YAML
+  for n in 1 2 3; do
+    mpirun_n $n "$BIN" run chat.yaml --model "$HF/model-fp32" --output c$n.h5 --quiet || fail "run on $n ranks"
+  done
+  "$PY" "$CHECK" chat c1.h5 c3.h5 "$DATA/tokenizers/llama2/encode_vectors.json" || fail "chat checks"
+  "$PY" "$SRC/tests/run/compare_h5.py" c1.h5 c2.h5 c3.h5 --status || fail "files differ across rank counts"
+  "$PY" "$SRC/tests/io/check_h5out.py" c2.h5 || fail "structure"
+  # `attnsweep reduce` recomputes the metrics from the file (and /config): the same rows
+  cp c1.h5 red.h5 && cp chat.yaml red.yaml
+  mpirun_n 2 "$BIN" reduce red.h5 -q || fail "reduce"
+  "$PY" "$CHECK" chat red.h5 "$DATA/tokenizers/llama2/encode_vectors.json" || fail "chat checks after reduce"
   ;;
 too_long)
   need_data reference/hf-tiny-gqa
