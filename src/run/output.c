@@ -19,6 +19,7 @@ void as_job_spec_free(struct as_job_spec *js) {
     free(js->layer_ids);
     free(js->head_ids);
     as_table_free(&js->metrics);
+    as_table_free(&js->behaviour);
     as_table_free(&js->meta);
     memset(js, 0, sizeof *js);
 }
@@ -74,6 +75,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     const char **ids = NULL;
     memset(js, 0, sizeof *js);
     as_table_init(&js->metrics);
+    as_table_init(&js->behaviour);
     as_table_init(&js->meta);
     js->prompts = calloc((size_t)j->n + 1, sizeof *js->prompts);
     js->layer_ids = calloc((size_t)L, sizeof *js->layer_ids);
@@ -107,6 +109,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     AS_TRY(as_metrics_table_layout(&js->metrics, j->n, jm->layouts, ids, j->n_tokens, L, H,
                                    js->layer_ids, js->head_ids, (const char *const *)s->keywords,
                                    s->n_keywords, err));
+    AS_TRY(as_behaviour_layout(&js->behaviour, j->n, ids, as_behaviour_k(j->cfg.vocab_size), err));
     struct as_h5_provenance *pv = &js->prov;
     pv->version = ATTNSWEEP_VERSION;
     pv->git_commit = ATTNSWEEP_GIT_COMMIT;
@@ -137,6 +140,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     c->layer_index = st.layers;
     c->head_index = st.heads;
     c->metrics = &js->metrics;
+    c->behaviour = &js->behaviour;
     AS_TRY(as_run_meta_table(s, &js->meta, err));
     c->sweep_meta = js->meta.n ? &js->meta : NULL;
 done:

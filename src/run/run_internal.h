@@ -134,6 +134,29 @@ as_status as_run_prefixes(const struct as_sweep *s, size_t *out, struct as_err *
  * out: (spans of the group); pointers into s. */
 void as_run_span_defs(const struct as_sweep *s, int64_t i, struct as_metrics_span_def *out);
 
+/* Behaviour next to attention (behaviour.c): each prompt's last-position
+ * top-k next tokens and greedy next token, for /behaviour (docs/FORMAT.md). */
+struct as_behaviour {
+    int n_cap, V, k;  /* prompts per batch, vocabulary, k = min(AS_TOPK_DEFAULT, V) */
+    float *logits;    /* (n_cap, V) last-position logits of each packed sequence */
+    int32_t *topk_id; /* (n_cap, k) by decreasing probability, ties to the lowest id */
+    float *topk_prob; /* (n_cap, k) softmax probabilities */
+    int32_t *next_id; /* (n_cap) greedy next token = topk_id[., 0] */
+};
+int as_behaviour_k(int vocab_size);
+/* The /behaviour creation table (prompt scale, topk scale, allocated columns). */
+as_status as_behaviour_layout(struct as_table *t, int64_t n, const char *const *ids, int k,
+                              struct as_err *err);
+as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, struct as_err *err);
+void as_behaviour_free(struct as_behaviour *b);
+/* Rows 0..n-1 to "not computed": ids -1, probabilities NaN. */
+void as_behaviour_reset(struct as_behaviour *b, int n);
+/* Row `row` from one prompt's logits (V); on error the row stays "not computed". */
+as_status as_behaviour_set(struct as_behaviour *b, int row, const float *logits,
+                           struct as_err *err);
+/* The batch's n rows as a table borrowing b's arrays. */
+void as_behaviour_rows(const struct as_behaviour *b, int n, struct as_table *rows);
+
 /* The output file (output.c). */
 /* Rank 0: the create spec of the job's file; specs (n) and metrics are owned
  * by the caller (free with as_job_spec_free). */
@@ -142,7 +165,8 @@ struct as_job_spec {
     struct as_h5_provenance prov;
     struct as_h5_prompt_spec *prompts;
     struct as_table metrics;
-    struct as_table meta; /* the sweep's metadata columns for /sweep (as_run_meta_table) */
+    struct as_table behaviour; /* the /behaviour layout (as_behaviour_layout) */
+    struct as_table meta;      /* the sweep's metadata columns for /sweep (as_run_meta_table) */
     int32_t *layer_ids, *head_ids;
     char config_dir[4096];
 };

@@ -1,0 +1,80 @@
+/* behaviour.c - what the model does next to what it attends to: each prompt's
+ * last-position top-k next tokens and greedy next token (docs/FORMAT.md,
+ * "Behaviour"). The creation layout of /behaviour, and a batch's rows: the
+ * worker hands each prompt's last-position logits to as_behaviour_set, and
+ * commits the rows with the batch's other rows (no extra transfer per prompt). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnsweep/decode.h"
+#include "run_internal.h"
+
+int as_behaviour_k(int vocab_size) {
+    return vocab_size < AS_TOPK_DEFAULT ? vocab_size : AS_TOPK_DEFAULT;
+}
+
+as_status as_behaviour_layout(struct as_table *t, int64_t n, const char *const *ids, int k,
+                              struct as_err *err) {
+    as_table_init(t);
+    const int64_t sn[1] = {n}, snk[2] = {n, k};
+    as_table_add_strings(t, "prompt", "prompt", sn, ids);
+    as_table_add_range(t, "topk", k);
+    /* written by the workers with each batch; never pre-filled (undefined until status done) */
+    as_table_add(t, "topk_id", AS_COL_I32, "prompt,topk", snk, NULL, 0);
+    as_table_add(t, "topk_prob", AS_COL_F32, "prompt,topk", snk, NULL, 0);
+    as_table_add(t, "next_id", AS_COL_I32, "prompt", sn, NULL, 0);
+    return as_table_check(t, "/behaviour", err);
+}
+
+void as_behaviour_free(struct as_behaviour *b) {
+    free(b->logits);
+    free(b->topk_id);
+    free(b->topk_prob);
+    free(b->next_id);
+    memset(b, 0, sizeof *b);
+}
+
+as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, struct as_err *err) {
+    memset(b, 0, sizeof *b);
+    b->n_cap = n_cap, b->V = vocab_size, b->k = as_behaviour_k(vocab_size);
+    b->logits = malloc(sizeof(float) * (size_t)n_cap * (size_t)vocab_size);
+    b->topk_id = malloc(sizeof(int32_t) * (size_t)n_cap * (size_t)b->k);
+    b->topk_prob = malloc(sizeof(float) * (size_t)n_cap * (size_t)b->k);
+    b->next_id = malloc(sizeof(int32_t) * (size_t)n_cap);
+    if (!b->logits || !b->topk_id || !b->topk_prob || !b->next_id) {
+        as_behaviour_free(b);
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for the logits of %d prompts", n_cap);
+    }
+    return AS_OK;
+}
+
+void as_behaviour_reset(struct as_behaviour *b, int n) {
+    for (size_t i = 0; i < (size_t)n * (size_t)b->k; i++)
+        b->topk_id[i] = -1, b->topk_prob[i] = NAN;
+    for (int i = 0; i < n; i++)
+        b->next_id[i] = -1;
+}
+
+as_status as_behaviour_set(struct as_behaviour *b, int row, const float *logits,
+                           struct as_err *err) {
+    int32_t *ids = b->topk_id + (size_t)row * b->k;
+    float *probs = b->topk_prob + (size_t)row * b->k;
+    as_status st = as_topk(logits, b->V, b->k, ids, probs, err);
+    if (st != AS_OK) {
+        as_err_prefix(err, "next-token top-%d", b->k);
+        for (int i = 0; i < b->k; i++)
+            ids[i] = -1, probs[i] = NAN;
+        return st;
+    }
+    b->next_id[row] = ids[0]; /* as_topk: ids[0] == as_argmax(logits) */
+    return AS_OK;
+}
+
+void as_behaviour_rows(const struct as_behaviour *b, int n, struct as_table *rows) {
+    as_table_init(rows);
+    const int64_t sn[1] = {n}, snk[2] = {n, b->k};
+    as_table_add(rows, "topk_id", AS_COL_I32, "prompt,topk", snk, b->topk_id, 0);
+    as_table_add(rows, "topk_prob", AS_COL_F32, "prompt,topk", snk, b->topk_prob, 0);
+    as_table_add(rows, "next_id", AS_COL_I32, "prompt", sn, b->next_id, 0);
+}
