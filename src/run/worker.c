@@ -127,7 +127,9 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     AS_TRY(as_runstate_init(&rs, c, max_tok, Tmax, maxn, o->kernel, err));
     /* files created before /behaviour existed are resumed without it */
     const int has_beh = as_h5file_exists(f, "behaviour") > 0;
-    if (has_beh) AS_TRY(as_behaviour_init(&beh, maxn, c->vocab_size, err));
+    if (has_beh)
+        AS_TRY(as_behaviour_init(&beh, maxn, c->vocab_size,
+                                 as_h5file_exists(f, "behaviour/answer_prob") > 0, err));
     /* test hooks (docs/ARCHITECTURE.md): a prompt that fails, and a fixed pause after each
      * batch so that tests of concurrent access never depend on compute speed */
     const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");
@@ -183,7 +185,8 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
                 as_status ps = st;
                 if (ps == AS_OK) ps = as_metrics_finish(&met[k], &perr);
                 if (ps == AS_OK && has_beh)
-                    ps = as_behaviour_set(&beh, k, beh.logits + (size_t)q * c->vocab_size, &perr);
+                    ps = as_behaviour_set(&beh, k, beh.logits + (size_t)q * c->vocab_size,
+                                          j->answer_id[seq_index[q]], &perr);
                 if (ps == AS_OK) {
                     mp[k] = &met[k];
                     status[k] = AS_PROMPT_DONE;

@@ -88,6 +88,8 @@ METRICS = [("prompt", "str", "prompt"), ("layer", "i32", "layer"), ("head", "i32
 NEED_FULL = ["sink_mean", "prev_token", "norm_entropy", "dup_token", "induction"]
 BEHAVIOUR = [("prompt", "str", "prompt"), ("topk", "i32", "topk"), ("topk_id", "i32", "prompt,topk"),
              ("topk_prob", "f32", "prompt,topk"), ("next_id", "i32", "prompt")]
+BEHAVIOUR_ANSWER = [("answer_first_id", "i32", "prompt"), ("answer_prob", "f32", "prompt"),
+                    ("answer_rank", "i32", "prompt"), ("answer_correct", "i8", "prompt")]
 SUMMARY = [("prompt", "str", "prompt"), ("layer", "i32", "layer"), ("head", "i32", "head"),
            ("top", "i32", "top"), ("group", "str", "group"), ("member", "i32", "member"),
            ("prompt_index", "i32", "prompt"), ("head_entropy_mean", "f64", "layer,head")]
@@ -626,7 +628,8 @@ class File:
 
     # ------------------------------------------------------------ /behaviour
     def behaviour(self):
-        g = self.group("behaviour", BEHAVIOUR)
+        spec = BEHAVIOUR + (BEHAVIOUR_ANSWER if "answer_prob" in self.f.get("behaviour", {}) else [])
+        g = self.group("behaviour", spec)
         if g is None or not hasattr(self, "done"):
             return
         if "topk" in g:
@@ -645,6 +648,21 @@ class File:
         self.ok(np.all(np.isfinite(pr)) and np.all(pr >= 0) and np.all(pr.sum(axis=1) <= 1 + 1e-5)
                 and np.all(np.diff(pr, axis=1) <= 0), "/behaviour/topk_prob: not decreasing probabilities")
         self.ok(np.array_equal(nx, ids[:, 0]), "/behaviour/next_id != topk_id[:, 0]")
+        if spec is BEHAVIOUR:
+            return
+        e = {n: self.dataset("behaviour", n, t, dims) for n, t, dims in BEHAVIOUR_ANSWER}
+        if any(v is None for v in e.values()):
+            return
+        a = e["answer_first_id"][()]
+        ap, ar, ac = e["answer_prob"][()][done], e["answer_rank"][()][done], e["answer_correct"][()][done]
+        has, a = a[done] >= 0, a[done]
+        self.ok(np.all(a < self.vocab), "/behaviour/answer_first_id outside the vocabulary")
+        self.ok(np.all(np.isnan(ap[~has])) and np.all(ar[~has] == -1) and np.all(ac[~has] == -1),
+                "/behaviour: answer columns of prompts without an answer are not NaN / -1")
+        self.ok(np.all((ap[has] >= 0) & (ap[has] <= 1)) and np.all((ar[has] >= 1) & (ar[has] <= self.vocab)),
+                "/behaviour: answer_prob / answer_rank out of range")
+        self.ok(np.array_equal(ac[has], (nx[has] == a[has]).astype(np.int8)),
+                "/behaviour/answer_correct != (next_id == answer_first_id)")
 
     # ------------------------------------------------------------ /metrics
     def metrics(self):

@@ -83,6 +83,71 @@ for pid, case in cases.items():
 sys.exit(1 if bad else 0)
 PY
   ;;
+answer)  # analysis.answer (a JSONL field): answer prob / rank vs HF's logits, on 1 and 3 ranks alike
+  need_data reference/hf-tiny-gqa
+  mkdir -p results
+  "$PY" - "$HF" <<'PY' || fail "inputs"
+import json, sys, numpy as np
+hf = sys.argv[1]; ref = hf + "/outputs/fp32"
+vocab = json.load(open(hf + "/model-fp32/tokenizer.json"))["model"]["vocab"]
+piece = {i: p for p, i in vocab.items()}
+texts = {"seed4_qa": "Question: What is 15 plus 27?\nAnswer:", "seed5_fewshot": "Q: What is 3 plus 4?\nA: 7\n\nQ: What is 15 plus 27?\nA:",
+         "seed1_plain": "What is 15 plus 27?", "T007": "Attention is all you need"}
+greedy = int(np.argmax(np.load(f"{ref}/seed1_plain/logits_last.npy")))
+rows = [{"id": "qa", "text": texts["seed4_qa"], "gold": " 42"},
+        {"id": "fewshot", "text": texts["seed5_fewshot"], "gold": " 42"},
+        # the answer is HF's greedy next token's own piece: answer_correct must be 1
+        {"id": "plain", "text": texts["seed1_plain"], "gold": piece[greedy].replace("\u2581", " ")},
+        {"id": "none", "text": texts["T007"]},                   # no answer: -1 / NaN
+        {"id": "qa_full", "text": texts["seed4_qa"] + " 42"}]    # where the answer's tokens start
+open("answers.jsonl", "w").write("".join(json.dumps(r) + "\n" for r in rows))
+open("answer.yaml", "w").write("output: {path: results/ans.h5, store: none}\n"
+    "groups:\n  - {name: a, file: answers.jsonl}\nanalysis: {answer: gold}\n")
+PY
+  for n in 1 3; do
+    mpirun_n $n "$BIN" run answer.yaml --model "$HF/model-fp32" --output results/ans$n.h5 --quiet || fail "run on $n ranks"
+  done
+  "$PY" "$HERE/compare_h5.py" results/ans1.h5 results/ans3.h5 --status || fail "1 vs 3 ranks"
+  "$PY" "$SRC/tests/io/check_h5out.py" results/ans3.h5 > /dev/null || fail "structure"
+  "$PY" - results/ans3.h5 "$HF/outputs/fp32" <<'PY' || fail "answer columns vs HF logits"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r"); ref = sys.argv[2]; b = f["behaviour"]
+row = {p.decode(): i for i, p in enumerate(f["sweep/prompt"][()])}
+assert (f["sweep/status"][()] == 1).all()
+assert list(b["answer_correct"].attrs["flag_values"]) == [-1, 0, 1], b["answer_correct"].attrs["flag_values"]
+# the answer's first token: the first token of text + answer reaching into the answer's bytes
+q = row["a/qa_full"]; s, T = f["sweep/token_start"][q], f["sweep/n_tokens"][q]
+L = len("Question: What is 15 plus 27?\nAnswer:".encode())
+off, tid = f["tokens/offsets"][s:s + T], f["tokens/token_id"][s:s + T]
+want_first = int(tid[np.nonzero(off[:, 1] > L)[0][0]])
+bad = 0
+for pid, case in (("a/qa", "seed4_qa"), ("a/fewshot", "seed5_fewshot"), ("a/plain", "seed1_plain")):
+    i = row[pid]; a = int(b["answer_first_id"][i])
+    z = np.load(f"{ref}/{case}/logits_last.npy").astype(np.float64)   # HF, independent
+    p = np.exp(z - z.max()); p /= p.sum()
+    order = np.argsort(-z, kind="stable")
+    hf_rank = int(np.nonzero(order == a)[0][0]) + 1 if a >= 0 else -1
+    pr, rk, ok = float(b["answer_prob"][i]), int(b["answer_rank"][i]), int(b["answer_correct"][i])
+    # ranks may swap only between logits closer than 1e-4
+    rank_ok = rk == hf_rank or abs(z[order[rk - 1]] - z[a]) <= 1e-4
+    good = a >= 0 and rank_ok and abs(pr / p[a] - 1) <= 1e-4 and ok == int(b["next_id"][i] == a)
+    k = list(b["topk_id"][i])   # consistency with the stored top-k: the same softmax, bit for bit
+    if a in k:
+        good &= rk == k.index(a) + 1 and pr == b["topk_prob"][i][k.index(a)]
+    else:
+        good &= rk > len(k) and pr <= b["topk_prob"][i][-1]
+    if pid == "a/qa":
+        good &= a == want_first
+    if pid == "a/plain":
+        good &= ok == 1 and rk == 1
+    print(f"{pid:10s} first id {a} rank {rk} (HF {hf_rank}) prob {pr:.6g} (HF {p[a]:.6g}) correct {ok}")
+    bad += not good
+i = row["a/none"]
+bad += not (b["answer_first_id"][i] == -1 and np.isnan(b["answer_prob"][i]) and b["answer_rank"][i] == -1
+            and b["answer_correct"][i] == -1)
+sys.exit(1 if bad else 0)
+PY
+  ;;
 last_row_f16)  # store: last_row + dtype: float16 read back in h5py within 1e-3 of HF
   need_data reference/hf-tiny-gqa
   mkdir -p results
