@@ -172,7 +172,7 @@ as_status as_job_estimate(const struct as_job_spec *js, const struct as_job *j, 
     struct as_summary_dims d = {0};
     d.n = j->n, d.n_groups = s->n_groups, d.L = js->spec.n_layers, d.H = js->spec.n_heads;
     d.id_width = idw, d.variant_width = vw, d.group_width = gw, d.token_width = tw;
-    d.n_by = an->n_by > 0 ? an->n_by : 1;
+    d.n_by = (an->n_by > 0 ? an->n_by : 1) + (an->answer != NULL);
     d.n_labels = d.n_by * s->n_groups;
     d.n_spans = n_spans, d.n_keywords = s->n_keywords, d.n_contrasts = an->n_contrasts;
     d.name_width = gw > 32 ? gw : 32;

@@ -628,7 +628,8 @@ class File:
 
     # ------------------------------------------------------------ /behaviour
     def behaviour(self):
-        spec = BEHAVIOUR + (BEHAVIOUR_ANSWER if "answer_prob" in self.f.get("behaviour", {}) else [])
+        answers = "answer_prob" in self.f.get("behaviour", {})
+        spec = BEHAVIOUR + (BEHAVIOUR_ANSWER if answers else [])
         g = self.group("behaviour", spec)
         if g is None or not hasattr(self, "done"):
             return
@@ -648,7 +649,7 @@ class File:
         self.ok(np.all(np.isfinite(pr)) and np.all(pr >= 0) and np.all(pr.sum(axis=1) <= 1 + 1e-5)
                 and np.all(np.diff(pr, axis=1) <= 0), "/behaviour/topk_prob: not decreasing probabilities")
         self.ok(np.array_equal(nx, ids[:, 0]), "/behaviour/next_id != topk_id[:, 0]")
-        if spec is BEHAVIOUR:
+        if not answers:
             return
         e = {n: self.dataset("behaviour", n, t, dims) for n, t, dims in BEHAVIOUR_ANSWER}
         if any(v is None for v in e.values()):

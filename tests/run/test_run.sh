@@ -142,6 +142,14 @@ for pid, case in (("a/qa", "seed4_qa"), ("a/fewshot", "seed5_fewshot"), ("a/plai
         good &= ok == 1 and rk == 1
     print(f"{pid:10s} first id {a} rank {rk} (HF {hf_rank}) prob {pr:.6g} (HF {p[a]:.6g}) correct {ok}")
     bad += not good
+# the reduce stage splits every statistic by answer_correct too (prompts without an answer: no label)
+sm = f["summary"]
+by = [x.decode() for x in sm["by"][()]]
+lab = {(c.decode(), v.decode()): int(n) for c, v, n in
+       zip(sm["label_column"][()], sm["label_value"][()], sm["label_count"][()])}
+print("summary by", by, "answer labels", {k: v for k, v in lab.items() if k[0] == "answer_correct"})
+bad += not (by == ["group", "answer_correct"] and lab.get(("answer_correct", "true")) == 1
+            and lab.get(("answer_correct", "false")) == 2 and len([k for k in lab if k[0] == "answer_correct"]) == 2)
 i = row["a/none"]
 bad += not (b["answer_first_id"][i] == -1 and np.isnan(b["answer_prob"][i]) and b["answer_rank"][i] == -1
             and b["answer_correct"][i] == -1)
