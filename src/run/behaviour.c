@@ -16,7 +16,7 @@ int as_behaviour_k(int vocab_size) {
 }
 
 as_status as_behaviour_layout(struct as_table *t, int64_t n, const char *const *ids, int k,
-                              const int32_t *answer_id, struct as_err *err) {
+                              int str_width, const int32_t *answer_id, struct as_err *err) {
     as_table_init(t);
     const int64_t sn[1] = {n}, snk[2] = {n, k};
     as_table_add_strings(t, "prompt", "prompt", sn, ids);
@@ -25,6 +25,11 @@ as_status as_behaviour_layout(struct as_table *t, int64_t n, const char *const *
     as_table_add(t, "topk_id", AS_COL_I32, "prompt,topk", snk, NULL, 0);
     as_table_add(t, "topk_prob", AS_COL_F32, "prompt,topk", snk, NULL, 0);
     as_table_add(t, "next_id", AS_COL_I32, "prompt", sn, NULL, 0);
+    /* as wide as the vocabulary's longest decoded string, since any id can come */
+    struct as_col *sc = as_table_add(t, "topk_str", AS_COL_STR, "prompt,topk", snk, NULL, 0);
+    if (sc) sc->width = (size_t)str_width;
+    if ((sc = as_table_add(t, "next_str", AS_COL_STR, "prompt", sn, NULL, 0)))
+        sc->width = (size_t)str_width;
     if (answer_id) { /* analysis.answer: known at creation (rank 0 tokenized the answers) */
         as_table_add(t, "answer_first_id", AS_COL_I32, "prompt", sn, answer_id, 1);
         as_table_add(t, "answer_prob", AS_COL_F32, "prompt", sn, NULL, 0);
@@ -43,6 +48,8 @@ void as_behaviour_free(struct as_behaviour *b) {
     free(b->topk_id);
     free(b->topk_prob);
     free(b->next_id);
+    free(b->topk_str);
+    free(b->next_str);
     free(b->answer_prob);
     free(b->answer_rank);
     free(b->answer_correct);
@@ -50,9 +57,10 @@ void as_behaviour_free(struct as_behaviour *b) {
 }
 
 as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, int answers,
-                            struct as_err *err) {
+                            const char *vocab, int str_width, struct as_err *err) {
     memset(b, 0, sizeof *b);
     b->answers = answers;
+    b->vocab = vocab, b->width = str_width > 0 ? str_width : 1;
     if (answers) {
         b->answer_prob = malloc(sizeof(float) * (size_t)n_cap);
         b->answer_rank = malloc(sizeof(int32_t) * (size_t)n_cap);
@@ -68,7 +76,9 @@ as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, i
     b->topk_id = malloc(sizeof(int32_t) * (size_t)n_cap * (size_t)b->k);
     b->topk_prob = malloc(sizeof(float) * (size_t)n_cap * (size_t)b->k);
     b->next_id = malloc(sizeof(int32_t) * (size_t)n_cap);
-    if (!b->logits || !b->topk_id || !b->topk_prob || !b->next_id) {
+    b->topk_str = malloc((size_t)n_cap * (size_t)b->k * (size_t)b->width);
+    b->next_str = malloc((size_t)n_cap * (size_t)b->width);
+    if (!b->logits || !b->topk_id || !b->topk_prob || !b->next_id || !b->topk_str || !b->next_str) {
         as_behaviour_free(b);
         return as_err_set(err, AS_ERR_NOMEM, "out of memory for the logits of %d prompts", n_cap);
     }
@@ -80,6 +90,8 @@ void as_behaviour_reset(struct as_behaviour *b, int n) {
         b->topk_id[i] = -1, b->topk_prob[i] = NAN;
     for (int i = 0; i < n; i++)
         b->next_id[i] = -1;
+    memset(b->topk_str, 0, (size_t)n * (size_t)b->k * (size_t)b->width);
+    memset(b->next_str, 0, (size_t)n * (size_t)b->width);
     for (int i = 0; b->answers && i < n; i++)
         b->answer_prob[i] = NAN, b->answer_rank[i] = -1, b->answer_correct[i] = -1;
 }
@@ -96,6 +108,12 @@ as_status as_behaviour_set(struct as_behaviour *b, int row, const float *logits,
         return st;
     }
     b->next_id[row] = ids[0]; /* as_topk: ids[0] == as_argmax(logits) */
+    if (b->vocab) {
+        const size_t w = (size_t)b->width;
+        for (int i = 0; i < b->k; i++)
+            memcpy(b->topk_str + ((size_t)row * b->k + i) * w, b->vocab + (size_t)ids[i] * w, w);
+        memcpy(b->next_str + (size_t)row * w, b->vocab + (size_t)ids[0] * w, w);
+    }
     if (!b->answers || answer_id < 0) return AS_OK;
     if (answer_id >= b->V)
         return as_err_set(err, AS_ERR_INVALID,
@@ -124,6 +142,11 @@ void as_behaviour_rows(const struct as_behaviour *b, int n, struct as_table *row
     as_table_add(rows, "topk_id", AS_COL_I32, "prompt,topk", snk, b->topk_id, 0);
     as_table_add(rows, "topk_prob", AS_COL_F32, "prompt,topk", snk, b->topk_prob, 0);
     as_table_add(rows, "next_id", AS_COL_I32, "prompt", sn, b->next_id, 0);
+    struct as_col *c =
+        as_table_add(rows, "topk_str", AS_COL_STR, "prompt,topk", snk, b->topk_str, 0);
+    if (c) c->width = (size_t)b->width;
+    if ((c = as_table_add(rows, "next_str", AS_COL_STR, "prompt", sn, b->next_str, 0)))
+        c->width = (size_t)b->width;
     if (!b->answers) return;
     as_table_add(rows, "answer_prob", AS_COL_F32, "prompt", sn, b->answer_prob, 0);
     as_table_add(rows, "answer_rank", AS_COL_I32, "prompt", sn, b->answer_rank, 0);

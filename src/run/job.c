@@ -21,6 +21,7 @@ void as_job_free(struct as_job *j) {
     free(j->rank);
     free(j->status0);
     free(j->answer_id);
+    free(j->vocab_str);
     free(j->dropped);
     free(j->batch_start);
     free(j->batch_len);
@@ -184,6 +185,27 @@ static as_status answer_ids(struct as_job *j, const struct as_tokenizer *tok, st
     }
     free(buf);
     return ret;
+}
+
+/* Every id's decoded string, for /behaviour's topk_str and next_str. */
+static as_status vocab_strings(struct as_job *j, const struct as_tokenizer *tok,
+                               struct as_err *err) {
+    const int V = j->cfg.vocab_size;
+    size_t w = 1;
+    for (int v = 0; v < V; v++) {
+        const char *s = v < tok->n_vocab ? as_tokenizer_token_str(tok, v) : NULL;
+        size_t l = s ? strlen(s) : 0;
+        w = l > w ? l : w;
+    }
+    if (V < 1 || w > 4096 || !(j->vocab_str = calloc((size_t)V, w)))
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for %d token strings of %zu bytes", V,
+                          w);
+    for (int v = 0; v < V; v++) {
+        const char *s = v < tok->n_vocab ? as_tokenizer_token_str(tok, v) : NULL;
+        if (s) memcpy(j->vocab_str + (size_t)v * w, s, strlen(s));
+    }
+    j->vocab_n = V, j->vocab_width = (int32_t)w;
+    return AS_OK;
 }
 
 /* --resume: read the existing file's status; refuse a file of another sweep. */
@@ -424,6 +446,7 @@ as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ra
     }
     AS_TRY(tokenize_all(j, &tok, j->cfg.max_position, err));
     AS_TRY(answer_ids(j, &tok, err));
+    AS_TRY(vocab_strings(j, &tok, err));
     if (s->on_too_long == AS_TOO_LONG_ERROR)
         AS_TRY(as_plan_check_lengths(s, j->n_tokens, j->cfg.max_position, err));
 
@@ -576,6 +599,9 @@ static as_status job_pack(const struct as_job *j, struct wbuf *b, struct as_err 
     put(b, j->batch_start, sizeof(int64_t) * (size_t)j->n_batches);
     put(b, j->batch_len, sizeof(int32_t) * (size_t)j->n_batches);
     put(b, j->batch_rank, sizeof(int32_t) * (size_t)j->n_batches);
+    const int32_t vs[2] = {j->vocab_str ? j->vocab_n : 0, j->vocab_width};
+    put(b, vs, sizeof vs);
+    if (j->vocab_str) put(b, j->vocab_str, (size_t)j->vocab_n * (size_t)j->vocab_width);
     if (b->oom) return as_err_set(err, AS_ERR_NOMEM, "out of memory packing the job");
     return AS_OK;
 }
@@ -641,6 +667,21 @@ static as_status job_unpack(struct as_job *j, const char *buf, size_t len, struc
     AS_TRY(take(&c, j->batch_start, sizeof(int64_t) * (size_t)j->n_batches, "batch starts", err));
     AS_TRY(take(&c, j->batch_len, sizeof(int32_t) * (size_t)j->n_batches, "batch sizes", err));
     AS_TRY(take(&c, j->batch_rank, sizeof(int32_t) * (size_t)j->n_batches, "batch ranks", err));
+    int32_t vs[2];
+    AS_TRY(take(&c, vs, sizeof vs, "vocabulary size", err));
+    if (vs[0] < 0 || vs[0] > j->cfg.vocab_size || vs[1] < 0 || vs[1] > 4096 ||
+        (size_t)vs[0] * (size_t)vs[1] > len) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "job broadcast: corrupt vocabulary strings");
+        goto done;
+    }
+    if (vs[0] > 0) {
+        if (!(j->vocab_str = malloc((size_t)vs[0] * (size_t)vs[1]))) {
+            ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the token strings");
+            goto done;
+        }
+        j->vocab_n = vs[0], j->vocab_width = vs[1];
+        AS_TRY(take(&c, j->vocab_str, (size_t)vs[0] * (size_t)vs[1], "vocabulary strings", err));
+    }
     j->strings[j->strings_len] = '\0';
     job_point_strings(j);
 done:

@@ -34,7 +34,10 @@ struct as_job {
     int32_t *rank;      /* (n) rank that computes prompt i in this run, -1 = nothing to do */
     int8_t *status0;    /* (n) /sweep/status at the start (pending, or skipped when created) */
     int32_t *answer_id; /* (n) first token of each prompt's analysis.answer, -1 = none */
-    int32_t *dropped;   /* (n) tokens cut by model.on_too_long: truncate (rank 0 only, else NULL) */
+    char *vocab_str;    /* (vocab_n, vocab_width) what HF decode([id]) gives for every id, as
+                           null-padded records (<0x00> as ""); NULL without a tokenizer */
+    int32_t vocab_n, vocab_width;
+    int32_t *dropped; /* (n) tokens cut by model.on_too_long: truncate (rank 0 only, else NULL) */
     /* batches of this run: runs of consecutive prompts to compute, planned
      * before ranks are assigned (as_plan_batches); batch b is prompts
      * [batch_start[b], batch_start[b] + batch_len[b]) on rank batch_rank[b] */
@@ -147,15 +150,20 @@ struct as_behaviour {
     float *answer_prob;     /* (n_cap) probability of the answer's first token, NaN = no answer */
     int32_t *answer_rank;   /* (n_cap) its rank, 1 = top; -1 = no answer */
     int8_t *answer_correct; /* (n_cap) next_id == answer's first token; -1 = no answer */
+    const char *vocab;      /* (V, width) decoded strings (the job's), NULL = none: "" */
+    int width;              /* bytes per string record (>= 1) */
+    char *topk_str;         /* (n_cap, k, width) decoded topk_id */
+    char *next_str;         /* (n_cap, width) decoded next_id */
 };
 int as_behaviour_k(int vocab_size);
-/* The /behaviour creation table (prompt scale, topk scale, allocated columns);
+/* The /behaviour creation table (prompt scale, topk scale, allocated columns;
+ * strings str_width bytes wide);
  * answer_id (n, copied): each prompt's answer's first token (-1 = none), or NULL
  * without analysis.answer. */
 as_status as_behaviour_layout(struct as_table *t, int64_t n, const char *const *ids, int k,
-                              const int32_t *answer_id, struct as_err *err);
+                              int str_width, const int32_t *answer_id, struct as_err *err);
 as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, int answers,
-                            struct as_err *err);
+                            const char *vocab, int str_width, struct as_err *err);
 void as_behaviour_free(struct as_behaviour *b);
 /* Rows 0..n-1 to "not computed": ids -1, probabilities NaN. */
 void as_behaviour_reset(struct as_behaviour *b, int n);

@@ -129,7 +129,8 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     const int has_beh = as_h5file_exists(f, "behaviour") > 0;
     if (has_beh)
         AS_TRY(as_behaviour_init(&beh, maxn, c->vocab_size,
-                                 as_h5file_exists(f, "behaviour/answer_prob") > 0, err));
+                                 as_h5file_exists(f, "behaviour/answer_prob") > 0, j->vocab_str,
+                                 j->vocab_str ? j->vocab_width : 1, err));
     /* test hooks (docs/ARCHITECTURE.md): a prompt that fails, and a fixed pause after each
      * batch so that tests of concurrent access never depend on compute speed */
     const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");

@@ -87,7 +87,8 @@ METRICS = [("prompt", "str", "prompt"), ("layer", "i32", "layer"), ("head", "i32
            ("span_mass", "f64", "span,layer,head"), ("span_lift", "f64", "span,layer,head")]
 NEED_FULL = ["sink_mean", "prev_token", "norm_entropy", "dup_token", "induction"]
 BEHAVIOUR = [("prompt", "str", "prompt"), ("topk", "i32", "topk"), ("topk_id", "i32", "prompt,topk"),
-             ("topk_prob", "f32", "prompt,topk"), ("next_id", "i32", "prompt")]
+             ("topk_prob", "f32", "prompt,topk"), ("next_id", "i32", "prompt"),
+             ("topk_str", "str", "prompt,topk"), ("next_str", "str", "prompt")]
 BEHAVIOUR_ANSWER = [("answer_first_id", "i32", "prompt"), ("answer_prob", "f32", "prompt"),
                     ("answer_rank", "i32", "prompt"), ("answer_correct", "i8", "prompt")]
 SUMMARY = [("prompt", "str", "prompt"), ("layer", "i32", "layer"), ("head", "i32", "head"),
@@ -248,6 +249,8 @@ class File:
                 self.ok(enc == "utf-8", f"/{path}: attribute _Encoding = {enc!r}, expected 'utf-8'")
                 width = info.length
                 want = 256 if path == "sweep/message" else None
+                if path in ("behaviour/topk_str", "behaviour/next_str"):  # the vocabulary's widest
+                    want = width if width >= max([1] + [len(x) for x in np.atleast_1d(d[()]).ravel()]) else -1
                 if want is None:
                     raw = np.atleast_1d(d[()]).ravel()
                     want = max([1] + [len(x) for x in raw])
@@ -649,6 +652,8 @@ class File:
         self.ok(np.all(np.isfinite(pr)) and np.all(pr >= 0) and np.all(pr.sum(axis=1) <= 1 + 1e-5)
                 and np.all(np.diff(pr, axis=1) <= 0), "/behaviour/topk_prob: not decreasing probabilities")
         self.ok(np.array_equal(nx, ids[:, 0]), "/behaviour/next_id != topk_id[:, 0]")
+        self.ok(np.array_equal(d["next_str"][()][done], d["topk_str"][()][done][:, 0]),
+                "/behaviour/next_str != topk_str[:, 0]")
         if not answers:
             return
         e = {n: self.dataset("behaviour", n, t, dims) for n, t, dims in BEHAVIOUR_ANSWER}

@@ -54,9 +54,10 @@ for pid, case in cases.items():
 assert (f["sweep/status"][()] == 1).all()
 sys.exit(1 if bad else 0)
 PY
-  "$PY" - results/exp8.h5 "$HF/outputs/fp32" <<'PY' || fail "next-token top-k vs HF logits"
-import sys, h5py, numpy as np
+  "$PY" - results/exp8.h5 "$HF/outputs/fp32" "$HF/model-fp32/tokenizer.json" <<'PY' || fail "next-token top-k vs HF logits"
+import json, sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r"); ref = sys.argv[2]
+piece = {i: p for p, i in json.load(open(sys.argv[3]))["model"]["vocab"].items()}
 cases = {"instructions/plain": "seed1_plain", "instructions/cot": "seed2_cot",
          "instructions/expert": "seed3_persona", "instructions/structured": "seed4_qa",
          "fewshot/0-shot": "seed1_plain", "fewshot/1-shot": "seed5_fewshot"}
@@ -77,8 +78,19 @@ for pid, case in cases.items():
     rel = float(np.abs(prob / p[want] - 1).max())  # the random model is near uniform: p ~ 3e-5
     ok = same and d <= 1e-4 and rel <= 1e-4 and b["next_id"][i] == int(np.argmax(z)) \
         and ids[0] == b["next_id"][i] and bool((np.diff(prob) <= 0).all())
+    # strings: HF decode([id]) of a Llama piece is the piece with U+2581 as a space, one leading
+    # space stripped (byte pieces <0xNN> are left to the tokenizer tests)
+    for t, sid in zip(ids, b["topk_str"][i]):
+        pc = piece[int(t)]
+        if not (pc.startswith("<0x") and pc.endswith(">")):
+            want_s = pc.replace("\u2581", " ")
+            want_s = want_s[1:] if want_s.startswith(" ") else want_s
+            if sid.decode() != want_s:
+                print(f"  {pid}: topk_str of {t} is {sid!r}, HF decodes {want_s!r}")
+                ok = False
+    ok = ok and b["next_str"][i] == b["topk_str"][i][0]
     print(f"{pid:26s} top-{k} ids {'ok' if same else 'DIFFER'} max|dprob| {d:.2g} "
-          f"max rel {rel:.2g} next {b['next_id'][i]}")
+          f"max rel {rel:.2g} next {b['next_id'][i]} {b['next_str'][i].decode()!r}")
     bad += not ok
 sys.exit(1 if bad else 0)
 PY
