@@ -168,6 +168,50 @@ bad += not (b["answer_first_id"][i] == -1 and np.isnan(b["answer_prob"][i]) and 
 sys.exit(1 if bad else 0)
 PY
   ;;
+answer_default)  # analysis.answer on the default model (no data needed): answer rank / prob agree with the top-k
+  default_model; mkdir -p results
+  "$PY" - <<'PY' || fail "inputs"
+import json
+rows = [{"id": f"q{a}_{b}", "text": f"What is {a} plus {b}? Answer:", "gold": f" {a + b}"} for a in range(1, 6) for b in range(3, 7)]
+rows += [{"id": "none", "text": "No answer here."}]
+open("answers.jsonl", "w").write("".join(json.dumps(r) + "\n" for r in rows))
+open("answer.yaml", "w").write("model: {path: models/default}\noutput: {path: results/ad.h5, store: last_row}\n"
+    "groups:\n  - {name: a, file: answers.jsonl}\nanalysis: {answer: gold}\n")
+PY
+  mpirun_n 2 "$BIN" run answer.yaml --quiet || fail "run"
+  # a second sweep whose answers are the model's own top-k strings (so that ranks 1..10 occur)
+  "$PY" - results/ad.h5 <<'PY' || fail "inputs 2"
+import json, sys, h5py
+b = h5py.File(sys.argv[1], "r")["behaviour"]
+rows = [json.loads(l) for l in open("answers.jsonl")]
+for i, r in enumerate(rows[:-1]):
+    r["gold"] = b["topk_str"][i][i % 10].decode()
+open("answers.jsonl", "w").write("".join(json.dumps(r) + "\n" for r in rows))
+PY
+  mpirun_n 2 "$BIN" run answer.yaml --quiet --force || fail "run 2"
+  "$PY" "$SRC/tests/io/check_h5out.py" results/ad.h5 > /dev/null || fail "structure"
+  "$PY" - results/ad.h5 <<'PY' || fail "answer rank / prob vs top-k"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r"); b = f["behaviour"]
+assert (f["sweep/status"][()] == 1).all()
+a, r, p = b["answer_first_id"][()], b["answer_rank"][()], b["answer_prob"][()]
+ids, probs, nx, ok = b["topk_id"][()], b["topk_prob"][()], b["next_id"][()], b["answer_correct"][()]
+n_in = 0
+for i in range(len(a)):
+    if a[i] < 0:
+        assert r[i] == -1 and np.isnan(p[i]) and ok[i] == -1, i
+        continue
+    k = list(ids[i])
+    if a[i] in k:   # the same softmax and order as the top-k, bit for bit
+        n_in += 1
+        assert r[i] == k.index(a[i]) + 1 and p[i] == probs[i][k.index(a[i])], (i, r[i], p[i])
+    else:
+        assert r[i] > len(k) and p[i] <= probs[i][-1], (i, r[i], p[i])
+    assert ok[i] == int(nx[i] == a[i]) and (ok[i] == 1) == (r[i] == 1), i
+assert (a >= 0).sum() == 20 and n_in >= 5 and (ok == 1).sum() >= 1, (a, n_in, ok)
+print(f"answers: {(a >= 0).sum()} prompts, {n_in} inside the top-{ids.shape[1]}, {int((ok == 1).sum())} correct")
+PY
+  ;;
 last_row_f16)  # store: last_row + dtype: float16 read back in h5py within 1e-3 of HF
   need_data reference/hf-tiny-gqa
   mkdir -p results
