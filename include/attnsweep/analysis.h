@@ -39,6 +39,8 @@ struct as_analysis {
     int n_boot;        /* bootstrap resamples, 1..AS_ANALYSIS_BOOT_MAX */
     uint64_t seed;     /* bootstrap seed: the same seed gives bit-identical intervals */
     int js_min_shared; /* JS divergence of a pair needs at least this many shared tokens */
+    char *answer;      /* analysis.answer: the metadata column (JSONL field or var) holding each
+                          prompt's expected answer, or NULL (docs/FORMAT.md "Behaviour") */
 };
 
 /* Fills a with the defaults: nothing split, no contrasts, AS_ANALYSIS_BOOT_DEFAULT resamples,
@@ -47,6 +49,7 @@ static inline void as_analysis_defaults(struct as_analysis *a) {
     a->by = 0, a->n_by = 0, a->contrasts = 0, a->n_contrasts = 0;
     a->n_boot = AS_ANALYSIS_BOOT_DEFAULT, a->seed = AS_ANALYSIS_SEED_DEFAULT;
     a->js_min_shared = AS_ANALYSIS_JS_MIN_SHARED;
+    a->answer = 0;
 }
 
 #ifdef __cplusplus

@@ -154,6 +154,7 @@ struct as_h5_create_spec {
     const int *layer_index;         /* (n_layers) model layer of each stored layer, NULL = 0..L-1 */
     const int *head_index;          /* (n_heads) model head of each stored head, NULL = 0..H-1 */
     const struct as_table *metrics; /* the /metrics layout (as_metrics_table_layout), or NULL */
+    const struct as_table *behaviour; /* the /behaviour layout (next tokens), or NULL */
     /* Extra /sweep columns: the sweep's metadata (docs/FORMAT.md "Metadata columns"), each
      * 1-D along "prompt" with n_prompts rows and data; or NULL. Names must not be those of
      * the built-in /sweep columns. Borrowed until creation (or the estimate) returns. */
@@ -249,11 +250,13 @@ as_status as_h5batch_begin(struct as_h5file *f, int64_t first, int64_t n, struct
 as_status as_h5batch_write_layer(struct as_h5batch *b, int64_t index, int layer,
                                  const float *probs /* (H, T, T) */, int H, int T,
                                  struct as_err *err);
-/* Writes the buffered last rows and `rows` (the batch's /metrics rows, from
- * as_metrics_table_rows; may be NULL), makes them durable (one fdatasync), then
- * writes status (n values; NULL: status untouched) in one transfer. */
+/* Writes the buffered last rows, `rows` (the batch's /metrics rows, from
+ * as_metrics_table_rows; may be NULL) and `behaviour` (its /behaviour rows;
+ * may be NULL), makes them durable (one fdatasync), then writes status (n
+ * values; NULL: status untouched) in one transfer. */
 as_status as_h5batch_commit(struct as_h5batch *b, const struct as_table *rows,
-                            const int8_t *status /* (n) */, struct as_err *err);
+                            const struct as_table *behaviour, const int8_t *status /* (n) */,
+                            struct as_err *err);
 void as_h5batch_free(struct as_h5batch *b);
 
 /* Reads one stored layer of prompt `index` as float32: out is (H, T, T) for

@@ -97,7 +97,9 @@ struct as_run_summary {
     struct as_summary *sm;
     struct as_table metrics;
     struct as_table strings;    /* /sweep/group, /sweep/variant, /tokens/token_str, token_id */
-    struct as_table sweep_cols; /* the /sweep columns the analysis names */
+    struct as_table sweep_cols; /* the /sweep columns the analysis names (and, with
+                                   analysis.answer, /behaviour/answer_correct) */
+    char **by_answer;           /* analysis.by + "answer_correct" under analysis.answer */
     void *mem;
     char *id_copy;
 };
@@ -106,7 +108,8 @@ void as_run_summary_free(struct as_run_summary *rs);
 /* COLLECTIVE over comm, with the file closed on every rank: rank 0 reopens
  * it serially, reads /metrics, computes the statistics and replaces
  * /summary. an: the sweep's analysis settings (NULL: the defaults, by = [group];
- * only rank 0's is read). out (may be NULL) receives the summary on rank 0. */
+ * only rank 0's is read; with an->answer, every statistic is also split by
+ * /behaviour/answer_correct). out (may be NULL) receives the summary on rank 0. */
 as_status as_run_summary(const char *path, MPI_Comm comm, const struct as_analysis *an,
                          struct as_run_summary *out, struct as_err *err);
 

@@ -140,7 +140,8 @@ done:
     return ret;
 }
 
-as_status as_h5batch_commit(struct as_h5batch *b, const struct as_table *rows, const int8_t *status,
+as_status as_h5batch_commit(struct as_h5batch *b, const struct as_table *rows,
+                            const struct as_table *behaviour, const int8_t *status,
                             struct as_err *err) {
     as_status ret = AS_OK;
     struct as_h5file *f = b->f;
@@ -154,6 +155,7 @@ as_status as_h5batch_commit(struct as_h5batch *b, const struct as_table *rows, c
                         "/attention/last_row", err));
     }
     if (rows) AS_TRY(as_h5file_write_rows(f, "metrics", rows, b->first, err));
+    if (behaviour) AS_TRY(as_h5file_write_rows(f, "behaviour", behaviour, b->first, err));
     if (status) {
         AS_TRY(as_h5file_sync(f, err)); /* the data are durable before the status says done */
         AS_TRY(as_h5file_write_status_range(f, b->first, b->n, status, err));

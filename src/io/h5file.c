@@ -278,9 +278,10 @@ static as_status create_serial(const char *path, int force, const struct as_h5_c
         ret = h5_fail(err, tmp, "creating a group property list");
         goto done;
     }
-    const struct as_table *tabs[] = {&y.sweep, &y.text, &y.tokens, &y.attention, spec->metrics};
-    const char *names[] = {"sweep", "text", "tokens", "attention", "metrics"};
-    for (int i = 0; i < 5; i++) {
+    const struct as_table *tabs[] = {&y.sweep,     &y.text,       &y.tokens,
+                                     &y.attention, spec->metrics, spec->behaviour};
+    const char *names[] = {"sweep", "text", "tokens", "attention", "metrics", "behaviour"};
+    for (int i = 0; i < 6; i++) {
         if (!tabs[i] || tabs[i]->n == 0) continue;
         char where[32];
         snprintf(where, sizeof where, "/%s", names[i]);

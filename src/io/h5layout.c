@@ -265,6 +265,7 @@ double h5_layout_bytes(const struct h5_layout *y, const struct as_h5_create_spec
     table_bytes(&y->tokens, &raw, &md);
     table_bytes(&y->attention, &raw, &md);
     if (spec->metrics) table_bytes(spec->metrics, &raw, &md);
+    if (spec->behaviour) table_bytes(spec->behaviour, &raw, &md);
     if (spec->prov && spec->prov->config_text) raw += (double)strlen(spec->prov->config_text);
     raw += summary_bytes;
     md += (H5_META_DATASET + 2 * H5_META_ATTACH) * n_summary_cols;

@@ -20,6 +20,8 @@ void as_job_free(struct as_job *j) {
     free(j->tok);
     free(j->rank);
     free(j->status0);
+    free(j->answer_id);
+    free(j->vocab_str);
     free(j->dropped);
     free(j->batch_start);
     free(j->batch_len);
@@ -51,10 +53,13 @@ static as_status job_alloc(struct as_job *j, struct as_err *err) {
     j->tok = calloc(t ? t : 1, sizeof *j->tok);
     j->rank = calloc(n ? n : 1, sizeof *j->rank);
     j->status0 = calloc(n ? n : 1, sizeof *j->status0);
+    j->answer_id = malloc((n ? n : 1) * sizeof *j->answer_id);
     if (!j->tok_start || !j->n_tokens || !j->ids || !j->offsets || !j->tok || !j->rank ||
-        !j->status0)
+        !j->status0 || !j->answer_id)
         return as_err_set(err, AS_ERR_NOMEM, "out of memory for %lld prompts / %lld tokens",
                           (long long)j->n, (long long)j->n_tok);
+    for (size_t i = 0; i < n; i++)
+        j->answer_id[i] = -1;
     return AS_OK;
 }
 
@@ -130,6 +135,77 @@ done:
         as_encoding_free(&enc[i]);
     free(enc);
     return ret;
+}
+
+/* The first token of each prompt's expected answer (analysis.answer): the
+ * first token of the encoding of text + answer whose byte span reaches into
+ * the answer, i.e. the token the model would have to produce next (a token
+ * merged across the boundary counts: it holds the answer's first bytes).
+ * -1 when the prompt has no answer (missing or ""). */
+static as_status answer_ids(struct as_job *j, const struct as_tokenizer *tok, struct as_err *err) {
+    as_status ret = AS_OK;
+    const struct as_sweep *s = &j->sweep;
+    if (!s->analysis.answer) return AS_OK;
+    const int col = as_sweep_column_find(s, s->analysis.answer);
+    if (col < 0)
+        return as_err_set(err, AS_ERR_INVALID, "analysis.answer '%s' is not a metadata column",
+                          s->analysis.answer);
+    char *buf = NULL, cell[64];
+    size_t cap = 0;
+    const int add_bos = as_tokenizer_add_bos_default(tok);
+    for (int64_t i = 0; i < j->n && ret == AS_OK; i++) {
+        const struct as_sweep_prompt *p = &s->prompts[i];
+        const char *ans = as_sweep_cell_text(s, col, i, cell, sizeof cell);
+        const size_t al = ans ? strlen(ans) : 0;
+        if (al == 0 || (s->columns[col].type == AS_SWEEP_COL_FLOAT && !strcmp(ans, "nan")))
+            continue;
+        if (p->text_len + al + 1 > cap) {
+            cap = 2 * (p->text_len + al + 1);
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the answers");
+                break;
+            }
+            buf = nb;
+        }
+        memcpy(buf, p->text, p->text_len);
+        memcpy(buf + p->text_len, ans, al);
+        struct as_encoding e;
+        memset(&e, 0, sizeof e);
+        if ((ret = as_tokenizer_encode(tok, buf, p->text_len + al, add_bos, &e, err)) != AS_OK) {
+            as_err_prefix(err, "prompt '%s': analysis.answer '%s'", p->id, ans);
+            break;
+        }
+        for (int t = 0; t < e.n; t++)
+            if ((size_t)e.offsets[2 * t + 1] > p->text_len) {
+                j->answer_id[i] = e.ids[t];
+                break;
+            }
+        as_encoding_free(&e);
+    }
+    free(buf);
+    return ret;
+}
+
+/* Every id's decoded string, for /behaviour's topk_str and next_str. */
+static as_status vocab_strings(struct as_job *j, const struct as_tokenizer *tok,
+                               struct as_err *err) {
+    const int V = j->cfg.vocab_size;
+    size_t w = 1;
+    for (int v = 0; v < V; v++) {
+        const char *s = v < tok->n_vocab ? as_tokenizer_token_str(tok, v) : NULL;
+        size_t l = s ? strlen(s) : 0;
+        w = l > w ? l : w;
+    }
+    if (V < 1 || w > 4096 || !(j->vocab_str = calloc((size_t)V, w)))
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for %d token strings of %zu bytes", V,
+                          w);
+    for (int v = 0; v < V; v++) {
+        const char *s = v < tok->n_vocab ? as_tokenizer_token_str(tok, v) : NULL;
+        if (s) memcpy(j->vocab_str + (size_t)v * w, s, strlen(s));
+    }
+    j->vocab_n = V, j->vocab_width = (int32_t)w;
+    return AS_OK;
 }
 
 /* --resume: read the existing file's status; refuse a file of another sweep. */
@@ -369,6 +445,8 @@ as_status as_job_prepare(struct as_job *j, const struct as_run_opts *o, int n_ra
         goto done;
     }
     AS_TRY(tokenize_all(j, &tok, j->cfg.max_position, err));
+    AS_TRY(answer_ids(j, &tok, err));
+    AS_TRY(vocab_strings(j, &tok, err));
     if (s->on_too_long == AS_TOO_LONG_ERROR)
         AS_TRY(as_plan_check_lengths(s, j->n_tokens, j->cfg.max_position, err));
 
@@ -517,10 +595,14 @@ static as_status job_pack(const struct as_job *j, struct wbuf *b, struct as_err 
     put(b, j->strings, (size_t)j->strings_len);
     put(b, j->rank, sizeof(int32_t) * (size_t)j->n);
     put(b, j->status0, (size_t)j->n);
+    put(b, j->answer_id, sizeof(int32_t) * (size_t)j->n);
     put(b, &j->n_batches, sizeof j->n_batches);
     put(b, j->batch_start, sizeof(int64_t) * (size_t)j->n_batches);
     put(b, j->batch_len, sizeof(int32_t) * (size_t)j->n_batches);
     put(b, j->batch_rank, sizeof(int32_t) * (size_t)j->n_batches);
+    const int32_t vs[2] = {j->vocab_str ? j->vocab_n : 0, j->vocab_width};
+    put(b, vs, sizeof vs);
+    if (j->vocab_str) put(b, j->vocab_str, (size_t)j->vocab_n * (size_t)j->vocab_width);
     if (b->oom) return as_err_set(err, AS_ERR_NOMEM, "out of memory packing the job");
     return AS_OK;
 }
@@ -570,6 +652,7 @@ static as_status job_unpack(struct as_job *j, const char *buf, size_t len, struc
     AS_TRY(take(&c, j->strings, (size_t)j->strings_len, "strings", err));
     AS_TRY(take(&c, j->rank, sizeof(int32_t) * (size_t)j->n, "rank", err));
     AS_TRY(take(&c, j->status0, (size_t)j->n, "status", err));
+    AS_TRY(take(&c, j->answer_id, sizeof(int32_t) * (size_t)j->n, "answer ids", err));
     AS_TRY(take(&c, &j->n_batches, sizeof j->n_batches, "batches", err));
     if (j->n_batches < 0 || j->n_batches > j->n) {
         ret = as_err_set(err, AS_ERR_FORMAT, "job broadcast: corrupt batch count");
@@ -585,6 +668,21 @@ static as_status job_unpack(struct as_job *j, const char *buf, size_t len, struc
     AS_TRY(take(&c, j->batch_start, sizeof(int64_t) * (size_t)j->n_batches, "batch starts", err));
     AS_TRY(take(&c, j->batch_len, sizeof(int32_t) * (size_t)j->n_batches, "batch sizes", err));
     AS_TRY(take(&c, j->batch_rank, sizeof(int32_t) * (size_t)j->n_batches, "batch ranks", err));
+    int32_t vs[2];
+    AS_TRY(take(&c, vs, sizeof vs, "vocabulary size", err));
+    if (vs[0] < 0 || vs[0] > j->cfg.vocab_size || vs[1] < 0 || vs[1] > 4096 ||
+        (size_t)vs[0] * (size_t)vs[1] > len) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "job broadcast: corrupt vocabulary strings");
+        goto done;
+    }
+    if (vs[0] > 0) {
+        if (!(j->vocab_str = malloc((size_t)vs[0] * (size_t)vs[1]))) {
+            ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the token strings");
+            goto done;
+        }
+        j->vocab_n = vs[0], j->vocab_width = vs[1];
+        AS_TRY(take(&c, j->vocab_str, (size_t)vs[0] * (size_t)vs[1], "vocabulary strings", err));
+    }
     j->strings[j->strings_len] = '\0';
     job_point_strings(j);
 done:

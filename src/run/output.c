@@ -19,6 +19,7 @@ void as_job_spec_free(struct as_job_spec *js) {
     free(js->layer_ids);
     free(js->head_ids);
     as_table_free(&js->metrics);
+    as_table_free(&js->behaviour);
     as_table_free(&js->meta);
     memset(js, 0, sizeof *js);
 }
@@ -92,6 +93,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     const char **ids = NULL;
     memset(js, 0, sizeof *js);
     as_table_init(&js->metrics);
+    as_table_init(&js->behaviour);
     as_table_init(&js->meta);
     js->prompts = calloc((size_t)j->n + 1, sizeof *js->prompts);
     js->layer_ids = calloc((size_t)L, sizeof *js->layer_ids);
@@ -125,6 +127,9 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     AS_TRY(as_metrics_table_layout(&js->metrics, j->n, jm->layouts, ids, j->n_tokens, L, H,
                                    js->layer_ids, js->head_ids, (const char *const *)s->keywords,
                                    s->n_keywords, err));
+    AS_TRY(as_behaviour_layout(&js->behaviour, j->n, ids, as_behaviour_k(j->cfg.vocab_size),
+                               j->vocab_str ? j->vocab_width : 1,
+                               s->analysis.answer ? j->answer_id : NULL, err));
     struct as_h5_provenance *pv = &js->prov;
     pv->version = ATTNSWEEP_VERSION;
     pv->git_commit = ATTNSWEEP_GIT_COMMIT;
@@ -155,6 +160,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     c->layer_index = st.layers;
     c->head_index = st.heads;
     c->metrics = &js->metrics;
+    c->behaviour = &js->behaviour;
     AS_TRY(as_run_meta_table(s, &js->meta, err));
     c->sweep_meta = js->meta.n ? &js->meta : NULL;
 done:
@@ -185,7 +191,7 @@ as_status as_job_estimate(const struct as_job_spec *js, const struct as_job *j, 
     struct as_summary_dims d = {0};
     d.n = j->n, d.n_groups = s->n_groups, d.L = js->spec.n_layers, d.H = js->spec.n_heads;
     d.id_width = idw, d.variant_width = vw, d.group_width = gw, d.token_width = tw;
-    d.n_by = an->n_by > 0 ? an->n_by : 1;
+    d.n_by = (an->n_by > 0 ? an->n_by : 1) + (an->answer != NULL);
     d.n_labels = d.n_by * s->n_groups;
     d.n_spans = n_spans, d.n_keywords = s->n_keywords, d.n_contrasts = an->n_contrasts;
     d.name_width = gw > 32 ? gw : 32;

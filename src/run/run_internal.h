@@ -30,9 +30,13 @@ struct as_job {
     int32_t *offsets;   /* (n_tok, 2) */
     char *strings;      /* (strings_len) decoded token strings, NUL-terminated, back to back */
     int64_t strings_len;
-    const char **tok; /* (n_tok) pointers into strings (rebuilt locally) */
-    int32_t *rank;    /* (n) rank that computes prompt i in this run, -1 = nothing to do */
-    int8_t *status0;  /* (n) /sweep/status at the start (pending, or skipped when created) */
+    const char **tok;   /* (n_tok) pointers into strings (rebuilt locally) */
+    int32_t *rank;      /* (n) rank that computes prompt i in this run, -1 = nothing to do */
+    int8_t *status0;    /* (n) /sweep/status at the start (pending, or skipped when created) */
+    int32_t *answer_id; /* (n) first token of each prompt's analysis.answer, -1 = none */
+    char *vocab_str;    /* (vocab_n, vocab_width) what HF decode([id]) gives for every id, as
+                           null-padded records (<0x00> as ""); NULL without a tokenizer */
+    int32_t vocab_n, vocab_width;
     int32_t *dropped; /* (n) tokens cut by model.on_too_long: truncate (rank 0 only, else NULL) */
     /* batches of this run: runs of consecutive prompts to compute, planned
      * before ranks are assigned (as_plan_batches); batch b is prompts
@@ -134,6 +138,42 @@ as_status as_run_prefixes(const struct as_sweep *s, size_t *out, struct as_err *
  * out: (spans of the group); pointers into s. */
 void as_run_span_defs(const struct as_sweep *s, int64_t i, struct as_metrics_span_def *out);
 
+/* Behaviour next to attention (behaviour.c): each prompt's last-position
+ * top-k next tokens and greedy next token, for /behaviour (docs/FORMAT.md). */
+struct as_behaviour {
+    int n_cap, V, k;        /* prompts per batch, vocabulary, k = min(AS_TOPK_DEFAULT, V) */
+    float *logits;          /* (n_cap, V) last-position logits of each packed sequence */
+    int32_t *topk_id;       /* (n_cap, k) by decreasing probability, ties to the lowest id */
+    float *topk_prob;       /* (n_cap, k) softmax probabilities */
+    int32_t *next_id;       /* (n_cap) greedy next token = topk_id[., 0] */
+    int answers;            /* analysis.answer is set: the answer_* rows below exist */
+    float *answer_prob;     /* (n_cap) probability of the answer's first token, NaN = no answer */
+    int32_t *answer_rank;   /* (n_cap) its rank, 1 = top; -1 = no answer */
+    int8_t *answer_correct; /* (n_cap) next_id == answer's first token; -1 = no answer */
+    const char *vocab;      /* (V, width) decoded strings (the job's), NULL = none: "" */
+    int width;              /* bytes per string record (>= 1) */
+    char *topk_str;         /* (n_cap, k, width) decoded topk_id */
+    char *next_str;         /* (n_cap, width) decoded next_id */
+};
+int as_behaviour_k(int vocab_size);
+/* The /behaviour creation table (prompt scale, topk scale, allocated columns;
+ * strings str_width bytes wide);
+ * answer_id (n, copied): each prompt's answer's first token (-1 = none), or NULL
+ * without analysis.answer. */
+as_status as_behaviour_layout(struct as_table *t, int64_t n, const char *const *ids, int k,
+                              int str_width, const int32_t *answer_id, struct as_err *err);
+as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, int answers,
+                            const char *vocab, int str_width, struct as_err *err);
+void as_behaviour_free(struct as_behaviour *b);
+/* Rows 0..n-1 to "not computed": ids -1, probabilities NaN. */
+void as_behaviour_reset(struct as_behaviour *b, int n);
+/* Row `row` from one prompt's logits (V) and its answer's first token (-1 =
+ * none); on error the row stays "not computed". */
+as_status as_behaviour_set(struct as_behaviour *b, int row, const float *logits, int32_t answer_id,
+                           struct as_err *err);
+/* The batch's n rows as a table borrowing b's arrays. */
+void as_behaviour_rows(const struct as_behaviour *b, int n, struct as_table *rows);
+
 /* The output file (output.c). */
 /* Rank 0: the create spec of the job's file; specs (n) and metrics are owned
  * by the caller (free with as_job_spec_free). */
@@ -142,7 +182,8 @@ struct as_job_spec {
     struct as_h5_provenance prov;
     struct as_h5_prompt_spec *prompts;
     struct as_table metrics;
-    struct as_table meta; /* the sweep's metadata columns for /sweep (as_run_meta_table) */
+    struct as_table behaviour; /* the /behaviour layout (as_behaviour_layout) */
+    struct as_table meta;      /* the sweep's metadata columns for /sweep (as_run_meta_table) */
     int32_t *layer_ids, *head_ids;
     char config_dir[4096];
 };

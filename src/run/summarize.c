@@ -16,6 +16,7 @@ void as_run_summary_free(struct as_run_summary *rs) {
     as_table_free(&rs->metrics);
     as_table_free(&rs->strings);
     as_table_free(&rs->sweep_cols);
+    free(rs->by_answer);
     free(rs->mem);
     free(rs->id_copy);
     memset(rs, 0, sizeof *rs);
@@ -108,6 +109,25 @@ static as_status summarize(struct as_h5file *f, const struct as_analysis *an,
                              f->path, acols[k]);
             goto done;
         }
+    /* analysis.answer: every statistic is split by /behaviour/answer_correct too (a file
+     * written before /behaviour existed has none: then nothing changes) */
+    struct as_analysis an_answer;
+    if (an && an->answer) {
+        static const char *const ac[] = {"answer_correct"};
+        AS_TRY(as_h5file_read_columns(f, "behaviour", ac, 1, 1, &rs->sweep_cols, err));
+        if (as_table_find(&rs->sweep_cols, "answer_correct")) {
+            an_answer = *an;
+            if (!(rs->by_answer = calloc((size_t)an->n_by + 1, sizeof *rs->by_answer))) {
+                ret = as_err_set(err, AS_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            for (int k = 0; k < an->n_by; k++)
+                rs->by_answer[k] = an->by[k];
+            rs->by_answer[an->n_by] = (char *)"answer_correct";
+            an_answer.by = rs->by_answer, an_answer.n_by = an->n_by + 1;
+            an = &an_answer;
+        }
+    }
     const struct as_col *cg = &rs->strings.cols[0], *cv = &rs->strings.cols[1],
                         *ct = &rs->strings.cols[2], *ci = &rs->strings.cols[3];
     if (cg->type != AS_COL_STR || cv->type != AS_COL_STR || ct->type != AS_COL_STR ||

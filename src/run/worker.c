@@ -3,9 +3,10 @@
  * batch's tokens), each (prompt, layer) attention block streamed into the
  * file and into the prompt's metrics as it is produced; at the end of a
  * batch its last rows and metric rows are written in one transfer per
- * dataset, made durable with one fdatasync, and its status range is written
- * once. A batch's composition never depends on the rank count (plan.c), so
- * neither do its results. */
+ * dataset (with the /behaviour rows: each prompt's top-k next tokens from
+ * the same forward call's last-position logits), made durable with one
+ * fdatasync, and its status range is written once. A batch's composition never depends on the rank
+ * count (plan.c), so neither do its results. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,8 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     int64_t *seq_index = NULL;
     int8_t *status = NULL;
     struct as_metrics_span_def *spans = NULL; /* scratch of the metrics contexts */
+    struct as_behaviour beh;
+    memset(&beh, 0, sizeof beh);
     memset(stats, 0, sizeof *stats);
 
     int Tmax = 0, max_tok = 0;
@@ -122,6 +125,12 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     /* one runstate for this rank's largest batch: the packed activations plus
      * one layer of attention of the longest prompt */
     AS_TRY(as_runstate_init(&rs, c, max_tok, Tmax, maxn, o->kernel, err));
+    /* files created before /behaviour existed are resumed without it */
+    const int has_beh = as_h5file_exists(f, "behaviour") > 0;
+    if (has_beh)
+        AS_TRY(as_behaviour_init(&beh, maxn, c->vocab_size,
+                                 as_h5file_exists(f, "behaviour/answer_prob") > 0, j->vocab_str,
+                                 j->vocab_str ? j->vocab_width : 1, err));
     /* test hooks (docs/ARCHITECTURE.md): a prompt that fails, and a fixed pause after each
      * batch so that tests of concurrent access never depend on compute speed */
     const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");
@@ -138,6 +147,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         as_status bst = as_h5batch_begin(f, first, n, &hb, &berr);
         /* every prompt's metrics; a prompt that cannot start is failed and left out */
         int n_seq = 0;
+        if (has_beh) as_behaviour_reset(&beh, n);
         for (int k = 0; k < n; k++) {
             const int64_t i = first + k;
             struct as_err perr = {0};
@@ -168,12 +178,16 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             struct as_attn_sink sink = {sink_fn, &ctx};
             struct as_batch fb = {n_seq, seq_ids, lens};
             struct as_err ferr = {0};
-            as_status st = as_forward(m, &rs, &fb, &sink, NULL, &ferr);
+            struct as_forward_out fo = {NULL, has_beh ? beh.logits : NULL};
+            as_status st = as_forward(m, &rs, &fb, &sink, &fo, &ferr);
             for (int q = 0; q < n_seq; q++) {
                 const int k = (int)(seq_index[q] - first);
                 struct as_err perr = ferr;
                 as_status ps = st;
                 if (ps == AS_OK) ps = as_metrics_finish(&met[k], &perr);
+                if (ps == AS_OK && has_beh)
+                    ps = as_behaviour_set(&beh, k, beh.logits + (size_t)q * c->vocab_size,
+                                          j->answer_id[seq_index[q]], &perr);
                 if (ps == AS_OK) {
                     mp[k] = &met[k];
                     status[k] = AS_PROMPT_DONE;
@@ -189,15 +203,19 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             }
         }
         /* the batch's rows, durable, then its status: one commit */
-        struct as_table rows;
+        struct as_table rows, brows;
         as_table_init(&rows);
+        as_table_init(&brows);
+        if (has_beh) as_behaviour_rows(&beh, n, &brows);
         if (bst == AS_OK)
             bst = as_metrics_table_rows(&rows, n, mp, jm->layouts + first, j->n_tokens + first, L,
                                         n_heads, &berr);
         double t0 = MPI_Wtime();
-        if (bst == AS_OK) bst = as_h5batch_commit(&hb, &rows, status, &berr);
+        if (bst == AS_OK)
+            bst = as_h5batch_commit(&hb, &rows, has_beh ? &brows : NULL, status, &berr);
         stats->write_s += MPI_Wtime() - t0;
         as_table_free(&rows);
+        as_table_free(&brows);
         as_h5batch_free(&hb);
         if (pause > 0) {
             struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
@@ -228,6 +246,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     as_h5file_sync(f, &ignore);
 done:
     as_runstate_free(&rs);
+    as_behaviour_free(&beh);
     free(slot);
     free(gather);
     free(met);

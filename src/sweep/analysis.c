@@ -56,8 +56,8 @@ static as_status parse_keywords(struct sw_ctx *c, int32_t v) {
 }
 
 as_status sw_parse_analysis(struct sw_ctx *c, int32_t node) {
-    static const char *const keys[] = {"keywords",      "by", "contrasts", "bootstrap", "seed",
-                                       "js_min_shared", NULL};
+    static const char *const keys[] = {"keywords",      "by",     "contrasts", "bootstrap", "seed",
+                                       "js_min_shared", "answer", NULL};
     struct as_sweep *s = c->s;
     struct as_analysis *a = &s->analysis;
     as_status ret;
@@ -348,6 +348,21 @@ as_status sw_resolve_analysis(struct sw_ctx *c) {
     as_status ret;
     if (c->analysis_node < 0) return AS_OK;
     int32_t v;
+    if ((v = sw_map_get(c->t, c->analysis_node, "answer")) >= 0 && !sw_is_null(&c->t->nodes[v])) {
+        const char *name;
+        int col;
+        if (c->t->nodes[v].kind != SW_SCALAR)
+            return sw_errf(c->t, v, AS_ERR_INVALID,
+                           "analysis.answer is not a name; expected the metadata column (a JSONL "
+                           "field or a var) holding each prompt's expected answer");
+        if ((ret = column_name(c, v, "analysis.answer", &name, &col)) != AS_OK) return ret;
+        if (col < 0)
+            return sw_errf(c->t, v, AS_ERR_INVALID,
+                           "analysis.answer is '%s'; expected a metadata column (a JSONL field or "
+                           "a var), not group or variant",
+                           name);
+        if (!(a->answer = sw_arena_strndup(c->arena, name, strlen(name)))) return SW_OOM(c);
+    }
     if ((v = sw_map_get(c->t, c->analysis_node, "by")) >= 0) {
         if (sw_is_null(&c->t->nodes[v])) {
             a->by = NULL, a->n_by = 0; /* by: null or [] = no split */

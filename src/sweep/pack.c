@@ -88,6 +88,8 @@ static void put_analysis(struct writer *w, const struct as_analysis *a) {
     put_i32(w, a->n_boot);
     put_u64(w, a->seed);
     put_i32(w, a->js_min_shared);
+    put_i32(w, a->answer != NULL);
+    if (a->answer) put_str(w, a->answer);
 }
 
 as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struct as_err *err) {
@@ -314,6 +316,11 @@ static as_status unpack_analysis(struct reader *r, struct as_analysis *a) {
     a->seed = u;
     if ((ret = get_i32(r, &v, "analysis.js_min_shared")) != AS_OK) return ret;
     a->js_min_shared = v;
+    a->answer = NULL;
+    if ((ret = get_i32(r, &v, "analysis.answer")) != AS_OK) return ret;
+    if (v && ((ret = get_str(r, &a->answer, NULL, "analysis.answer")) != AS_OK || !a->answer))
+        return ret != AS_OK ? ret
+                            : as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: analysis.answer");
     if (a->n_boot < 1 || a->n_boot > AS_ANALYSIS_BOOT_MAX || a->js_min_shared < 1)
         return as_err_set(r->err, AS_ERR_FORMAT, "packed sweep: analysis settings out of range");
     return AS_OK;

@@ -88,6 +88,11 @@ METRICS = [("prompt", "str", "prompt"), ("layer", "i32", "layer"), ("head", "i32
            ("span_bytes", "i32", "span,bound"), ("span_tokens", "i32", "span,bound"),
            ("span_mass", "f64", "span,layer,head"), ("span_lift", "f64", "span,layer,head")]
 NEED_FULL = ["sink_mean", "prev_token", "norm_entropy", "dup_token", "induction"]
+BEHAVIOUR = [("prompt", "str", "prompt"), ("topk", "i32", "topk"), ("topk_id", "i32", "prompt,topk"),
+             ("topk_prob", "f32", "prompt,topk"), ("next_id", "i32", "prompt"),
+             ("topk_str", "str", "prompt,topk"), ("next_str", "str", "prompt")]
+BEHAVIOUR_ANSWER = [("answer_first_id", "i32", "prompt"), ("answer_prob", "f32", "prompt"),
+                    ("answer_rank", "i32", "prompt"), ("answer_correct", "i8", "prompt")]
 SUMMARY = [("prompt", "str", "prompt"), ("layer", "i32", "layer"), ("head", "i32", "head"),
            ("top", "i32", "top"), ("group", "str", "group"), ("member", "i32", "member"),
            ("prompt_index", "i32", "prompt"), ("head_entropy_mean", "f64", "layer,head")]
@@ -150,7 +155,7 @@ MODEL_I32 = ["n_layers", "n_heads", "n_kv_heads", "head_dim", "hidden_size", "in
 MODEL_F32 = ["rope_theta", "rms_norm_eps"]
 MODEL_STR = ["architecture", "rope_style", "source_dtype"]
 NUMPY = {"i8": np.dtype("<i1"), "i32": np.dtype("<i4"), "i64": np.dtype("<i8"),
-         "u8": np.dtype("u1"), "f64": np.dtype("<f8")}
+         "u8": np.dtype("u1"), "f32": np.dtype("<f4"), "f64": np.dtype("<f8")}
 
 
 def strs(ds):
@@ -246,6 +251,8 @@ class File:
                 self.ok(enc == "utf-8", f"/{path}: attribute _Encoding = {enc!r}, expected 'utf-8'")
                 width = info.length
                 want = 256 if path == "sweep/message" else None
+                if path in ("behaviour/topk_str", "behaviour/next_str"):  # the vocabulary's widest
+                    want = width if width >= max([1] + [len(x) for x in np.atleast_1d(d[()]).ravel()]) else -1
                 if want is None:
                     raw = np.atleast_1d(d[()]).ravel()
                     want = max([1] + [len(x) for x in raw])
@@ -307,6 +314,10 @@ class File:
             self.metrics()
         else:
             print("   no /metrics (allowed: attnsweep extract without reduce)")
+        if "behaviour" in f:
+            self.behaviour()
+        else:
+            print("   no /behaviour (allowed: files written before it existed)")
         if "summary" in f:
             self.summary()
         else:
@@ -370,7 +381,8 @@ class File:
                         "config_sha256 is not the sha256 of /config")
         else:
             self.ok("config_sha256" not in a, "config_sha256 without /config")
-        want_top = {"config", "model", "sweep", "text", "tokens", "attention", "metrics", "summary"}
+        want_top = {"config", "model", "sweep", "text", "tokens", "attention", "metrics", "behaviour",
+                    "summary"}
         self.ok(set(f) <= want_top, f"root objects not in docs/FORMAT.md: {sorted(set(f) - want_top)}")
         if not self.ok(isinstance(f.get("model"), h5py.Group), "/model missing"):
             return
@@ -628,6 +640,47 @@ class File:
                         bad.append(self.ids[i])
         self.ok(not bad, f"done prompts whose stored attention is not causal rows summing to 1: {bad[:5]}")
 
+    # ------------------------------------------------------------ /behaviour
+    def behaviour(self):
+        answers = "answer_prob" in self.f.get("behaviour", {})
+        spec = BEHAVIOUR + (BEHAVIOUR_ANSWER if answers else [])
+        g = self.group("behaviour", spec)
+        if g is None or not hasattr(self, "done"):
+            return
+        if "topk" in g:
+            self.dims["topk"] = len(g["topk"])
+        d = {n: self.dataset("behaviour", n, t, dims) for n, t, dims in BEHAVIOUR}
+        if any(v is None for v in d.values()):
+            return
+        k = self.dims["topk"]
+        self.ok(k == min(10, max(self.vocab, 1)), f"/behaviour: k = {k}, expected min(10, vocab_size)")
+        self.ok(np.array_equal(d["topk"][()], np.arange(k)), "/behaviour/topk != 0..k-1")
+        self.ok(strs(d["prompt"]) == self.ids, "/behaviour/prompt != /sweep/prompt")
+        done = np.nonzero(self.done)[0]
+        ids, pr, nx = d["topk_id"][()][done], d["topk_prob"][()][done].astype(np.float64), d["next_id"][()][done]
+        self.ok(np.all((ids >= 0) & (ids < self.vocab)), "/behaviour/topk_id of a done prompt outside [0, vocab)")
+        self.ok(all(len(set(r.tolist())) == k for r in ids), "/behaviour/topk_id: a repeated id in a row")
+        self.ok(np.all(np.isfinite(pr)) and np.all(pr >= 0) and np.all(pr.sum(axis=1) <= 1 + 1e-5)
+                and np.all(np.diff(pr, axis=1) <= 0), "/behaviour/topk_prob: not decreasing probabilities")
+        self.ok(np.array_equal(nx, ids[:, 0]), "/behaviour/next_id != topk_id[:, 0]")
+        self.ok(np.array_equal(d["next_str"][()][done], d["topk_str"][()][done][:, 0]),
+                "/behaviour/next_str != topk_str[:, 0]")
+        if not answers:
+            return
+        e = {n: self.dataset("behaviour", n, t, dims) for n, t, dims in BEHAVIOUR_ANSWER}
+        if any(v is None for v in e.values()):
+            return
+        a = e["answer_first_id"][()]
+        ap, ar, ac = e["answer_prob"][()][done], e["answer_rank"][()][done], e["answer_correct"][()][done]
+        has, a = a[done] >= 0, a[done]
+        self.ok(np.all(a < self.vocab), "/behaviour/answer_first_id outside the vocabulary")
+        self.ok(np.all(np.isnan(ap[~has])) and np.all(ar[~has] == -1) and np.all(ac[~has] == -1),
+                "/behaviour: answer columns of prompts without an answer are not NaN / -1")
+        self.ok(np.all((ap[has] >= 0) & (ap[has] <= 1)) and np.all((ar[has] >= 1) & (ar[has] <= self.vocab)),
+                "/behaviour: answer_prob / answer_rank out of range")
+        self.ok(np.array_equal(ac[has], (nx[has] == a[has]).astype(np.int8)),
+                "/behaviour/answer_correct != (next_id == answer_first_id)")
+
     # ------------------------------------------------------------ /metrics
     def metrics(self):
         g = self.group("metrics", METRICS)
@@ -853,7 +906,7 @@ class File:
             self.ok(False, f"xarray + h5netcdf are required (python3-xarray python3-h5netcdf): {e}")
             return
         groups = [("sweep", SWEEP), ("tokens", TOKENS)]
-        for name, spec in (("metrics", METRICS), ("summary", SUMMARY)):
+        for name, spec in (("metrics", METRICS), ("behaviour", BEHAVIOUR), ("summary", SUMMARY)):
             if name in self.f:
                 groups.append((name, spec))
         if self.store == "last_row":

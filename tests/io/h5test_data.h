@@ -126,7 +126,7 @@ static inline as_status h5t_write_batch(struct as_h5file *f, int64_t first, int 
         }
         status[k] = AS_PROMPT_DONE;
     }
-    AS_TRY(as_h5batch_commit(&b, NULL, status, err));
+    AS_TRY(as_h5batch_commit(&b, NULL, NULL, status, err));
 done:
     as_h5batch_free(&b);
     free(buf);

@@ -4,7 +4,7 @@
 Compares B, C, ... with A, prompt by prompt (matched by id, so the files may hold different
 prompt sets with --prompts): the text, token ids, token strings and byte offsets, the stored
 attention (the prompt's slice of /attention/full or /attention/last_row), and every /metrics
-column (the prompt's row, its token rows, or its occ / substr / span rows); then every /summary
+column (the prompt's row, its token rows, or its occ / substr / span rows) and /behaviour row; then every /summary
 dataset. Numbers must be bit-identical (NaN payloads and signed zeros included); strings are
 compared as values (a fixed-length string column's width depends on the file's longest element).
 Only prompts whose /sweep/status is done in A are compared (other prompts' data are undefined);
@@ -225,6 +225,20 @@ def main():
                             and first not in m0[1]):
                         if not same(u, c1[n][1]):
                             fail(f"{p}: /metrics/{n} differs ({describe(u, c1[n][1])})")
+        beh = {}
+        if not a.tensors_only:
+            b0, b1 = ref.f.get("behaviour"), o.f.get("behaviour")
+            if (b0 is None) != (b1 is None):
+                fail(f"{p}: /behaviour present in only one file")
+            elif b0 is not None:
+                if set(b0) != set(b1):
+                    fail(f"{p}: /behaviour columns differ: {sorted(set(b0) ^ set(b1))}")
+                for n in set(b0) & set(b1):
+                    if n == "topk":
+                        if not same(b0[n][()], b1[n][()]):
+                            fail(f"{p}: /behaviour/topk differs")
+                    elif n != "prompt":
+                        beh[n] = (b0[n][()], b1[n][()])
         for pid in ids:
             i0, i1 = ref.row.get(pid), o.row.get(pid)
             if i0 is None:
@@ -265,6 +279,9 @@ def main():
                 u, v = ref.f["sweep/" + n][i0], o.f["sweep/" + n][i1]
                 if strs([u]) != strs([v]):
                     fail(f"{p}: {pid}: /sweep/{n} {strs([v])[0]!r} vs {strs([u])[0]!r}")
+            for n, (u, v) in beh.items():  # /behaviour: one row per prompt
+                if not same(u[i0], v[i1]):
+                    fail(f"{p}: {pid}: /behaviour/{n} differs ({describe(u[i0], v[i1])})")
             if m0 is None:
                 continue
             for n, (first, u) in m0[0].items():

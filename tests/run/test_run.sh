@@ -54,6 +54,163 @@ for pid, case in cases.items():
 assert (f["sweep/status"][()] == 1).all()
 sys.exit(1 if bad else 0)
 PY
+  "$PY" - results/exp8.h5 "$HF/outputs/fp32" "$HF/model-fp32/tokenizer.json" <<'PY' || fail "next-token top-k vs HF logits"
+import json, sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r"); ref = sys.argv[2]
+piece = {i: p for p, i in json.load(open(sys.argv[3]))["model"]["vocab"].items()}
+cases = {"instructions/plain": "seed1_plain", "instructions/cot": "seed2_cot",
+         "instructions/expert": "seed3_persona", "instructions/structured": "seed4_qa",
+         "fewshot/0-shot": "seed1_plain", "fewshot/1-shot": "seed5_fewshot"}
+b = f["behaviour"]; row = {p.decode(): i for i, p in enumerate(f["sweep/prompt"][()])}
+k = b["topk_id"].shape[1]
+assert k == 10 and b["topk"][()].tolist() == list(range(10)), b["topk"][()]
+bad = 0
+for pid, case in cases.items():
+    z = np.load(f"{ref}/{case}/logits_last.npy").astype(np.float64)  # HF, independent
+    p = np.exp(z - z.max()); p /= p.sum()
+    want = np.argsort(-p, kind="stable")[:k]   # ties to the lowest id
+    i = row[pid]
+    ids, prob = b["topk_id"][i], b["topk_prob"][i]
+    # ids must be HF's top-k in HF's order, except where HF's own logits are closer than the
+    # tolerance (a swap there is within 1e-4)
+    same = np.array_equal(ids, want) or float(np.abs(z[ids] - z[want]).max()) <= 1e-4
+    d = float(np.abs(prob - p[want]).max())
+    rel = float(np.abs(prob / p[want] - 1).max())  # the random model is near uniform: p ~ 3e-5
+    ok = same and d <= 1e-4 and rel <= 1e-4 and b["next_id"][i] == int(np.argmax(z)) \
+        and ids[0] == b["next_id"][i] and bool((np.diff(prob) <= 0).all())
+    # strings: HF decode([id]) of a Llama piece is the piece with U+2581 as a space, one leading
+    # space stripped (byte pieces <0xNN> are left to the tokenizer tests)
+    for t, sid in zip(ids, b["topk_str"][i]):
+        pc = piece[int(t)]
+        if not (pc.startswith("<0x") and pc.endswith(">")):
+            want_s = pc.replace("\u2581", " ")
+            want_s = want_s[1:] if want_s.startswith(" ") else want_s
+            if sid.decode() != want_s:
+                print(f"  {pid}: topk_str of {t} is {sid!r}, HF decodes {want_s!r}")
+                ok = False
+    ok = ok and b["next_str"][i] == b["topk_str"][i][0]
+    print(f"{pid:26s} top-{k} ids {'ok' if same else 'DIFFER'} max|dprob| {d:.2g} "
+          f"max rel {rel:.2g} next {b['next_id'][i]} {b['next_str'][i].decode()!r}")
+    bad += not ok
+sys.exit(1 if bad else 0)
+PY
+  ;;
+answer)  # analysis.answer (a JSONL field): answer prob / rank vs HF's logits, on 1 and 3 ranks alike
+  need_data reference/hf-tiny-gqa
+  mkdir -p results
+  "$PY" - "$HF" <<'PY' || fail "inputs"
+import json, sys, numpy as np
+hf = sys.argv[1]; ref = hf + "/outputs/fp32"
+vocab = json.load(open(hf + "/model-fp32/tokenizer.json"))["model"]["vocab"]
+piece = {i: p for p, i in vocab.items()}
+texts = {"seed4_qa": "Question: What is 15 plus 27?\nAnswer:", "seed5_fewshot": "Q: What is 3 plus 4?\nA: 7\n\nQ: What is 15 plus 27?\nA:",
+         "seed1_plain": "What is 15 plus 27?", "T007": "Attention is all you need"}
+greedy = int(np.argmax(np.load(f"{ref}/seed1_plain/logits_last.npy")))
+rows = [{"id": "qa", "text": texts["seed4_qa"], "gold": " 42"},
+        {"id": "fewshot", "text": texts["seed5_fewshot"], "gold": " 42"},
+        # the answer is HF's greedy next token's own piece: answer_correct must be 1
+        {"id": "plain", "text": texts["seed1_plain"], "gold": piece[greedy].replace("\u2581", " ")},
+        {"id": "none", "text": texts["T007"]},                   # no answer: -1 / NaN
+        {"id": "qa_full", "text": texts["seed4_qa"] + " 42"}]    # where the answer's tokens start
+open("answers.jsonl", "w").write("".join(json.dumps(r) + "\n" for r in rows))
+open("answer.yaml", "w").write("output: {path: results/ans.h5, store: none}\n"
+    "groups:\n  - {name: a, file: answers.jsonl}\nanalysis: {answer: gold}\n")
+PY
+  for n in 1 3; do
+    mpirun_n $n "$BIN" run answer.yaml --model "$HF/model-fp32" --output results/ans$n.h5 --quiet || fail "run on $n ranks"
+  done
+  "$PY" "$HERE/compare_h5.py" results/ans1.h5 results/ans3.h5 --status || fail "1 vs 3 ranks"
+  "$PY" "$SRC/tests/io/check_h5out.py" results/ans3.h5 > /dev/null || fail "structure"
+  "$PY" - results/ans3.h5 "$HF/outputs/fp32" <<'PY' || fail "answer columns vs HF logits"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r"); ref = sys.argv[2]; b = f["behaviour"]
+row = {p.decode(): i for i, p in enumerate(f["sweep/prompt"][()])}
+assert (f["sweep/status"][()] == 1).all()
+assert list(b["answer_correct"].attrs["flag_values"]) == [-1, 0, 1], b["answer_correct"].attrs["flag_values"]
+# the answer's first token: the first token of text + answer reaching into the answer's bytes
+q = row["a/qa_full"]; s, T = f["sweep/token_start"][q], f["sweep/n_tokens"][q]
+L = len("Question: What is 15 plus 27?\nAnswer:".encode())
+off, tid = f["tokens/offsets"][s:s + T], f["tokens/token_id"][s:s + T]
+want_first = int(tid[np.nonzero(off[:, 1] > L)[0][0]])
+bad = 0
+for pid, case in (("a/qa", "seed4_qa"), ("a/fewshot", "seed5_fewshot"), ("a/plain", "seed1_plain")):
+    i = row[pid]; a = int(b["answer_first_id"][i])
+    z = np.load(f"{ref}/{case}/logits_last.npy").astype(np.float64)   # HF, independent
+    p = np.exp(z - z.max()); p /= p.sum()
+    order = np.argsort(-z, kind="stable")
+    hf_rank = int(np.nonzero(order == a)[0][0]) + 1 if a >= 0 else -1
+    pr, rk, ok = float(b["answer_prob"][i]), int(b["answer_rank"][i]), int(b["answer_correct"][i])
+    # ranks may swap only between logits closer than 1e-4
+    rank_ok = rk == hf_rank or abs(z[order[rk - 1]] - z[a]) <= 1e-4
+    good = a >= 0 and rank_ok and abs(pr / p[a] - 1) <= 1e-4 and ok == int(b["next_id"][i] == a)
+    k = list(b["topk_id"][i])   # consistency with the stored top-k: the same softmax, bit for bit
+    if a in k:
+        good &= rk == k.index(a) + 1 and pr == b["topk_prob"][i][k.index(a)]
+    else:
+        good &= rk > len(k) and pr <= b["topk_prob"][i][-1]
+    if pid == "a/qa":
+        good &= a == want_first
+    if pid == "a/plain":
+        good &= ok == 1 and rk == 1
+    print(f"{pid:10s} first id {a} rank {rk} (HF {hf_rank}) prob {pr:.6g} (HF {p[a]:.6g}) correct {ok}")
+    bad += not good
+# the reduce stage splits every statistic by answer_correct too (prompts without an answer: no label)
+sm = f["summary"]
+by = [x.decode() for x in sm["by"][()]]
+lab = {(c.decode(), v.decode()): int(n) for c, v, n in
+       zip(sm["label_column"][()], sm["label_value"][()], sm["label_count"][()])}
+print("summary by", by, "answer labels", {k: v for k, v in lab.items() if k[0] == "answer_correct"})
+bad += not (by == ["group", "answer_correct"] and lab.get(("answer_correct", "true")) == 1
+            and lab.get(("answer_correct", "false")) == 2 and len([k for k in lab if k[0] == "answer_correct"]) == 2)
+i = row["a/none"]
+bad += not (b["answer_first_id"][i] == -1 and np.isnan(b["answer_prob"][i]) and b["answer_rank"][i] == -1
+            and b["answer_correct"][i] == -1)
+sys.exit(1 if bad else 0)
+PY
+  ;;
+answer_default)  # analysis.answer on the default model (no data needed): answer rank / prob agree with the top-k
+  default_model; mkdir -p results
+  "$PY" - <<'PY' || fail "inputs"
+import json
+rows = [{"id": f"q{a}_{b}", "text": f"What is {a} plus {b}? Answer:", "gold": f" {a + b}"} for a in range(1, 6) for b in range(3, 7)]
+rows += [{"id": "none", "text": "No answer here."}]
+open("answers.jsonl", "w").write("".join(json.dumps(r) + "\n" for r in rows))
+open("answer.yaml", "w").write("model: {path: models/default}\noutput: {path: results/ad.h5, store: last_row}\n"
+    "groups:\n  - {name: a, file: answers.jsonl}\nanalysis: {answer: gold}\n")
+PY
+  mpirun_n 2 "$BIN" run answer.yaml --quiet || fail "run"
+  # a second sweep whose answers are the model's own top-k strings (so that ranks 1..10 occur)
+  "$PY" - results/ad.h5 <<'PY' || fail "inputs 2"
+import json, sys, h5py
+b = h5py.File(sys.argv[1], "r")["behaviour"]
+rows = [json.loads(l) for l in open("answers.jsonl")]
+for i, r in enumerate(rows[:-1]):
+    r["gold"] = b["topk_str"][i][i % 10].decode()
+open("answers.jsonl", "w").write("".join(json.dumps(r) + "\n" for r in rows))
+PY
+  mpirun_n 2 "$BIN" run answer.yaml --quiet --force || fail "run 2"
+  "$PY" "$SRC/tests/io/check_h5out.py" results/ad.h5 > /dev/null || fail "structure"
+  "$PY" - results/ad.h5 <<'PY' || fail "answer rank / prob vs top-k"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r"); b = f["behaviour"]
+assert (f["sweep/status"][()] == 1).all()
+a, r, p = b["answer_first_id"][()], b["answer_rank"][()], b["answer_prob"][()]
+ids, probs, nx, ok = b["topk_id"][()], b["topk_prob"][()], b["next_id"][()], b["answer_correct"][()]
+n_in = 0
+for i in range(len(a)):
+    if a[i] < 0:
+        assert r[i] == -1 and np.isnan(p[i]) and ok[i] == -1, i
+        continue
+    k = list(ids[i])
+    if a[i] in k:   # the same softmax and order as the top-k, bit for bit
+        n_in += 1
+        assert r[i] == k.index(a[i]) + 1 and p[i] == probs[i][k.index(a[i])], (i, r[i], p[i])
+    else:
+        assert r[i] > len(k) and p[i] <= probs[i][-1], (i, r[i], p[i])
+    assert ok[i] == int(nx[i] == a[i]) and (ok[i] == 1) == (r[i] == 1), i
+assert (a >= 0).sum() == 20 and n_in >= 5 and (ok == 1).sum() >= 1, (a, n_in, ok)
+print(f"answers: {(a >= 0).sum()} prompts, {n_in} inside the top-{ids.shape[1]}, {int((ok == 1).sum())} correct")
+PY
   ;;
 last_row_f16)  # store: last_row + dtype: float16 read back in h5py within 1e-3 of HF
   need_data reference/hf-tiny-gqa

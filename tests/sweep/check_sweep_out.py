@@ -168,9 +168,9 @@ def check_metadata(paths):
 def check_objects(path, n):
     f = h5py.File(path, "r")
     meta = [k for k in f["sweep"] if k not in BUILTIN and k != "tokens_dropped"]
-    # docs/FORMAT.md: 181 objects under store: none (with /metrics and /summary), plus the
-    # metadata columns
-    want = 181 + ("tokens_dropped" in f["sweep"]) + len(meta)
+    # docs/FORMAT.md: 189 objects under store: none (with /metrics, /behaviour and /summary), plus
+    # the metadata columns
+    want = 189 + ("tokens_dropped" in f["sweep"]) + len(meta)
     check(int(n) == want, f"{path}: {n} objects, expected {want} ({len(meta)} metadata columns)")
 
 

@@ -531,6 +531,12 @@ static void test_analysis(void) {
     ST_FAIL(A "  by: [group, group]\n", AS_ERR_INVALID,
             "t.yaml:6:15: analysis.by[1] 'group' repeats analysis.by[0]");
     ST_FAIL(A "  by: {group: 1}\n", AS_ERR_INVALID, "t.yaml:6:7: analysis.by is a mapping");
+    ST_FAIL(A "  answer: gold\n", AS_ERR_INVALID,
+            "t.yaml:6:11: analysis.answer is 'gold', which is not a /sweep column; expected one "
+            "of: group, variant, shots, flag");
+    ST_FAIL(A "  answer: variant\n", AS_ERR_INVALID,
+            "t.yaml:6:11: analysis.answer is 'variant'; expected a metadata column");
+    ST_FAIL(A "  answer: [shots]\n", AS_ERR_INVALID, "t.yaml:6:11: analysis.answer is not a name");
     ST_FAIL(A "  contrasts: [\"cot - nope\"]\n", AS_ERR_INVALID,
             "t.yaml:6:15: analysis.contrasts[0] (B) is 'nope', which no prompt has in column "
             "'variant'; expected one of: 'plain', 'cot'");

@@ -299,7 +299,7 @@ static void test_analysis(void) {
     if (!load(&s, "groups:\n  - name: g\n    prompts: {a: x}\n")) return;
     TU_CHECK(s.analysis.n_by == 1 && !strcmp(s.analysis.by[0], "group") &&
                  s.analysis.n_contrasts == 0 && s.analysis.n_boot == 1000 &&
-                 s.analysis.seed == 20260131 && s.analysis.js_min_shared == 4,
+                 s.analysis.seed == 20260131 && s.analysis.js_min_shared == 4 && !s.analysis.answer,
              "analysis defaults");
     as_sweep_free(&s);
     if (!load(&s, "groups:\n  - name: g\n    prompts: {a: x}\nanalysis: {by: []}\n")) return;
@@ -324,11 +324,13 @@ static void test_analysis(void) {
                     "    - {column: a, a: 15, b: 3.0, pair_on: group}\n"
                     "  bootstrap: 200\n"
                     "  seed: 7\n"
-                    "  js_min_shared: 2\n";
+                    "  js_min_shared: 2\n"
+                    "  answer: a\n";
     if (!load(&s, y)) return;
     const struct as_analysis *a = &s.analysis;
     TU_CHECK(a->n_by == 2 && !strcmp(a->by[0], "group") && !strcmp(a->by[1], "shots"), "by");
     TU_CHECK(a->n_boot == 200 && a->seed == 7 && a->js_min_shared == 2, "bootstrap settings");
+    TU_CHECK(a->answer && !strcmp(a->answer, "a"), "analysis.answer");
     TU_CHECK(a->n_contrasts == 3, "n_contrasts %d", a->n_contrasts);
     static const char *const want[3][4] = {{"cot-plain", "variant", "cot", "plain"},
                                            {"more_shots", "shots", "2", "0"},
@@ -353,7 +355,7 @@ static void test_analysis(void) {
                      b->n_boot == 200 && b->seed == 7 && b->js_min_shared == 2 &&
                      !strcmp(b->contrasts[2].name, "15-3") && b->contrasts[1].n_pair_on == 1 &&
                      !strcmp(b->contrasts[1].pair_on[0], "variant") &&
-                     !strcmp(b->contrasts[0].a, "cot"),
+                     !strcmp(b->contrasts[0].a, "cot") && b->answer && !strcmp(b->answer, "a"),
                  "analysis after pack/unpack");
         as_sweep_free(&u);
     } else {
