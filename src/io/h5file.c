@@ -637,8 +637,18 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
                              (long long)tsum, as ? " and attention_start consistent" : "");
             goto done;
         }
-        tsum += p->n_tokens;
-        if (!p->skipped) asum += L * H * (int64_t)p->n_tokens * p->n_tokens;
+        /* a corrupt count must not overflow the sums: every block is at most 2^62 elements */
+        const int64_t T = p->n_tokens, lim = (int64_t)1 << 62;
+        const int64_t block = T > lim / T / (L * H) ? -1 : L * H * T * T;
+        if (block < 0 || tsum > lim - T || (!p->skipped && asum > lim - block)) {
+            ret = as_err_set(err, AS_ERR_FORMAT,
+                             "%s: /sweep row %zu ('%.100s'): n_tokens=%d makes the token or "
+                             "attention sums overflow (a corrupt table?)",
+                             f->path, i, p->id, p->n_tokens);
+            goto done;
+        }
+        tsum += T;
+        if (!p->skipped) asum += block;
         f->id_order[i] = (int64_t)i;
     }
     if (tsum != nt) {

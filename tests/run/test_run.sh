@@ -454,7 +454,12 @@ PY
   "$BIN" run "$SRC/jobs/smoke.yaml" --output results/vl.h5 --quiet || fail "run"
   "$PY" -c 'import sys, h5py; h5py.File(sys.argv[1], "r+").attrs["store"] = "full"' results/vl.h5 || fail "rewrite store"
   rc=0; "$BIN" reduce results/vl.h5 2> err || rc=$?
-  [ $rc = 1 ] && grep -q "attribute 'store' of / is a variable-length string" err || { cat err; fail "reduce of a vlen attribute (rc $rc)"; } ;;
+  [ $rc = 1 ] && grep -q "attribute 'store' of / is a variable-length string" err || { cat err; fail "reduce of a vlen attribute (rc $rc)"; }
+  # a corrupt token count whose attention block would overflow int64 (found by fuzz_h5) is refused
+  "$BIN" run "$SRC/jobs/smoke.yaml" --output results/big.h5 --quiet || fail "run"
+  "$PY" -c 'import sys, h5py; h5py.File(sys.argv[1], "r+")["sweep/n_tokens"][0] = 2**31 - 1' results/big.h5 || fail "rewrite n_tokens"
+  rc=0; "$BIN" reduce results/big.h5 2> err || rc=$?
+  [ $rc = 1 ] && grep -q "n_tokens=2147483647 makes the token or attention sums overflow" err || { cat err; fail "reduce of an overflowing n_tokens (rc $rc)"; } ;;
 octave)  # GNU Octave reads one prompt's attention, token ids and a metric, equal to h5py's
   default_model; mkdir -p results
   "$BIN" run "$SRC/jobs/smoke.yaml" --output results/oc_full.h5 --quiet || fail "run"
