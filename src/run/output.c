@@ -155,6 +155,8 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     c->prompts = js->prompts;
     c->store = (enum as_store)s->store;
     c->dtype = (enum as_out_dtype)s->dtype;
+    c->value_norms = s->weights != AS_WEIGHTS_PROBS;
+    c->scores = s->scores && c->store != AS_STORE_NONE;
     c->n_layers = L;
     c->n_heads = H;
     c->layer_index = st.layers;

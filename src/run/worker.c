@@ -15,6 +15,7 @@
 
 #include "attnsweep/metrics.h"
 #include "attnsweep/reduce.h"
+#include "capture.h"
 #include "run_internal.h"
 
 /* per-batch state seen by the attention sink */
@@ -81,6 +82,8 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     struct as_metrics_span_def *spans = NULL; /* scratch of the metrics contexts */
     struct as_behaviour beh;
     memset(&beh, 0, sizeof beh);
+    struct as_capbuf cb;
+    memset(&cb, 0, sizeof cb);
     memset(stats, 0, sizeof *stats);
 
     int Tmax = 0, max_tok = 0;
@@ -125,6 +128,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     /* one runstate for this rank's largest batch: the packed activations plus
      * one layer of attention of the longest prompt */
     AS_TRY(as_runstate_init(&rs, c, max_tok, Tmax, maxn, o->kernel, err));
+    AS_TRY(as_capbuf_init(&cb, j, m, f, slot, sto.heads, max_tok, Tmax, err));
     /* files created before /behaviour existed are resumed without it */
     const int has_beh = as_h5file_exists(f, "behaviour") > 0;
     if (has_beh)
@@ -145,6 +149,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         struct as_h5batch hb;
         struct as_err berr = {0};
         as_status bst = as_h5batch_begin(f, first, n, &hb, &berr);
+        if (bst == AS_OK) as_capbuf_begin(&cb, &hb, seq_index);
         /* every prompt's metrics; a prompt that cannot start is failed and left out */
         int n_seq = 0;
         if (has_beh) as_behaviour_reset(&beh, n);
@@ -179,7 +184,14 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             struct as_batch fb = {n_seq, seq_ids, lens};
             struct as_err ferr = {0};
             struct as_forward_out fo = {NULL, has_beh ? beh.logits : NULL};
-            as_status st = as_forward(m, &rs, &fb, &sink, &fo, &ferr);
+            as_status st;
+            if (cb.active) { /* value norms / scores too (capture.c); the same probabilities */
+                struct as_capture cap;
+                as_capbuf_capture(&cb, sink, &cap);
+                st = as_forward_prefill(m, &rs, &fb, NULL, &cap, &fo, &ferr);
+            } else {
+                st = as_forward(m, &rs, &fb, &sink, &fo, &ferr);
+            }
             for (int q = 0; q < n_seq; q++) {
                 const int k = (int)(seq_index[q] - first);
                 struct as_err perr = ferr;
@@ -211,6 +223,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             bst = as_metrics_table_rows(&rows, n, mp, jm->layouts + first, j->n_tokens + first, L,
                                         n_heads, &berr);
         double t0 = MPI_Wtime();
+        if (bst == AS_OK) bst = as_capbuf_flush(&cb, &berr);
         if (bst == AS_OK)
             bst = as_h5batch_commit(&hb, &rows, has_beh ? &brows : NULL, status, &berr);
         stats->write_s += MPI_Wtime() - t0;
@@ -247,6 +260,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
 done:
     as_runstate_free(&rs);
     as_behaviour_free(&beh);
+    as_capbuf_free(&cb);
     free(slot);
     free(gather);
     free(met);

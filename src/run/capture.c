@@ -1,0 +1,158 @@
+/* capture.c - value norms and pre-softmax scores of a batch into the file's
+ * layout (capture.h). Value norms ||W_O^h v_j|| and last-row scores are
+ * gathered as [token, layer, head] rows like /attention/last_row and written
+ * in one transfer per dataset before the batch commits; full scores go to
+ * the file one (prompt, layer) block at a time, like full attention. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnsweep/dtype.h"
+#include "attnsweep/h5capture.h"
+#include "capture.h"
+
+static size_t elsize(const struct as_h5file *f) {
+    return f->dtype == AS_OUT_F16 ? 2 : 4;
+}
+
+static void put(const struct as_capbuf *cb, void *rows, size_t at, float v) {
+    if (cb->f->dtype == AS_OUT_F16)
+        ((uint16_t *)rows)[at] = as_f32_to_f16(v);
+    else
+        ((float *)rows)[at] = v;
+}
+
+as_status as_capbuf_init(struct as_capbuf *cb, const struct as_job *j, const struct as_model *m,
+                         struct as_h5file *f, const int *slot, const int *heads, int max_tok,
+                         int Tmax, struct as_err *err) {
+    const struct as_job_store st = as_job_store_of(j);
+    memset(cb, 0, sizeof *cb);
+    cb->norms = as_h5file_exists(f, "attention/value_norm") > 0;
+    cb->scores = as_h5file_exists(f, "attention/scores_full") > 0 ||
+                 as_h5file_exists(f, "attention/scores_last_row") > 0;
+    cb->active = cb->norms || cb->scores;
+    if (!cb->active) return AS_OK;
+    cb->L = st.L, cb->H = st.H, cb->slot = slot, cb->heads = heads, cb->f = f;
+    cb->cap_tok = (size_t)max_tok;
+    const size_t rows = (size_t)max_tok * st.L * st.H * elsize(f);
+    if (cb->norms) {
+        as_status ret = as_vnorm_init(&cb->vn, m, err);
+        if (ret != AS_OK) return ret;
+        if (!(cb->norm_rows = malloc(rows)))
+            return as_err_set(err, AS_ERR_NOMEM, "out of memory for the value-norm rows");
+    }
+    if (cb->scores && f->store == AS_STORE_LAST_ROW && !(cb->score_rows = malloc(rows)))
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for the score rows");
+    if (cb->scores && heads && !(cb->gather = malloc(sizeof(float) * (size_t)st.H * Tmax * Tmax)))
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for the score head subset");
+    return AS_OK;
+}
+
+void as_capbuf_free(struct as_capbuf *cb) {
+    as_vnorm_free(&cb->vn);
+    free(cb->norm_rows);
+    free(cb->score_rows);
+    free(cb->gather);
+    memset(cb, 0, sizeof *cb);
+}
+
+void as_capbuf_begin(struct as_capbuf *cb, const struct as_h5batch *hb, const int64_t *index) {
+    if (!cb->active) return;
+    cb->index = index, cb->first = hb->first, cb->tok0 = hb->tok0, cb->n_tok = hb->n_tok;
+    const size_t bytes = (size_t)hb->n_tok * cb->L * cb->H * elsize(cb->f);
+    if (cb->norm_rows) memset(cb->norm_rows, 0, bytes);
+    if (cb->score_rows) memset(cb->score_rows, 0, bytes);
+}
+
+/* first row of prompt `index` in the batch's row buffers, or -1 if it does not fit */
+static int64_t row_base(const struct as_capbuf *cb, int64_t index, int T) {
+    const int64_t base = cb->f->prompts[index].tok_start - cb->tok0;
+    return base >= 0 && base + T <= cb->n_tok && (size_t)(base + T) <= cb->cap_tok ? base : -1;
+}
+
+static as_status vnorm_fn(void *ctx, int seq, int layer, int first_key, int n_keys,
+                          const float *norms, struct as_err *err) {
+    struct as_capbuf *cb = ctx;
+    const int slot = cb->slot[layer];
+    if (slot < 0) return AS_OK;
+    const int64_t base = row_base(cb, cb->index[seq], first_key + n_keys);
+    if (base < 0)
+        return as_err_set(err, AS_ERR_INTERNAL, "value norms of sequence %d outside its batch",
+                          seq);
+    for (int k = 0; k < cb->H; k++) {
+        const float *src = norms + (size_t)(cb->heads ? cb->heads[k] : k) * n_keys;
+        for (int j = 0; j < n_keys; j++)
+            put(cb, cb->norm_rows,
+                ((size_t)(base + first_key + j) * cb->L + (size_t)slot) * cb->H + k, src[j]);
+    }
+    return AS_OK;
+}
+
+static as_status scores_fn(void *ctx, int seq, int layer, int first_row, int n_rows, int n_keys,
+                           const float *block, struct as_err *err) {
+    struct as_capbuf *cb = ctx;
+    const int slot = cb->slot[layer];
+    if (slot < 0) return AS_OK;
+    if (first_row != 0 || n_rows != n_keys)
+        return as_err_set(err, AS_ERR_INTERNAL, "scores: expected a prefill block");
+    const int T = n_keys;
+    const size_t TT = (size_t)T * T;
+    if (cb->f->store == AS_STORE_FULL) {
+        const float *src = block;
+        if (cb->heads) {
+            for (int k = 0; k < cb->H; k++)
+                memcpy(cb->gather + k * TT, block + (size_t)cb->heads[k] * TT, TT * sizeof(float));
+            src = cb->gather;
+        }
+        return as_h5file_write_scores_layer(cb->f, cb->index[seq], slot, src, cb->H, T, err);
+    }
+    const int64_t base = row_base(cb, cb->index[seq], T);
+    if (base < 0)
+        return as_err_set(err, AS_ERR_INTERNAL, "scores of sequence %d outside its batch", seq);
+    for (int k = 0; k < cb->H; k++) {
+        const float *row =
+            block + (size_t)(cb->heads ? cb->heads[k] : k) * TT + (size_t)(T - 1) * T;
+        for (int j = 0; j < T; j++)
+            put(cb, cb->score_rows, ((size_t)(base + j) * cb->L + (size_t)slot) * cb->H + k,
+                row[j]);
+    }
+    return AS_OK;
+}
+
+/* the probabilities of a prefill, handed to the worker's (H, T, T) sink */
+static as_status probs_fn(void *ctx, int seq, int layer, int first_row, int n_rows, int n_keys,
+                          const float *block, struct as_err *err) {
+    struct as_capbuf *cb = ctx;
+    if (first_row != 0 || n_rows != n_keys)
+        return as_err_set(err, AS_ERR_INTERNAL, "probabilities: expected a prefill block");
+    return cb->probs.fn ? cb->probs.fn(cb->probs.ctx, seq, layer, block, n_keys, err) : AS_OK;
+}
+
+void as_capbuf_capture(struct as_capbuf *cb, struct as_attn_sink probs, struct as_capture *cap) {
+    memset(cap, 0, sizeof *cap);
+    cb->probs = probs;
+    cap->probs = (struct as_rows_sink){probs_fn, cb};
+    if (cb->scores) cap->scores = (struct as_rows_sink){scores_fn, cb};
+    if (cb->norms) {
+        cap->value_norms = (struct as_vnorm_sink){vnorm_fn, cb};
+        cap->vnorm = &cb->vn;
+    }
+}
+
+as_status as_capbuf_flush(struct as_capbuf *cb, struct as_err *err) {
+    as_status ret = AS_OK;
+    if (!cb->active || cb->n_tok < 1 || (!cb->norm_rows && !cb->score_rows)) return AS_OK;
+    struct as_table rows;
+    as_table_init(&rows);
+    const int64_t shape[3] = {cb->n_tok, cb->L, cb->H};
+    const enum as_col_type t = cb->f->dtype == AS_OUT_F16 ? AS_COL_F16 : AS_COL_F32;
+    if (cb->norm_rows)
+        as_table_add(&rows, "value_norm", t, "token,layer,head", shape, cb->norm_rows, 0);
+    if (cb->score_rows)
+        as_table_add(&rows, "scores_last_row", t, "token,layer,head", shape, cb->score_rows, 0);
+    if (rows.oom)
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory");
+    else
+        ret = as_h5file_write_rows(cb->f, "attention", &rows, cb->first, err);
+    as_table_free(&rows);
+    return ret;
+}
