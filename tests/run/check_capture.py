@@ -11,6 +11,7 @@
                    row over keys <= i equals the stored attention row (1e-6), the unmasked upper
                    triangle is non-zero, and the numpy scores reproduce HF's attentions.
   same A B ...     the value-norm and score datasets of B, ... are bit-identical to A's
+  same_norms A B   the same for /attention/value_norm only
   probs A B        /attention/full or last_row of A and B are bit-identical (the capture path
                    computes the same probabilities as the default path)
   norms_only F     weights: norms: store none, no probabilities, value norms and metrics present
@@ -151,9 +152,9 @@ def mode_hf(path, hf):
         print(f"{pid:26s} {case:14s} norms rel {dn:.2g}  scores {ds:.2g}  softmax {dsm:.2g}")
 
 
-def mode_same(paths):
+def mode_same(paths, names=CAPTURES):
     fs = [h5py.File(p, "r") for p in paths]
-    for name in CAPTURES:
+    for name in names:
         there = [name in f["attention"] for f in fs] if all("attention" in f for f in fs) else [0]
         if not any(there):
             continue
@@ -194,6 +195,8 @@ def main():
         mode_hf(sys.argv[2], sys.argv[3])
     elif mode == "same":
         mode_same(sys.argv[2:])
+    elif mode == "same_norms":
+        mode_same(sys.argv[2:], ("value_norm",))
     elif mode == "probs":
         mode_probs(sys.argv[2], sys.argv[3])
     elif mode == "norms_only":
