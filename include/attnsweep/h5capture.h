@@ -21,6 +21,12 @@ as_status as_h5file_write_scores_layer(struct as_h5file *f, int64_t index, int l
                                        const float *scores /* (H, T, T) */, int H, int T,
                                        struct as_err *err);
 
+/* The [token, layer, head] rows of capture `name` ("value_norm" or
+ * "scores_last_row") of n consecutive prompts [first, first + n) in one
+ * transfer, as float32: out is (tokens of those prompts, L, H). */
+as_status as_h5file_read_capture_rows(struct as_h5file *f, const char *name, int64_t first,
+                                      int64_t n, float *out, struct as_err *err);
+
 #ifdef __cplusplus
 }
 #endif

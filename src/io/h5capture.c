@@ -75,3 +75,46 @@ done:
     free(tmp);
     return ret;
 }
+
+as_status as_h5file_read_capture_rows(struct as_h5file *f, const char *name, int64_t first,
+                                      int64_t n, float *out, struct as_err *err) {
+    as_status ret = AS_OK;
+    hid_t d = H5I_INVALID_HID, fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
+    char path[128];
+    snprintf(path, sizeof path, "attention/%s", name);
+    if (first < 0 || n < 1 || first + n > f->n_prompts)
+        return as_err_set(err, AS_ERR_INVALID, "%s: /%s rows of prompts [%lld, %lld) of %lld",
+                          f->path, path, (long long)first, (long long)(first + n),
+                          (long long)f->n_prompts);
+    const int64_t t0 = f->prompts[first].tok_start;
+    const int64_t nt =
+        f->prompts[first + n - 1].tok_start + f->prompts[first + n - 1].n_tokens - t0;
+    hsize_t start[3] = {(hsize_t)t0, 0, 0};
+    hsize_t count[3] = {(hsize_t)nt, (hsize_t)f->n_layers, (hsize_t)f->n_heads}, dims[3] = {0};
+    const size_t total = (size_t)nt * f->n_layers * f->n_heads;
+    const int f16 = f->dtype == AS_OUT_F16;
+    if ((d = H5Dopen2(f->file, path, f->dapl_ind)) < 0 || (fs = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(fs) != 3 || H5Sget_simple_extent_dims(fs, dims, NULL) < 0 ||
+        dims[0] < (hsize_t)(t0 + nt) || dims[1] != count[1] || dims[2] != count[2]) {
+        ret = d < 0 ? h5_fail(err, f->path, "opening /%s", path)
+                    : as_err_set(err, AS_ERR_FORMAT, "%s: /%s must be [%lld, %d, %d]", f->path,
+                                 path, (long long)f->n_tokens_total, f->n_layers, f->n_heads);
+        goto done;
+    }
+    /* float16 is read raw and converted here (HDF5's soft conversion is bit by bit) */
+    if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        (ms = H5Screate_simple(3, count, NULL)) < 0 ||
+        H5Dread(d, f16 ? f->f16_type : H5T_NATIVE_FLOAT, ms, fs, f->dxpl_ind, out) < 0) {
+        ret = h5_fail(err, f->path, "reading /%s rows %lld..%lld", path, (long long)t0,
+                      (long long)(t0 + nt - 1));
+        goto done;
+    }
+    if (f16) { /* in place, from the back: out holds total uint16 values at its start */
+        const uint16_t *h = (const uint16_t *)out;
+        for (size_t i = total; i-- > 0;)
+            out[i] = as_f16_to_f32(h[i]);
+    }
+done:
+    h5_close_id(&ms), h5_close_id(&fs), h5_close_id(&d);
+    return ret;
+}

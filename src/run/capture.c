@@ -21,6 +21,11 @@ static void put(const struct as_capbuf *cb, void *rows, size_t at, float v) {
         ((float *)rows)[at] = v;
 }
 
+/* (n, L, H) rows of prompt `index` at their place in a batch buffer */
+static size_t at_of(const struct as_capbuf *cb, int64_t base, int j, int slot, int k) {
+    return ((size_t)(base + j) * cb->L + (size_t)slot) * cb->H + (size_t)k;
+}
+
 as_status as_capbuf_init(struct as_capbuf *cb, const struct as_job *j, const struct as_model *m,
                          struct as_h5file *f, const int *slot, const int *heads, int max_tok,
                          int Tmax, struct as_err *err) {
@@ -33,12 +38,16 @@ as_status as_capbuf_init(struct as_capbuf *cb, const struct as_job *j, const str
     if (!cb->active) return AS_OK;
     cb->L = st.L, cb->H = st.H, cb->slot = slot, cb->heads = heads, cb->f = f;
     cb->cap_tok = (size_t)max_tok;
-    const size_t rows = (size_t)max_tok * st.L * st.H * elsize(f);
+    const size_t cells = (size_t)max_tok * st.L * st.H, rows = cells * elsize(f);
     if (cb->norms) {
         as_status ret = as_vnorm_init(&cb->vn, m, err);
         if (ret != AS_OK) return ret;
-        if (!(cb->norm_rows = malloc(rows)))
+        /* float32 for the norm-weighted metrics; converted at flush for a float16 file */
+        if (!(cb->norm32 = malloc(cells * sizeof(float))) ||
+            !(cb->last32 = malloc(cells * sizeof(float))) ||
+            (f->dtype == AS_OUT_F16 && !(cb->norm_rows = malloc(rows))))
             return as_err_set(err, AS_ERR_NOMEM, "out of memory for the value-norm rows");
+        if (f->dtype != AS_OUT_F16) cb->norm_rows = cb->norm32;
     }
     if (cb->scores && f->store == AS_STORE_LAST_ROW && !(cb->score_rows = malloc(rows)))
         return as_err_set(err, AS_ERR_NOMEM, "out of memory for the score rows");
@@ -49,7 +58,9 @@ as_status as_capbuf_init(struct as_capbuf *cb, const struct as_job *j, const str
 
 void as_capbuf_free(struct as_capbuf *cb) {
     as_vnorm_free(&cb->vn);
-    free(cb->norm_rows);
+    if (cb->norm_rows != cb->norm32) free(cb->norm_rows);
+    free(cb->norm32);
+    free(cb->last32);
     free(cb->score_rows);
     free(cb->gather);
     memset(cb, 0, sizeof *cb);
@@ -58,8 +69,9 @@ void as_capbuf_free(struct as_capbuf *cb) {
 void as_capbuf_begin(struct as_capbuf *cb, const struct as_h5batch *hb, const int64_t *index) {
     if (!cb->active) return;
     cb->index = index, cb->first = hb->first, cb->tok0 = hb->tok0, cb->n_tok = hb->n_tok;
-    const size_t bytes = (size_t)hb->n_tok * cb->L * cb->H * elsize(cb->f);
-    if (cb->norm_rows) memset(cb->norm_rows, 0, bytes);
+    const size_t cells = (size_t)hb->n_tok * cb->L * cb->H, bytes = cells * elsize(cb->f);
+    if (cb->norm32) memset(cb->norm32, 0, cells * sizeof(float));
+    if (cb->last32) memset(cb->last32, 0, cells * sizeof(float));
     if (cb->score_rows) memset(cb->score_rows, 0, bytes);
 }
 
@@ -81,8 +93,7 @@ static as_status vnorm_fn(void *ctx, int seq, int layer, int first_key, int n_ke
     for (int k = 0; k < cb->H; k++) {
         const float *src = norms + (size_t)(cb->heads ? cb->heads[k] : k) * n_keys;
         for (int j = 0; j < n_keys; j++)
-            put(cb, cb->norm_rows,
-                ((size_t)(base + first_key + j) * cb->L + (size_t)slot) * cb->H + k, src[j]);
+            cb->norm32[at_of(cb, base, first_key + j, slot, k)] = src[j];
     }
     return AS_OK;
 }
@@ -112,8 +123,7 @@ static as_status scores_fn(void *ctx, int seq, int layer, int first_row, int n_r
         const float *row =
             block + (size_t)(cb->heads ? cb->heads[k] : k) * TT + (size_t)(T - 1) * T;
         for (int j = 0; j < T; j++)
-            put(cb, cb->score_rows, ((size_t)(base + j) * cb->L + (size_t)slot) * cb->H + k,
-                row[j]);
+            put(cb, cb->score_rows, at_of(cb, base, j, slot, k), row[j]);
     }
     return AS_OK;
 }
@@ -124,6 +134,21 @@ static as_status probs_fn(void *ctx, int seq, int layer, int first_row, int n_ro
     struct as_capbuf *cb = ctx;
     if (first_row != 0 || n_rows != n_keys)
         return as_err_set(err, AS_ERR_INTERNAL, "probabilities: expected a prefill block");
+    const int slot = cb->slot[layer], T = n_keys;
+    if (cb->last32 && slot >= 0) { /* the last rows, for the norm-weighted metrics */
+        const int64_t base = row_base(cb, cb->index[seq], T);
+        if (base < 0)
+            return as_err_set(err, AS_ERR_INTERNAL,
+                              "probabilities of sequence %d outside its "
+                              "batch",
+                              seq);
+        for (int k = 0; k < cb->H; k++) {
+            const float *row =
+                block + ((size_t)(cb->heads ? cb->heads[k] : k) * T + (size_t)(T - 1)) * T;
+            for (int j = 0; j < T; j++)
+                cb->last32[at_of(cb, base, j, slot, k)] = row[j];
+        }
+    }
     return cb->probs.fn ? cb->probs.fn(cb->probs.ctx, seq, layer, block, n_keys, err) : AS_OK;
 }
 
@@ -138,9 +163,21 @@ void as_capbuf_capture(struct as_capbuf *cb, struct as_attn_sink probs, struct a
     }
 }
 
+void as_capbuf_prompt(const struct as_capbuf *cb, int64_t index, const float **last,
+                      const float **norms) {
+    const size_t at = (size_t)(cb->f->prompts[index].tok_start - cb->tok0) * cb->L * cb->H;
+    *last = cb->last32 ? cb->last32 + at : NULL;
+    *norms = cb->norm32 ? cb->norm32 + at : NULL;
+}
+
 as_status as_capbuf_flush(struct as_capbuf *cb, struct as_err *err) {
     as_status ret = AS_OK;
     if (!cb->active || cb->n_tok < 1 || (!cb->norm_rows && !cb->score_rows)) return AS_OK;
+    if (cb->norm_rows && cb->norm_rows != cb->norm32) { /* float16 file */
+        const size_t cells = (size_t)cb->n_tok * cb->L * cb->H;
+        for (size_t i = 0; i < cells; i++)
+            ((uint16_t *)cb->norm_rows)[i] = as_f32_to_f16(cb->norm32[i]);
+    }
     struct as_table rows;
     as_table_init(&rows);
     const int64_t shape[3] = {cb->n_tok, cb->L, cb->H};

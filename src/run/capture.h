@@ -22,7 +22,9 @@ struct as_capbuf {
     const int64_t *index; /* (n_seq) prompt of each packed sequence */
     int64_t first, tok0, n_tok;
     size_t cap_tok;   /* capacity of the row buffers in tokens */
-    void *norm_rows;  /* (cap_tok, L, H) in the file's dtype */
+    float *norm32;    /* (cap_tok, L, H) value norms */
+    float *last32;    /* (cap_tok, L, H) last query rows (with value norms) */
+    void *norm_rows;  /* (cap_tok, L, H) in the file's dtype (= norm32 for float32) */
     void *score_rows; /* (cap_tok, L, H) in the file's dtype (store last_row) */
     float *gather;    /* (H, Tmax, Tmax) stored heads of one score block */
 };
@@ -39,6 +41,10 @@ void as_capbuf_begin(struct as_capbuf *cb, const struct as_h5batch *hb, const in
 /* The capture of the batch's forward call: probabilities to `probs`, value
  * norms and scores into the batch's rows (or, full scores, the file). */
 void as_capbuf_capture(struct as_capbuf *cb, struct as_attn_sink probs, struct as_capture *cap);
+/* Prompt `index`'s (T, L, H) last rows and value norms in the open batch
+ * (NULL without value norms); valid after the batch's forward call. */
+void as_capbuf_prompt(const struct as_capbuf *cb, int64_t index, const float **last,
+                      const float **norms);
 /* Writes the batch's value-norm and last-row score rows (before its commit). */
 as_status as_capbuf_flush(struct as_capbuf *cb, struct as_err *err);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "attnsweep/metrics.h"
+#include "attnsweep/norm_metrics.h"
 #include "attnsweep/reduce.h"
 #include "capture.h"
 #include "run_internal.h"
@@ -150,6 +151,10 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         struct as_err berr = {0};
         as_status bst = as_h5batch_begin(f, first, n, &hb, &berr);
         if (bst == AS_OK) as_capbuf_begin(&cb, &hb, seq_index);
+        struct as_norm_rows nr; /* norm-weighted masses (value norms stored) */
+        memset(&nr, 0, sizeof nr);
+        if (bst == AS_OK && cb.norms)
+            bst = as_norm_rows_init(&nr, n, L, n_heads, jm->layouts + first, &berr);
         /* every prompt's metrics; a prompt that cannot start is failed and left out */
         int n_seq = 0;
         if (has_beh) as_behaviour_reset(&beh, n);
@@ -200,6 +205,11 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
                 if (ps == AS_OK && has_beh)
                     ps = as_behaviour_set(&beh, k, beh.logits + (size_t)q * c->vocab_size,
                                           j->answer_id[seq_index[q]], &perr);
+                if (ps == AS_OK && cb.norms) {
+                    const float *last, *norms;
+                    as_capbuf_prompt(&cb, seq_index[q], &last, &norms);
+                    as_norm_rows_set(&nr, k, &met[k], last, norms);
+                }
                 if (ps == AS_OK) {
                     mp[k] = &met[k];
                     status[k] = AS_PROMPT_DONE;
@@ -222,6 +232,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         if (bst == AS_OK)
             bst = as_metrics_table_rows(&rows, n, mp, jm->layouts + first, j->n_tokens + first, L,
                                         n_heads, &berr);
+        if (bst == AS_OK && cb.norms) as_norm_rows_table(&nr, &rows);
         double t0 = MPI_Wtime();
         if (bst == AS_OK) bst = as_capbuf_flush(&cb, &berr);
         if (bst == AS_OK)
@@ -229,6 +240,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         stats->write_s += MPI_Wtime() - t0;
         as_table_free(&rows);
         as_table_free(&brows);
+        as_norm_rows_free(&nr);
         as_h5batch_free(&hb);
         if (pause > 0) {
             struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};

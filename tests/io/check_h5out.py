@@ -83,6 +83,8 @@ def capture_spec(f, store):
         cap.insert(0, ("token", "i32", "token"))
     return cap
 LHEAD = "prompt,layer,head"
+NORM_METRICS = [("sink_last_norm", "f64", "prompt,layer,head"),
+                ("span_mass_norm", "f64", "span,layer,head")]
 METRICS = [("prompt", "str", "prompt"), ("layer", "i32", "layer"), ("head", "i32", "head"),
            ("token", "i32", "token"), ("bound", "i32", "bound"), ("keyword", "str", "keyword"),
            ("occ", "i32", "occ"), ("substr", "i32", "substr"), ("span", "i32", "span"),
@@ -726,7 +728,9 @@ class File:
 
     # ------------------------------------------------------------ /metrics
     def metrics(self):
-        g = self.group("metrics", METRICS)
+        # value norms stored (output.weights: norms | both): the norm-weighted masses too
+        spec = METRICS + (NORM_METRICS if "value_norm" in self.f.get("attention", {}) else [])
+        g = self.group("metrics", spec)
         if g is None or not hasattr(self, "done"):
             return
         # lengths of the keyword and ragged dimensions, from the scale and the counts
@@ -737,8 +741,11 @@ class File:
                     self.dims["keyword"] = len(g["keyword"])
             elif cnt in g:
                 self.dims[dim] = int(g[cnt][()].astype(np.int64).sum())
-        d = {n: self.dataset("metrics", n, t, dims) for n, t, dims in METRICS}
+        d = {n: self.dataset("metrics", n, t, dims) for n, t, dims in spec}
         self.sample_dims(g, "metrics")
+        if "sink_last_norm" in d and d["sink_last_norm"] is not None:
+            v = d["sink_last_norm"][()][self.done.astype(bool)]
+            self.ok(np.all(np.isnan(v) | ((v >= 0) & (v <= 1))), "/metrics/sink_last_norm outside [0, 1]")
         un = sattr(g, "unavailable_last_row")
         if self.ok(un is not None, "/metrics: attribute unavailable_last_row missing"):
             self.ok(attr_kind(g, "unavailable_last_row")[0] == "str",

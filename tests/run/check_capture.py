@@ -15,6 +15,9 @@
   probs A B        /attention/full or last_row of A and B are bit-identical (the capture path
                    computes the same probabilities as the default path)
   norms_only F     weights: norms: store none, no probabilities, value norms and metrics present
+  metrics F [P]    /metrics/sink_last_norm and span_mass_norm equal a numpy computation from the
+                   file's own last rows (/attention/last_row or full; or P's, a weights: both file
+                   of the same sweep, for a weights: norms file F) and /attention/value_norm
 Exit 0 on success, 1 with every failure printed."""
 import json
 import os
@@ -189,6 +192,42 @@ def mode_norms_only(path):
     check(np.isfinite(vn).all() and (vn > 0).all(), "value norms finite and positive")
 
 
+def mode_metrics(path, probs_path=None):
+    f = h5py.File(path, "r")
+    p = h5py.File(probs_path, "r") if probs_path else f
+    L, H = int(f.attrs["n_layers"]), int(f.attrs["n_heads"])
+    m = f["metrics"]
+    sink, span = m["sink_last_norm"][()], m["span_mass_norm"][()]
+    sp0 = m["span_start"][()]
+    spc = m["span_count"][()]
+    toks = m["span_tokens"][()]
+    worst, n_spans = 0.0, 0
+    for i, pid in enumerate(f["sweep/prompt"].asstr()[()]):
+        if f["sweep/status"][i] != 1:
+            continue
+        s, T = int(f["sweep/token_start"][i]), int(f["sweep/n_tokens"][i])
+        n = np.moveaxis(f["attention/value_norm"][s:s + T].astype(np.float64), 0, -1)  # [L,H,T]
+        a = h5v2.attention(p, pid).astype(np.float64)
+        r = a[..., -1, :] if a.ndim == 4 else a                                          # [L,H,T]
+        w = r * n
+        z = w.sum(axis=-1)
+        ref = w[..., 0] / z
+        d = np.abs(sink[i] - ref).max()
+        worst = max(worst, d)
+        check(d < 1e-12, f"{pid}: sink_last_norm differs from numpy by {d:.3g}")
+        check(np.all((sink[i] >= 0) & (sink[i] <= 1)), f"{pid}: sink_last_norm outside [0, 1]")
+        for k in range(int(spc[i])):
+            row = int(sp0[i]) + k
+            t0, t1 = toks[row]
+            want = w[..., t0:t1].sum(axis=-1) / z if t0 >= 0 else np.zeros((L, H))
+            d = np.abs(span[row] - want).max()
+            worst = max(worst, d)
+            n_spans += 1
+            check(d < 1e-12, f"{pid}: span_mass_norm of span {k} differs by {d:.3g}")
+    check(n_spans > 0, "no spans checked")
+    print(f"norm-weighted metrics: max |diff| {worst:.3g} over {n_spans} spans")
+
+
 def main():
     mode = sys.argv[1]
     if mode == "hf":
@@ -199,6 +238,8 @@ def main():
         mode_same(sys.argv[2:], ("value_norm",))
     elif mode == "probs":
         mode_probs(sys.argv[2], sys.argv[3])
+    elif mode == "metrics":
+        mode_metrics(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif mode == "norms_only":
         mode_norms_only(sys.argv[2])
     else:

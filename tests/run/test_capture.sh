@@ -36,7 +36,18 @@ hf)  # value norms and scores vs numpy from HF's hidden states; softmax(scores) 
   # the capture path computes the same probabilities as the default path, bit for bit
   mpirun_n 2 "$BIN" run "$SRC/jobs/exp8.yaml" --model "$HF/model-fp32" --output results/base.h5 --quiet || fail "run base"
   "$PY" "$CHK" probs results/full.h5 results/base.h5 || fail "probabilities differ"
-  "$PY" "$SRC/tests/run/compare_h5.py" results/base.h5 results/full.h5 || fail "metrics / behaviour differ"
+  "$PY" - results/base.h5 results/full.h5 <<'PY' || fail "metrics / behaviour differ"
+import sys, h5py
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+n = 0
+for g in ("metrics", "behaviour", "summary"):
+    for k, d in a[g].items():  # every column of the default file, bit for bit in the capture file
+        assert d[()].tobytes() == b[g][k][()].tobytes(), f"/{g}/{k}"
+        n += 1
+extra = sorted(set(b["metrics"]) - set(a["metrics"]))
+assert extra == ["sink_last_norm", "span_mass_norm"], extra
+print(f"{n} /metrics, /behaviour, /summary columns identical; capture file adds {extra}")
+PY
   # load.py: value_norms, scores, weighted_attention against h5py and hand formulas
   "$PY" "$SRC/tests/analysis/test_load_capture.py" results/full.h5 results/last_row.h5 results/base.h5 || fail "load.py" ;;
 ranks)  # bit-identical on 1, 2 and 3 ranks with value norms and scores (full/f32, last_row/f16, subsets)
@@ -84,8 +95,9 @@ objects)  # captures add a fixed number of objects: the count does not grow with
   echo "objects: last_row $obj_last_row_50 / $obj_last_row_400 (default $base), full $obj_full_50 / $obj_full_400"
   [ "$obj_last_row_50" = "$obj_last_row_400" ] || fail "last_row: object count grows with the prompts"
   [ "$obj_full_50" = "$obj_full_400" ] || fail "full: object count grows with the prompts"
-  # last_row: + value_norm + scores_last_row (docs/FORMAT.md "Value norms and scores")
-  [ $((obj_last_row_50 - base)) = 2 ] || fail "last_row: $((obj_last_row_50 - base)) objects added, expected 2"
+  # last_row: + value_norm + scores_last_row + /metrics sink_last_norm, span_mass_norm
+  # (docs/FORMAT.md "Value norms and scores")
+  [ $((obj_last_row_50 - base)) = 4 ] || fail "last_row: $((obj_last_row_50 - base)) objects added, expected 4"
   "$PY" "$SRC/tests/io/check_h5out.py" o_last_row_400.h5 o_full_50.h5 > /dev/null || fail "structure" ;;
 norms_only)  # weights: norms stores value norms instead of the probabilities; metrics unchanged
   default_model; mkdir -p results
@@ -106,6 +118,35 @@ for k in ("head_entropy", "sink_last", "layer_entropy"):
 print("metrics identical to the probs run")
 PY
   ;;
+norm_metrics)  # sink_last_norm / span_mass_norm vs numpy from the file; reduce reproduces run
+  default_model; mkdir -p results
+  capture_yaml "$SRC/jobs/smoke.yaml" full.yaml full float32
+  capture_yaml "$SRC/jobs/smoke.yaml" lr.yaml last_row float32
+  sed 's/^  store: full/  weights: norms/' "$SRC/jobs/smoke.yaml" > n.yaml
+  for y in full lr n; do
+    mpirun_n 2 "$BIN" run $y.yaml --output results/$y.h5 --quiet || fail "run $y"
+  done
+  "$PY" "$CHK" metrics results/full.h5 || fail "full: norm-weighted metrics"
+  "$PY" "$CHK" metrics results/lr.h5 || fail "last_row: norm-weighted metrics"
+  "$PY" "$CHK" metrics results/n.h5 results/full.h5 || fail "weights: norms: norm-weighted metrics"
+  for y in full lr; do  # attnsweep reduce recomputes them from the stored arrays, bit for bit
+    cp results/$y.h5 results/${y}_r.h5
+    "$PY" - results/${y}_r.h5 <<'PY' || fail "blank"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    for k in ("sink_last_norm", "span_mass_norm"):
+        f["metrics/" + k][...] = np.nan
+PY
+    mpirun_n 2 "$BIN" reduce results/${y}_r.h5 > /dev/null || fail "reduce $y"
+    "$PY" - results/$y.h5 results/${y}_r.h5 <<'PY' || fail "$y: reduce != run"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+for k in ("sink_last_norm", "span_mass_norm"):
+    x, y = a["metrics/" + k][()], b["metrics/" + k][()]
+    assert x.tobytes() == y.tobytes(), k
+print("reduce reproduces the norm-weighted metrics bit for bit")
+PY
+  done ;;
 validation)  # bad output.weights / output.scores: exit 1, file:line:col and what was expected
   default_model; mkdir -p results
   check() { # name, expected substring(s)..., with the YAML on stdin
