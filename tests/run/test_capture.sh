@@ -108,6 +108,12 @@ norms_only)  # weights: norms stores value norms instead of the probabilities; m
   capture_yaml "$SRC/jobs/smoke.yaml" both.yaml full
   mpirun_n 2 "$BIN" run both.yaml --output results/both.h5 --quiet || fail "run both"
   "$PY" "$CHK" norms_only results/n.h5 || fail "norms only"
+  sed 's/^  store: full/  store: none/' "$SRC/jobs/smoke.yaml" > none.yaml
+  mpirun_n 2 "$BIN" run none.yaml --output results/none.h5 --quiet || fail "run store none"
+  on=$("$PY" "$SRC/tests/io/count_objects.py" results/n.h5); o0=$("$PY" "$SRC/tests/io/count_objects.py" results/none.h5)
+  echo "objects: weights norms $on, store none $o0"
+  # /attention with layer, head, token, value_norm (5) + /metrics sink_last_norm, span_mass_norm (2)
+  [ $((on - o0)) = 7 ] || fail "weights: norms adds $((on - o0)) objects to store: none, expected 7"
   "$PY" "$SRC/tests/io/check_h5out.py" results/n.h5 > /dev/null || fail "structure (weights: norms)"
   "$PY" "$CHK" same_norms results/n.h5 results/both.h5 || fail "value norms of norms and both differ"
   "$PY" - results/n.h5 results/b.h5 <<'PY' || fail "metrics"
