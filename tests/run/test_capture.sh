@@ -153,6 +153,24 @@ for k in ("sink_last_norm", "span_mass_norm"):
 print("reduce reproduces the norm-weighted metrics bit for bit")
 PY
   done ;;
+resume)  # a prompt that failed is recomputed by --resume with its captures; equals a clean run
+  default_model; mkdir -p results
+  capture_yaml "$SRC/jobs/smoke.yaml" full.yaml full float32
+  capture_yaml "$SRC/jobs/smoke.yaml" lr.yaml last_row float16
+  for y in full lr; do
+    mpirun_n 2 "$BIN" run $y.yaml --output results/${y}_clean.h5 --quiet || fail "clean $y"
+    rc=0; ATTNSWEEP_FAULT_PROMPT=arithmetic/cot mpirun_n 2 "$BIN" run $y.yaml --output results/$y.h5 --quiet 2> err || rc=$?
+    "$PY" -c "import h5py,sys; s=h5py.File(sys.argv[1],'r')['sweep/status'][()]; assert (s==2).sum()==1, s" results/$y.h5 || fail "$y: no failed prompt"
+    mpirun_n 2 "$BIN" run $y.yaml --output results/$y.h5 --resume --quiet || fail "resume $y"
+    "$PY" "$HERE/compare_h5.py" results/${y}_clean.h5 results/$y.h5 || fail "$y: resumed != clean"
+    "$PY" "$CHK" same results/${y}_clean.h5 results/$y.h5 || fail "$y: captures of the resumed run differ"
+  done
+  # and --dry-run's size estimate covers the captures (within 5%, as for any file)
+  est=$("$BIN" run full.yaml --output results/est.h5 --dry-run | sed -n 's/^output file: .* estimated at \([0-9]*\) bytes.*/\1/p')
+  real=$(stat -c %s results/full_clean.h5)
+  echo "estimate $est, file $real"
+  "$PY" -c "import sys; e, r = int(sys.argv[1]), int(sys.argv[2]); sys.exit(0 if abs(e - r) <= 0.05 * r else 1)" "$est" "$real" \
+    || fail "estimate $est is not within 5% of $real" ;;
 validation)  # bad output.weights / output.scores: exit 1, file:line:col and what was expected
   default_model; mkdir -p results
   check() { # name, expected substring(s)..., with the YAML on stdin
