@@ -14,6 +14,8 @@ start and count. This module wraps h5py so that the common questions take one li
     a = sw.attention("instructions/cot", layer=-1) # last stored layer: [head, query, key]
     agg = sw.aggregate("instructions/cot", "last_layer")  # the notebook's aggregate_attention
     toks = sw.tokens("instructions/cot")           # list of str (HF tokenizer.decode([id]))
+    n = sw.value_norms("instructions/cot")         # output.weights: norms|both: [layer, head, key]
+    w = sw.weighted_attention("instructions/cot")  # alpha * ||f(x)|| (weights: both), on read
     m = sw.metrics("instructions/cot")             # dict: layer_entropy, head_entropy, ...
     m["heads"]                                     # the notebook's head_df (DataFrame)
     he = sw.column("head_entropy")                 # the whole sweep: float64 [prompt, layer, head]
@@ -1229,7 +1231,8 @@ class Sweep:
     def to_xarray(self, pid, metrics=False):
         """The prompt as an ``xarray.Dataset`` with named dimensions and coordinates:
         ``attention`` (layer, head, query, key) or (layer, head, key), float32; ``tokens``,
-        ``token_ids`` (query); ``offsets`` (query, span); the prompt's /sweep row as attrs.
+        ``token_ids`` (query); ``offsets`` (query, span); the prompt's /sweep row as attrs;
+        ``value_norm`` (layer, head, key) and ``scores`` (as ``attention``) when stored.
         With ``metrics=True`` the [L]- and [L, H]-shaped metrics are added as variables
         (layer) / (layer, head). Coordinates ``layer`` and ``head`` are model indices.
 
@@ -1260,6 +1263,10 @@ class Sweep:
             dims = ("layer", "head", "query", "key") if self._store == "full" \
                 else ("layer", "head", "key")
             data["attention"] = (dims, self.attention(pid))
+            if self.has_scores():
+                data["scores"] = (dims, self.scores(pid))
+        if self.has_value_norms() and done:
+            data["value_norm"] = (("layer", "head", "key"), self.value_norms(pid))
         if metrics and done:
             m = self.metrics(pid, tables=False)
             L, H = len(coords["layer"]), len(coords["head"])

@@ -81,6 +81,17 @@ def main():
                   f"{pid}: weighted_attention (last_row file)")
             check(np.abs(w2 - w[:, :, -1, :]).max() < 1e-6 * max(1, np.abs(w).max()),
                   f"{pid}: the last row of the full weighting equals the last_row file's")
+        try:
+            import xarray  # noqa: F401
+            have_xr = True
+        except ImportError:
+            have_xr = False
+            print("SKIP: to_xarray (no python3-xarray)")
+        if have_xr:
+            ds = sw.to_xarray(ids[0])
+            check(np.array_equal(ds.value_norm.values, sw.value_norms(ids[0])), "to_xarray value_norm")
+            check(np.array_equal(ds.scores.values, sw.scores(ids[0])), "to_xarray scores")
+            check(ds.value_norm.dims == ("layer", "head", "key"), f"to_xarray dims {ds.value_norm.dims}")
     with load.open_sweep(base) as sb:
         pid = ids[0]
         check(not sb.has_value_norms() and not sb.has_scores(), "base: no captures")
