@@ -26,6 +26,36 @@ static size_t at_of(const struct as_capbuf *cb, int64_t base, int j, int slot, i
     return ((size_t)(base + j) * cb->L + (size_t)slot) * cb->H + (size_t)k;
 }
 
+/* grows a row buffer to n cells of el bytes (contents undefined) */
+static int grow(void **p, size_t n, size_t el) {
+    void *q = realloc(*p, n * el + 1);
+    if (!q) return 0;
+    *p = q;
+    return 1;
+}
+
+/* row buffers for n_tok tokens: float32 norms and last rows (the norm-weighted metrics; a
+ * float16 file gets its own converted copy at flush), last-row scores in the file's dtype */
+static as_status reserve(struct as_capbuf *cb, int64_t n_tok, struct as_err *err) {
+    if (n_tok <= (int64_t)cb->cap_tok && cb->cap_tok > 0) return AS_OK;
+    const size_t cells = (size_t)n_tok * cb->L * cb->H, f16 = cb->f->dtype == AS_OUT_F16;
+    if (cb->norms) {
+        if (!f16) cb->norm_rows = NULL; /* aliases norm32 */
+        if (!grow((void **)&cb->norm32, cells, sizeof(float)) ||
+            !grow((void **)&cb->last32, cells, sizeof(float)) ||
+            (f16 && !grow(&cb->norm_rows, cells, 2)))
+            return as_err_set(err, AS_ERR_NOMEM, "out of memory for the value norms of %lld tokens",
+                              (long long)n_tok);
+        if (!f16) cb->norm_rows = cb->norm32;
+    }
+    if (cb->scores && cb->f->store == AS_STORE_LAST_ROW &&
+        !grow(&cb->score_rows, cells, elsize(cb->f)))
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for the score rows of %lld tokens",
+                          (long long)n_tok);
+    cb->cap_tok = (size_t)n_tok;
+    return AS_OK;
+}
+
 as_status as_capbuf_init(struct as_capbuf *cb, const struct as_job *j, const struct as_model *m,
                          struct as_h5file *f, const int *slot, const int *heads, int max_tok,
                          int Tmax, struct as_err *err) {
@@ -37,20 +67,9 @@ as_status as_capbuf_init(struct as_capbuf *cb, const struct as_job *j, const str
     cb->active = cb->norms || cb->scores;
     if (!cb->active) return AS_OK;
     cb->L = st.L, cb->H = st.H, cb->slot = slot, cb->heads = heads, cb->f = f;
-    cb->cap_tok = (size_t)max_tok;
-    const size_t cells = (size_t)max_tok * st.L * st.H, rows = cells * elsize(f);
-    if (cb->norms) {
-        as_status ret = as_vnorm_init(&cb->vn, m, err);
-        if (ret != AS_OK) return ret;
-        /* float32 for the norm-weighted metrics; converted at flush for a float16 file */
-        if (!(cb->norm32 = malloc(cells * sizeof(float))) ||
-            !(cb->last32 = malloc(cells * sizeof(float))) ||
-            (f->dtype == AS_OUT_F16 && !(cb->norm_rows = malloc(rows))))
-            return as_err_set(err, AS_ERR_NOMEM, "out of memory for the value-norm rows");
-        if (f->dtype != AS_OUT_F16) cb->norm_rows = cb->norm32;
-    }
-    if (cb->scores && f->store == AS_STORE_LAST_ROW && !(cb->score_rows = malloc(rows)))
-        return as_err_set(err, AS_ERR_NOMEM, "out of memory for the score rows");
+    as_status ret = cb->norms ? as_vnorm_init(&cb->vn, m, err) : AS_OK;
+    if (ret == AS_OK) ret = reserve(cb, (int64_t)max_tok, err);
+    if (ret != AS_OK) return ret;
     if (cb->scores && heads && !(cb->gather = malloc(sizeof(float) * (size_t)st.H * Tmax * Tmax)))
         return as_err_set(err, AS_ERR_NOMEM, "out of memory for the score head subset");
     return AS_OK;
@@ -66,13 +85,17 @@ void as_capbuf_free(struct as_capbuf *cb) {
     memset(cb, 0, sizeof *cb);
 }
 
-void as_capbuf_begin(struct as_capbuf *cb, const struct as_h5batch *hb, const int64_t *index) {
-    if (!cb->active) return;
+as_status as_capbuf_begin(struct as_capbuf *cb, const struct as_h5batch *hb, const int64_t *index,
+                          struct as_err *err) {
+    if (!cb->active) return AS_OK;
+    as_status ret = reserve(cb, hb->n_tok, err);
+    if (ret != AS_OK) return ret;
     cb->index = index, cb->first = hb->first, cb->tok0 = hb->tok0, cb->n_tok = hb->n_tok;
     const size_t cells = (size_t)hb->n_tok * cb->L * cb->H, bytes = cells * elsize(cb->f);
     if (cb->norm32) memset(cb->norm32, 0, cells * sizeof(float));
     if (cb->last32) memset(cb->last32, 0, cells * sizeof(float));
     if (cb->score_rows) memset(cb->score_rows, 0, bytes);
+    return AS_OK;
 }
 
 /* first row of prompt `index` in the batch's row buffers, or -1 if it does not fit */

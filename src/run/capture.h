@@ -36,8 +36,10 @@ as_status as_capbuf_init(struct as_capbuf *cb, const struct as_job *j, const str
                          struct as_h5file *f, const int *slot, const int *heads, int max_tok,
                          int Tmax, struct as_err *err);
 void as_capbuf_free(struct as_capbuf *cb);
-/* A new batch (rows zeroed); index: (n_seq) the prompt of each packed sequence. */
-void as_capbuf_begin(struct as_capbuf *cb, const struct as_h5batch *hb, const int64_t *index);
+/* A new batch (rows zeroed, grown if the batch has more tokens); index: (n_seq) the prompt of
+ * each packed sequence. */
+as_status as_capbuf_begin(struct as_capbuf *cb, const struct as_h5batch *hb, const int64_t *index,
+                          struct as_err *err);
 /* The capture of the batch's forward call: probabilities to `probs`, value
  * norms and scores into the batch's rows (or, full scores, the file). */
 void as_capbuf_capture(struct as_capbuf *cb, struct as_attn_sink probs, struct as_capture *cap);

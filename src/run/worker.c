@@ -150,7 +150,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         struct as_h5batch hb;
         struct as_err berr = {0};
         as_status bst = as_h5batch_begin(f, first, n, &hb, &berr);
-        if (bst == AS_OK) as_capbuf_begin(&cb, &hb, seq_index);
+        if (bst == AS_OK) bst = as_capbuf_begin(&cb, &hb, seq_index, &berr);
         struct as_norm_rows nr; /* norm-weighted masses (value norms stored) */
         memset(&nr, 0, sizeof nr);
         if (bst == AS_OK && cb.norms)
