@@ -135,6 +135,9 @@ norm_metrics)  # sink_last_norm / span_mass_norm vs numpy from the file; reduce 
   "$PY" "$CHK" metrics results/full.h5 || fail "full: norm-weighted metrics"
   "$PY" "$CHK" metrics results/lr.h5 || fail "last_row: norm-weighted metrics"
   "$PY" "$CHK" metrics results/n.h5 results/full.h5 || fail "weights: norms: norm-weighted metrics"
+  # load.py on the default model too (capture_hf needs the reference data)
+  mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --output results/base.h5 --quiet || fail "run base"
+  "$PY" "$SRC/tests/analysis/test_load_capture.py" results/full.h5 results/lr.h5 results/base.h5 || fail "load.py"
   for y in full lr; do  # attnsweep reduce recomputes them from the stored arrays, bit for bit
     cp results/$y.h5 results/${y}_r.h5
     "$PY" - results/${y}_r.h5 <<'PY' || fail "blank"
