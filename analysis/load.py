@@ -14,6 +14,8 @@ start and count. This module wraps h5py so that the common questions take one li
     a = sw.attention("instructions/cot", layer=-1) # last stored layer: [head, query, key]
     agg = sw.aggregate("instructions/cot", "last_layer")  # the notebook's aggregate_attention
     toks = sw.tokens("instructions/cot")           # list of str (HF tokenizer.decode([id]))
+    n = sw.value_norms("instructions/cot")         # output.weights: norms|both: [layer, head, key]
+    w = sw.weighted_attention("instructions/cot")  # alpha * ||f(x)|| (weights: both), on read
     m = sw.metrics("instructions/cot")             # dict: layer_entropy, head_entropy, ...
     m["heads"]                                     # the notebook's head_df (DataFrame)
     he = sw.column("head_entropy")                 # the whole sweep: float64 [prompt, layer, head]
@@ -521,6 +523,13 @@ class Sweep:
             raise ValueError(f"{self.path}: prompt {pid!r} has no stored attention (store = "
                              f"{self._store!r}); sw.metrics(id) has what the run "
                              "computed from it")
+        return self._stored(pid, i, layer, head, check_status, self._store, "attention/full",
+                            "attention/last_row")
+
+    def _stored(self, pid, i, layer, head, check_status, layout, full, last):
+        """One prompt's [layer, head, query, key] block of the flat dataset `full` (layout
+        "full", offsets /sweep/attention_start) or [layer, head, key] of the [token, layer,
+        head] dataset `last` (layout "last_row"), as float32; one contiguous read."""
         self._check_done(pid, i, check_status)
         L, H = self.n_layers, self.n_heads
         lidx, ldrop = _norm_index(layer, L, "layer")
@@ -529,15 +538,15 @@ class Sweep:
         T = e - s
         l0, l1 = (min(lidx), max(lidx) + 1) if lidx else (0, 0)
         h0, h1 = (min(hidx), max(hidx) + 1) if hidx else (0, 0)
-        if self._store == "last_row":
-            ds = self._dset("attention/last_row")
+        if layout == "last_row":
+            ds = self._dset(last)
             if lidx and hidx:
                 blk = ds[s:e, l0:l1, h0:h1]                  # [T, nl, nh]
             else:
                 blk = np.zeros((T, l1 - l0, h1 - h0), ds.dtype)
             blk = np.moveaxis(blk, 0, -1)                    # [nl, nh, key]
             return np.asarray(_select(blk, lidx, hidx, l0, h0, ldrop, hdrop), np.float32)
-        ds = self._dset("attention/full")
+        ds = self._dset(full)
         a = int(self._sweep("attention_start")[i])
         tt = T * T
         if not (lidx and hidx):
@@ -549,6 +558,60 @@ class Sweep:
             blk = ds[a + l0 * H * tt:a + l1 * H * tt].reshape(l1 - l0, H, T, T)
             h0 = 0
         return np.asarray(_select(blk, lidx, hidx, l0, h0, ldrop, hdrop), np.float32)
+
+    def has_value_norms(self):
+        """True when the file stores value norms (``output.weights: norms`` or ``both``)."""
+        return self._dset("attention/value_norm") is not None
+
+    def value_norms(self, pid, layer=None, head=None, check_status=True):
+        """||f_h(x_j)|| = ||W_O^h v_j|| of every key j of a prompt (docs/METRICS.md "Value
+        norms", Kobayashi et al. 2020): float32 [layer, head, key] from /attention/value_norm
+        (int ``layer`` / ``head`` remove their axis, like :meth:`attention`).
+
+        >>> n = sw.value_norms(pid)                  # [L, H, T]
+        """
+        i = self.row(pid)
+        if not self.has_value_norms():
+            raise ValueError(f"{self.path}: no value norms stored (output.weights is probs); "
+                             "rerun the sweep with output.weights: norms or both")
+        return self._stored(pid, i, layer, head, check_status, "last_row", None,
+                            "attention/value_norm")
+
+    def has_scores(self):
+        """True when the file stores the pre-softmax scores (``output.scores: true``)."""
+        return any(self._dset(f"attention/scores_{k}") is not None for k in ("full", "last_row"))
+
+    def scores(self, pid, layer=None, head=None, check_status=True):
+        """The pre-softmax scores q_i.k_j / sqrt(head_dim), unmasked, with the attention's
+        layout: [layer, head, query, key] for store "full" (the upper triangle holds the
+        scores of later keys, which the causal mask removes), [layer, head, key] of the last
+        query for "last_row". softmax over keys j <= i gives :meth:`attention`.
+        """
+        i = self.row(pid)
+        if not self.has_scores():
+            raise ValueError(f"{self.path}: no scores stored; rerun the sweep with "
+                             "output.scores: true")
+        return self._stored(pid, i, layer, head, check_status, self._store,
+                            "attention/scores_full", "attention/scores_last_row")
+
+    def weighted_attention(self, pid, layer=None, head=None, normalize=False,
+                           check_status=True):
+        """Norm-weighted attention (Kobayashi et al. 2020; docs/METRICS.md): alpha_ij *
+        ||f_h(x_j)||, the norm of what key j adds to query i's head output, computed on read
+        from the stored attention and value norms (``output.weights: both``). Shape of
+        :meth:`attention` ([layer, head, query, key], or [layer, head, key] for "last_row").
+        ``normalize=True`` divides each row by its sum (the row of a normalized weighting,
+        docs/METRICS.md "ã"); a row whose sum is 0 stays 0.
+
+        >>> w = sw.weighted_attention(pid)          # full: w[l, h, i, j] = A[l,h,i,j] * n[l,h,j]
+        """
+        a = self.attention(pid, layer, head, check_status)
+        n = self.value_norms(pid, layer, head, check_status)     # [..., key]
+        w = a * (n[..., None, :] if self._store == "full" else n)
+        if normalize:
+            tot = w.sum(axis=-1, keepdims=True)
+            w = np.divide(w, tot, out=np.zeros_like(w), where=tot > 0)
+        return w.astype(np.float32)
 
     def last_row(self, pid, layer=None, head=None, check_status=True):
         """The last query row of the attention, [layer, head, key] float32, for both "full"
@@ -1168,7 +1231,8 @@ class Sweep:
     def to_xarray(self, pid, metrics=False):
         """The prompt as an ``xarray.Dataset`` with named dimensions and coordinates:
         ``attention`` (layer, head, query, key) or (layer, head, key), float32; ``tokens``,
-        ``token_ids`` (query); ``offsets`` (query, span); the prompt's /sweep row as attrs.
+        ``token_ids`` (query); ``offsets`` (query, span); the prompt's /sweep row as attrs;
+        ``value_norm`` (layer, head, key) and ``scores`` (as ``attention``) when stored.
         With ``metrics=True`` the [L]- and [L, H]-shaped metrics are added as variables
         (layer) / (layer, head). Coordinates ``layer`` and ``head`` are model indices.
 
@@ -1199,6 +1263,10 @@ class Sweep:
             dims = ("layer", "head", "query", "key") if self._store == "full" \
                 else ("layer", "head", "key")
             data["attention"] = (dims, self.attention(pid))
+            if self.has_scores():
+                data["scores"] = (dims, self.scores(pid))
+        if self.has_value_norms() and done:
+            data["value_norm"] = (("layer", "head", "key"), self.value_norms(pid))
         if metrics and done:
             m = self.metrics(pid, tables=False)
             L, H = len(coords["layer"]), len(coords["head"])

@@ -159,6 +159,10 @@ struct as_h5_create_spec {
      * 1-D along "prompt" with n_prompts rows and data; or NULL. Names must not be those of
      * the built-in /sweep columns. Borrowed until creation (or the estimate) returns. */
     const struct as_table *sweep_meta;
+    /* Optional captures (output.weights / output.scores, docs/FORMAT.md "Value norms and
+     * scores"): /attention/value_norm [token, layer, head]; the pre-softmax scores in the
+     * layout of `store` (scores_full or scores_last_row; store must not be none). */
+    int value_norms, scores;
 };
 
 /* Closes every HDF5 object still open and shuts the library down. Call it

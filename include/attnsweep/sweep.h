@@ -192,6 +192,8 @@ struct as_sweep {
     int n_layers;
     int *heads; /* (n_heads) head subset in the given order; NULL/0 = all heads */
     int n_heads;
+    enum as_store_weights weights; /* probs, norms, both (store.h); norms forces store none */
+    int scores; /* 1: also store the pre-softmax scores (needs store full/last_row) */
 
     /* ranks: */
     enum as_assign assign;

@@ -1,4 +1,4 @@
-/* store.c - names of enum as_store and enum as_out_dtype (store.h). */
+/* store.c - names of enum as_store, as_out_dtype and as_weights (store.h). */
 #include <string.h>
 
 #include "attnsweep/store.h"
@@ -31,6 +31,23 @@ const char *as_out_dtype_name(enum as_out_dtype d) {
     switch (d) {
     case AS_OUT_F32: return "float32";
     case AS_OUT_F16: return "float16";
+    }
+    return "?";
+}
+
+int as_weights_from_name(const char *name) {
+    if (!name) return -1;
+    if (!strcmp(name, "probs")) return AS_WEIGHTS_PROBS;
+    if (!strcmp(name, "norms")) return AS_WEIGHTS_NORMS;
+    if (!strcmp(name, "both")) return AS_WEIGHTS_BOTH;
+    return -1;
+}
+
+const char *as_weights_name(enum as_store_weights w) {
+    switch (w) {
+    case AS_WEIGHTS_PROBS: return "probs";
+    case AS_WEIGHTS_NORMS: return "norms";
+    case AS_WEIGHTS_BOTH: return "both";
     }
     return "?";
 }

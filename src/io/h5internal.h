@@ -97,6 +97,10 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
 double h5_layout_bytes(const struct h5_layout *y, const struct as_h5_create_spec *s,
                        double summary_bytes, int n_summary_cols, double *meta);
 void h5_layout_free(struct h5_layout *y);
+/* Adds /attention/value_norm and /attention/scores_* to the /attention table
+ * when the spec asks for them (h5capture.c); NT tokens, NE full elements. */
+void h5_layout_capture(const struct as_h5_create_spec *s, struct as_table *att, int64_t NT,
+                       int64_t NE);
 
 /* Provenance, /config and /model of a file being created (h5meta.c; serial). */
 as_status h5_write_provenance(struct as_h5file *f, const struct as_h5_provenance *p,

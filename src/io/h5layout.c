@@ -213,8 +213,8 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
     as_table_add_strings(t, "token_str", "token", snt, tok);
     as_table_add(t, "offsets", AS_COL_I32, "token,bound", sNT2, off, 1);
 
-    /* /attention */
-    if (s->store != AS_STORE_NONE) {
+    /* /attention (with value norms alone: the scales and /attention/value_norm) */
+    if (s->store != AS_STORE_NONE || s->value_norms) {
         t = &y->attention;
         as_table_add(t, "layer", AS_COL_I32, "layer", sL, lid, 1);
         as_table_add(t, "head", AS_COL_I32, "head", sH, hid, 1);
@@ -222,9 +222,10 @@ as_status h5_layout_build(const struct as_h5_create_spec *s, struct h5_layout *y
         if (s->store == AS_STORE_LAST_ROW) {
             as_table_add_range(t, "token", NT);
             as_table_add(t, "last_row", at, "token,layer,head", sLR, NULL, 0);
-        } else {
+        } else if (s->store == AS_STORE_FULL) {
             as_table_add(t, "full", at, "element", sNE, NULL, 0);
         }
+        h5_layout_capture(s, t, NT, NE); /* value norms, scores (h5capture.c) */
     }
     AS_TRY(as_table_check(&y->sweep, "/sweep", err));
     AS_TRY(as_table_check(&y->text, "/text", err));

@@ -9,6 +9,7 @@
 
 #include "attnsweep/reduce.h"
 #include "attnsweep/version.h"
+#include "attnsweep/norm_metrics.h"
 #include "run_internal.h"
 
 /* the sweep (pure) and the file (src/io) agree on the id limit without including each other */
@@ -127,6 +128,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     AS_TRY(as_metrics_table_layout(&js->metrics, j->n, jm->layouts, ids, j->n_tokens, L, H,
                                    js->layer_ids, js->head_ids, (const char *const *)s->keywords,
                                    s->n_keywords, err));
+    if (s->weights != AS_WEIGHTS_PROBS) AS_TRY(as_norm_metrics_layout(&js->metrics, err));
     AS_TRY(as_behaviour_layout(&js->behaviour, j->n, ids, as_behaviour_k(j->cfg.vocab_size),
                                j->vocab_str ? j->vocab_width : 1,
                                s->analysis.answer ? j->answer_id : NULL, err));
@@ -155,6 +157,8 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     c->prompts = js->prompts;
     c->store = (enum as_store)s->store;
     c->dtype = (enum as_out_dtype)s->dtype;
+    c->value_norms = s->weights != AS_WEIGHTS_PROBS;
+    c->scores = s->scores && c->store != AS_STORE_NONE;
     c->n_layers = L;
     c->n_heads = H;
     c->layer_index = st.layers;

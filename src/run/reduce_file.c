@@ -15,6 +15,8 @@
 
 #include "attnsweep/reduce.h"
 #include "attnsweep/run.h"
+#include "attnsweep/h5capture.h"
+#include "attnsweep/norm_metrics.h"
 #include "run_internal.h"
 
 #define RF_BATCH 256 /* prompts per commit */
@@ -89,9 +91,28 @@ static as_status rf_compute(struct as_h5file *f, struct rf_ctx *r, const int8_t 
     }
     const int L = f->n_layers, H = f->n_heads, lr = f->store == AS_STORE_LAST_ROW;
     float *rows_lr = NULL; /* the batch's last rows (n_tok, L, H) */
+    /* value norms stored: the norm-weighted masses too (norm_metrics.h) */
+    const int vn = as_h5file_exists(f, "attention/value_norm") > 0;
+    float *rows_vn = NULL, *last_vn = NULL; /* (n_tok, L, H) norms; last rows of full maps */
+    struct as_norm_rows nr;
+    memset(&nr, 0, sizeof nr);
     for (int64_t first = lo; first < hi && ret == AS_OK; first += RF_BATCH) {
         int n = (int)(hi - first < RF_BATCH ? hi - first : RF_BATCH);
         int64_t t0 = f->prompts[first].tok_start;
+        if (vn) {
+            int64_t nt =
+                f->prompts[first + n - 1].tok_start + f->prompts[first + n - 1].n_tokens - t0;
+            free(rows_vn), free(last_vn);
+            as_norm_rows_free(&nr);
+            if (!(rows_vn = malloc(((size_t)nt * L * H + 1) * sizeof *rows_vn)) ||
+                !(last_vn = calloc((size_t)nt * L * H + 1, sizeof *last_vn))) {
+                ret = as_err_set(err, AS_ERR_NOMEM, "%s: out of memory", f->path);
+                break;
+            }
+            ret = as_h5file_read_capture_rows(f, "value_norm", first, n, rows_vn, err);
+            if (ret == AS_OK) ret = as_norm_rows_init(&nr, n, L, H, r->lay + first, err);
+            if (ret != AS_OK) break;
+        }
         if (lr) { /* one read for the whole batch */
             int64_t nt =
                 f->prompts[first + n - 1].tok_start + f->prompts[first + n - 1].n_tokens - t0;
@@ -132,10 +153,19 @@ static as_status rf_compute(struct as_h5file *f, struct rf_ctx *r, const int8_t 
                             buf[(size_t)h * in->n_tokens + t] = src[((size_t)t * L + l) * H + h];
                 } else {
                     ret = as_h5file_read_attention_layer(f, i, l, buf, err);
+                    const size_t T = (size_t)in->n_tokens; /* (H, T, T) -> last rows (T, L, H) */
+                    float *dst = vn ? last_vn + (size_t)(in->tok_start - t0) * L * H : NULL;
+                    for (size_t t = 0; dst && ret == AS_OK && t < T; t++)
+                        for (int h = 0; h < H; h++)
+                            dst[(t * L + l) * H + h] = buf[((size_t)h * T + T - 1) * T + t];
                 }
                 if (ret == AS_OK) ret = as_metrics_add_layer(&m[k], l, buf, err);
             }
             if (ret == AS_OK) ret = as_metrics_finish(&m[k], err);
+            if (ret == AS_OK && vn) {
+                const size_t at = (size_t)(in->tok_start - t0) * L * H;
+                as_norm_rows_set(&nr, k, &m[k], (lr ? rows_lr : last_vn) + at, rows_vn + at);
+            }
             if (ret == AS_OK)
                 mp[k] = &m[k];
             else
@@ -146,12 +176,15 @@ static as_status rf_compute(struct as_h5file *f, struct rf_ctx *r, const int8_t 
         if (ret == AS_OK)
             ret = as_metrics_table_rows(&rows, n, mp, r->lay + first, ntok, f->n_layers, f->n_heads,
                                         err);
+        if (ret == AS_OK && vn) as_norm_rows_table(&nr, &rows);
         if (ret == AS_OK) ret = as_h5file_write_rows(f, "metrics", &rows, first, err);
         as_table_free(&rows);
         for (int k = 0; k < n; k++)
             as_metrics_free(&m[k]);
     }
     free(rows_lr);
+    free(rows_vn), free(last_vn);
+    as_norm_rows_free(&nr);
 done:
     free(m), free(mp), free(ntok), free(buf);
     return ret;
@@ -281,6 +314,8 @@ as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sw
     if (ret == AS_OK)
         ret = as_metrics_table_layout(&want, N, r.lay, ids, ntok, f.n_layers, f.n_heads,
                                       f.layer_ids, f.head_ids, r.kw, r.nkw, err);
+    if (ret == AS_OK && as_h5file_exists(&f, "attention/value_norm") > 0)
+        ret = as_norm_metrics_layout(&want, err);
 
     ret = as_mpi_agree(comm, ret, err);
     if (ret != AS_OK) goto done;

@@ -14,7 +14,9 @@
 #include <time.h>
 
 #include "attnsweep/metrics.h"
+#include "attnsweep/norm_metrics.h"
 #include "attnsweep/reduce.h"
+#include "capture.h"
 #include "run_internal.h"
 
 /* per-batch state seen by the attention sink */
@@ -81,6 +83,8 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     struct as_metrics_span_def *spans = NULL; /* scratch of the metrics contexts */
     struct as_behaviour beh;
     memset(&beh, 0, sizeof beh);
+    struct as_capbuf cb;
+    memset(&cb, 0, sizeof cb);
     memset(stats, 0, sizeof *stats);
 
     int Tmax = 0, max_tok = 0;
@@ -125,6 +129,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     /* one runstate for this rank's largest batch: the packed activations plus
      * one layer of attention of the longest prompt */
     AS_TRY(as_runstate_init(&rs, c, max_tok, Tmax, maxn, o->kernel, err));
+    AS_TRY(as_capbuf_init(&cb, j, m, f, slot, sto.heads, max_tok, Tmax, err));
     /* files created before /behaviour existed are resumed without it */
     const int has_beh = as_h5file_exists(f, "behaviour") > 0;
     if (has_beh)
@@ -145,6 +150,11 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         struct as_h5batch hb;
         struct as_err berr = {0};
         as_status bst = as_h5batch_begin(f, first, n, &hb, &berr);
+        if (bst == AS_OK) bst = as_capbuf_begin(&cb, &hb, seq_index, &berr);
+        struct as_norm_rows nr; /* norm-weighted masses (value norms stored) */
+        memset(&nr, 0, sizeof nr);
+        if (bst == AS_OK && cb.norms)
+            bst = as_norm_rows_init(&nr, n, L, n_heads, jm->layouts + first, &berr);
         /* every prompt's metrics; a prompt that cannot start is failed and left out */
         int n_seq = 0;
         if (has_beh) as_behaviour_reset(&beh, n);
@@ -179,7 +189,14 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             struct as_batch fb = {n_seq, seq_ids, lens};
             struct as_err ferr = {0};
             struct as_forward_out fo = {NULL, has_beh ? beh.logits : NULL};
-            as_status st = as_forward(m, &rs, &fb, &sink, &fo, &ferr);
+            as_status st;
+            if (cb.active) { /* value norms / scores too (capture.c); the same probabilities */
+                struct as_capture cap;
+                as_capbuf_capture(&cb, sink, &cap);
+                st = as_forward_prefill(m, &rs, &fb, NULL, &cap, &fo, &ferr);
+            } else {
+                st = as_forward(m, &rs, &fb, &sink, &fo, &ferr);
+            }
             for (int q = 0; q < n_seq; q++) {
                 const int k = (int)(seq_index[q] - first);
                 struct as_err perr = ferr;
@@ -188,6 +205,11 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
                 if (ps == AS_OK && has_beh)
                     ps = as_behaviour_set(&beh, k, beh.logits + (size_t)q * c->vocab_size,
                                           j->answer_id[seq_index[q]], &perr);
+                if (ps == AS_OK && cb.norms) {
+                    const float *last, *norms;
+                    as_capbuf_prompt(&cb, seq_index[q], &last, &norms);
+                    as_norm_rows_set(&nr, k, &met[k], last, norms);
+                }
                 if (ps == AS_OK) {
                     mp[k] = &met[k];
                     status[k] = AS_PROMPT_DONE;
@@ -210,12 +232,15 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
         if (bst == AS_OK)
             bst = as_metrics_table_rows(&rows, n, mp, jm->layouts + first, j->n_tokens + first, L,
                                         n_heads, &berr);
+        if (bst == AS_OK && cb.norms) as_norm_rows_table(&nr, &rows);
         double t0 = MPI_Wtime();
+        if (bst == AS_OK) bst = as_capbuf_flush(&cb, &berr);
         if (bst == AS_OK)
             bst = as_h5batch_commit(&hb, &rows, has_beh ? &brows : NULL, status, &berr);
         stats->write_s += MPI_Wtime() - t0;
         as_table_free(&rows);
         as_table_free(&brows);
+        as_norm_rows_free(&nr);
         as_h5batch_free(&hb);
         if (pause > 0) {
             struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
@@ -247,6 +272,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
 done:
     as_runstate_free(&rs);
     as_behaviour_free(&beh);
+    as_capbuf_free(&cb);
     free(slot);
     free(gather);
     free(met);

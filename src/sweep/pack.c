@@ -111,6 +111,8 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
     put_i32(&w, s->n_heads);
     for (int i = 0; i < s->n_heads; i++)
         put_i32(&w, s->heads[i]);
+    put_i32(&w, (int32_t)s->weights);
+    put_i32(&w, s->scores);
     put_i32(&w, (int32_t)s->assign);
     put_i32(&w, s->n_keywords);
     for (int i = 0; i < s->n_keywords; i++)
@@ -470,6 +472,14 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
     s->dtype = v;
     AS_TRY(get_ints(&r, &s->layers, &s->n_layers, "layers"));
     AS_TRY(get_ints(&r, &s->heads, &s->n_heads, "heads"));
+    AS_TRY(get_i32(&r, &v, "weights"));
+    if (v < AS_WEIGHTS_PROBS || v > AS_WEIGHTS_BOTH) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: weights %d out of range", v);
+        goto done;
+    }
+    s->weights = (enum as_store_weights)v;
+    AS_TRY(get_i32(&r, &v, "scores"));
+    s->scores = v != 0;
     AS_TRY(get_i32(&r, &v, "assign"));
     if (v < 0 || v > AS_ASSIGN_EXPLICIT) {
         ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: assign %d out of range", v);

@@ -91,8 +91,48 @@ static as_status parse_model(struct sw_ctx *c, int32_t node) {
     return AS_OK;
 }
 
+/* output.weights and output.scores (docs/SWEEP.md `output`), after output.store. */
+static as_status parse_capture(struct sw_ctx *c, int32_t node) {
+    struct as_sweep *s = c->s;
+    as_status ret;
+    const char *str;
+    int32_t v = sw_map_get(c->t, node, "weights");
+    if (v >= 0) {
+        if ((ret = sw_get_str(c->t, v, "output.weights", &str, NULL)) != AS_OK) return ret;
+        int x = as_weights_from_name(str);
+        if (x < 0)
+            return sw_errf(c->t, v, AS_ERR_INVALID,
+                           "output.weights is '%.60s'; expected one of: probs, norms, both", str);
+        s->weights = (enum as_store_weights)x;
+        if (x == AS_WEIGHTS_NORMS) { /* value norms instead of the probabilities */
+            if (sw_map_get(c->t, node, "store") >= 0 && s->store != AS_STORE_NONE)
+                return sw_errf(c->t, v, AS_ERR_INVALID,
+                               "output.weights is norms (value norms, no attention "
+                               "probabilities) but output.store is %s; expected store: none or "
+                               "no store key (HINT: weights: both stores both)",
+                               as_store_name(s->store));
+            s->store = AS_STORE_NONE;
+        }
+    }
+    if ((v = sw_map_get(c->t, node, "scores")) >= 0) {
+        int64_t b = 0;
+        if (sw_scalar_type(&c->t->nodes[v], &b, NULL) != SW_S_BOOL)
+            return sw_errf(c->t, v, AS_ERR_INVALID,
+                           "output.scores is not a boolean; expected "
+                           "true or false");
+        s->scores = b != 0;
+        if (s->scores && s->store == AS_STORE_NONE)
+            return sw_errf(c->t, v, AS_ERR_INVALID,
+                           "output.scores is true but no attention is stored (store: none or "
+                           "weights: norms); expected store: full or last_row (the scores have "
+                           "the attention's layout)");
+    }
+    return AS_OK;
+}
+
 static as_status parse_output(struct sw_ctx *c, int32_t node) {
-    static const char *const keys[] = {"path", "store", "dtype", "layers", "heads", NULL};
+    static const char *const keys[] = {"path",  "store",   "dtype",  "layers",
+                                       "heads", "weights", "scores", NULL};
     struct as_sweep *s = c->s;
     if (sw_is_null(&c->t->nodes[node])) return AS_OK;
     as_status ret = sw_check_map(c->t, node, "output", keys);
@@ -132,7 +172,7 @@ static as_status parse_output(struct sw_ctx *c, int32_t node) {
             return ret;
         s->marks.heads = mark_of(c, v);
     }
-    return AS_OK;
+    return parse_capture(c, node);
 }
 
 static as_status parse_ranks(struct sw_ctx *c, int32_t node) {

@@ -67,7 +67,24 @@ TOKENS = [("token", "i32", "token"), ("bound", "i32", "bound"), ("prompt_index",
 ATT_COMMON = [("layer", "i32", "layer"), ("head", "i32", "head")]
 ATT_LAST_ROW = [("token", "i32", "token"), ("last_row", "att", "token,layer,head")]
 ATT_FULL = [("full", "att", "")]
+
+
+def capture_spec(f, store):
+    """The optional /attention captures present in f (output.weights / output.scores)."""
+    g = f.get("attention", {})
+    cap = []
+    if "value_norm" in g:
+        cap.append(("value_norm", "att", "token,layer,head"))
+    if "scores_last_row" in g and store == "last_row":
+        cap.append(("scores_last_row", "att", "token,layer,head"))
+    if "scores_full" in g and store == "full":
+        cap.append(("scores_full", "att", ""))
+    if any(d.startswith("token") for _, _, d in cap):
+        cap.insert(0, ("token", "i32", "token"))
+    return cap
 LHEAD = "prompt,layer,head"
+NORM_METRICS = [("sink_last_norm", "f64", "prompt,layer,head"),
+                ("span_mass_norm", "f64", "span,layer,head")]
 METRICS = [("prompt", "str", "prompt"), ("layer", "i32", "layer"), ("head", "i32", "head"),
            ("token", "i32", "token"), ("bound", "i32", "bound"), ("keyword", "str", "keyword"),
            ("occ", "i32", "occ"), ("substr", "i32", "substr"), ("span", "i32", "span"),
@@ -595,11 +612,17 @@ class File:
     # ------------------------------------------------------------ /attention
     def attention(self):
         f = self.f
-        if self.store == "none":
+        cap = capture_spec(f, self.store)  # output.weights / output.scores (FORMAT.md)
+        if self.store == "none" and not cap:
             self.ok("attention" not in f, "store none but /attention exists")
             return
-        spec = ATT_COMMON + (ATT_LAST_ROW if self.store == "last_row" else ATT_FULL)
+        spec = ATT_COMMON + (ATT_LAST_ROW if self.store == "last_row" else
+                             ATT_FULL if self.store == "full" else [])
+        spec += [c for c in cap if c[0] not in [n for n, _, _ in spec]]
         if self.group("attention", spec) is None:
+            return
+        self.capture_values(f, cap)
+        if self.store == "none":
             return
         d = {n: self.dataset("attention", n, t, dims, self.att_dtype) for n, t, dims in spec}
         if d["layer"] is not None:
@@ -639,6 +662,28 @@ class File:
                             and np.abs(blk.sum(axis=-1) - 1).max() <= tol):
                         bad.append(self.ids[i])
         self.ok(not bad, f"done prompts whose stored attention is not causal rows summing to 1: {bad[:5]}")
+
+    def capture_values(self, f, cap):
+        """Value norms: finite and >= 0; scores: finite (for done prompts)."""
+        if not hasattr(self, "done"):
+            return
+        for n, _, _ in cap:
+            if n == "token":
+                continue
+            d = self.dataset("attention", n, "att", dict((c[0], c[2]) for c in cap)[n], self.att_dtype)
+            if d is None:
+                continue
+            a = d[()].astype(np.float64)
+            bad = []
+            for i in np.nonzero(self.done)[0]:
+                if n == "scores_full":
+                    t = int(self.T[i]); a0 = int(self.att_start[i])
+                    blk = a[a0:a0 + self.L * self.H * t * t]
+                else:
+                    blk = a[self.tok_start[i]:self.tok_start[i] + self.T[i]]
+                if not np.all(np.isfinite(blk)) or (n == "value_norm" and blk.min() < 0):
+                    bad.append(self.ids[i])
+            self.ok(not bad, f"/attention/{n}: done prompts with non-finite (or negative norm) values: {bad[:5]}")
 
     # ------------------------------------------------------------ /behaviour
     def behaviour(self):
@@ -683,7 +728,9 @@ class File:
 
     # ------------------------------------------------------------ /metrics
     def metrics(self):
-        g = self.group("metrics", METRICS)
+        # value norms stored (output.weights: norms | both): the norm-weighted masses too
+        spec = METRICS + (NORM_METRICS if "value_norm" in self.f.get("attention", {}) else [])
+        g = self.group("metrics", spec)
         if g is None or not hasattr(self, "done"):
             return
         # lengths of the keyword and ragged dimensions, from the scale and the counts
@@ -694,8 +741,11 @@ class File:
                     self.dims["keyword"] = len(g["keyword"])
             elif cnt in g:
                 self.dims[dim] = int(g[cnt][()].astype(np.int64).sum())
-        d = {n: self.dataset("metrics", n, t, dims) for n, t, dims in METRICS}
+        d = {n: self.dataset("metrics", n, t, dims) for n, t, dims in spec}
         self.sample_dims(g, "metrics")
+        if "sink_last_norm" in d and d["sink_last_norm"] is not None:
+            v = d["sink_last_norm"][()][self.done.astype(bool)]
+            self.ok(np.all(np.isnan(v) | ((v >= 0) & (v <= 1))), "/metrics/sink_last_norm outside [0, 1]")
         un = sattr(g, "unavailable_last_row")
         if self.ok(un is not None, "/metrics: attribute unavailable_last_row missing"):
             self.ok(attr_kind(g, "unavailable_last_row")[0] == "str",

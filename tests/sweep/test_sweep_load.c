@@ -453,6 +453,40 @@ static void test_pack(void) {
     as_sweep_free(&s);
 }
 
+/* output.weights / output.scores (issue 13): values, defaults, weights: norms -> store none, and
+ * both survive pack / unpack (the job's broadcast) */
+static void test_capture_keys(void) {
+    struct as_sweep s, u;
+    struct as_err err;
+    const char *g = "groups:\n  - name: g\n    template: x\n";
+    char y[256];
+    TU_CHECK(st_load(&s, g, NULL, &err) == AS_OK, "%s", err.msg);
+    TU_CHECK(s.weights == AS_WEIGHTS_PROBS && s.scores == 0 && s.store == AS_STORE_FULL,
+             "defaults: weights %d scores %d store %d", (int)s.weights, s.scores, (int)s.store);
+    as_sweep_free(&s);
+    snprintf(y, sizeof y, "output: {store: last_row, weights: both, scores: true}\n%s", g);
+    TU_CHECK(st_load(&s, y, NULL, &err) == AS_OK, "%s", err.msg);
+    TU_CHECK(s.weights == AS_WEIGHTS_BOTH && s.scores == 1 && s.store == AS_STORE_LAST_ROW,
+             "both: weights %d scores %d store %d", (int)s.weights, s.scores, (int)s.store);
+    void *buf = NULL;
+    size_t len = 0;
+    TU_CHECK(as_sweep_pack(&s, &buf, &len, &err) == AS_OK, "%s", err.msg);
+    TU_CHECK(as_sweep_unpack(&u, buf, len, &err) == AS_OK, "%s", err.msg);
+    TU_CHECK(u.weights == AS_WEIGHTS_BOTH && u.scores == 1, "unpacked weights %d scores %d",
+             (int)u.weights, u.scores);
+    free(buf);
+    as_sweep_free(&u);
+    as_sweep_free(&s);
+    snprintf(y, sizeof y, "output: {weights: norms, scores: false}\n%s", g);
+    TU_CHECK(st_load(&s, y, NULL, &err) == AS_OK, "%s", err.msg);
+    TU_CHECK(s.weights == AS_WEIGHTS_NORMS && s.store == AS_STORE_NONE && s.scores == 0,
+             "norms: weights %d store %d", (int)s.weights, (int)s.store);
+    as_sweep_free(&s);
+    TU_CHECK(as_weights_from_name("both") == AS_WEIGHTS_BOTH && as_weights_from_name("x") < 0 &&
+                 !strcmp(as_weights_name(AS_WEIGHTS_NORMS), "norms"),
+             "weights names");
+}
+
 int main(void) {
     st_setup("sweep-load");
     test_sha256();
@@ -463,6 +497,7 @@ int main(void) {
     test_overrides();
     test_enum_names();
     test_pack();
+    test_capture_keys();
     st_teardown();
     return tu_finish("test_sweep_load");
 }
