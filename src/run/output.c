@@ -127,9 +127,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     AS_TRY(as_metrics_table_layout(&js->metrics, j->n, jm->layouts, ids, j->n_tokens, L, H,
                                    js->layer_ids, js->head_ids, (const char *const *)s->keywords,
                                    s->n_keywords, err));
-    AS_TRY(as_behaviour_layout(&js->behaviour, j->n, ids, as_behaviour_k(j->cfg.vocab_size),
-                               j->vocab_str ? j->vocab_width : 1,
-                               s->analysis.answer ? j->answer_id : NULL, err));
+    AS_TRY(as_behaviour_layout(&js->behaviour, j, ids, err));
     struct as_h5_provenance *pv = &js->prov;
     pv->version = ATTNSWEEP_VERSION;
     pv->git_commit = ATTNSWEEP_GIT_COMMIT;

@@ -80,7 +80,9 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     int8_t *status = NULL;
     struct as_metrics_span_def *spans = NULL; /* scratch of the metrics contexts */
     struct as_behaviour beh;
+    struct as_answer_tf tf;
     memset(&beh, 0, sizeof beh);
+    memset(&tf, 0, sizeof tf);
     memset(stats, 0, sizeof *stats);
 
     int Tmax = 0, max_tok = 0;
@@ -127,10 +129,13 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     AS_TRY(as_runstate_init(&rs, c, max_tok, Tmax, maxn, o->kernel, err));
     /* files created before /behaviour existed are resumed without it */
     const int has_beh = as_h5file_exists(f, "behaviour") > 0;
+    const int has_tf = has_beh && as_h5file_exists(f, "behaviour/answer_logprob") > 0;
     if (has_beh)
-        AS_TRY(as_behaviour_init(&beh, maxn, c->vocab_size,
-                                 as_h5file_exists(f, "behaviour/answer_prob") > 0, j->vocab_str,
+        AS_TRY(as_behaviour_init(&beh, maxn, c->vocab_size, as_behaviour_k(c->vocab_size, s->topk),
+                                 (as_h5file_exists(f, "behaviour/answer_prob") > 0) + has_tf,
+                                 as_h5file_exists(f, "behaviour/logits") > 0, j->vocab_str,
                                  j->vocab_str ? j->vocab_width : 1, err));
+    AS_TRY(as_answer_tf_init(&tf, j, c, has_tf, maxn, Tmax, err));
     /* test hooks (docs/ARCHITECTURE.md): a prompt that fails, and a fixed pause after each
      * batch so that tests of concurrent access never depend on compute speed */
     const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");
@@ -179,7 +184,10 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             struct as_batch fb = {n_seq, seq_ids, lens};
             struct as_err ferr = {0};
             struct as_forward_out fo = {NULL, has_beh ? beh.logits : NULL};
-            as_status st = as_forward(m, &rs, &fb, &sink, &fo, &ferr);
+            as_status st = as_answer_tf_forward(&tf, m, &rs, &fb, &sink, &fo, &ferr);
+            if (st == AS_OK) /* the answers' teacher-forced log-probabilities */
+                st = as_answer_tf_run(&tf, m, &rs, j, seq_index, n_seq, first, beh.logits,
+                                      beh.answer_logprob, &ferr);
             for (int q = 0; q < n_seq; q++) {
                 const int k = (int)(seq_index[q] - first);
                 struct as_err perr = ferr;
@@ -247,6 +255,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
 done:
     as_runstate_free(&rs);
     as_behaviour_free(&beh);
+    as_answer_tf_free(&tf);
     free(slot);
     free(gather);
     free(met);

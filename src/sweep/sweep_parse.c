@@ -92,7 +92,8 @@ static as_status parse_model(struct sw_ctx *c, int32_t node) {
 }
 
 static as_status parse_output(struct sw_ctx *c, int32_t node) {
-    static const char *const keys[] = {"path", "store", "dtype", "layers", "heads", NULL};
+    static const char *const keys[] = {"path",  "store", "dtype",  "layers",
+                                       "heads", "topk",  "logits", NULL};
     struct as_sweep *s = c->s;
     if (sw_is_null(&c->t->nodes[node])) return AS_OK;
     as_status ret = sw_check_map(c->t, node, "output", keys);
@@ -132,7 +133,7 @@ static as_status parse_output(struct sw_ctx *c, int32_t node) {
             return ret;
         s->marks.heads = mark_of(c, v);
     }
-    return AS_OK;
+    return sw_parse_behaviour(c, node);
 }
 
 static as_status parse_ranks(struct sw_ctx *c, int32_t node) {
