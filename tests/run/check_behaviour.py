@@ -15,8 +15,13 @@ import json
 import struct
 import sys
 
+import os
+
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis"))
+import load  # noqa: E402 (analysis/load.py: Sweep.logits, Sweep.behaviour are checked here too)
 
 TEXTS = {"T007": "Attention is all you need",
          "T033": "The quick brown fox jumps over the lazy dog. In 1969, Neil Armstrong became the first "
@@ -70,8 +75,10 @@ def cmd_logits(path, ref, k):
         ok = np.array_equal(token_ids(f, i), np.load(f"{ref}/{case}/ids.npy"))
         msg = ""
         if "logits" in b:
-            d = float(np.abs(b["logits"][i].astype(np.float64) - z).max())
-            ok &= d <= 1e-4 and b["logits"].shape == (len(TEXTS), z.size)
+            with load.open_sweep(path) as sw:
+                lz = sw.logits("c/" + case)
+            d = float(np.abs(lz.astype(np.float64) - z).max())
+            ok &= d <= 1e-4 and b["logits"].shape == (len(TEXTS), z.size) and lz.dtype == np.float32
             msg = f"max|dlogit| {d:.2g}"
         want = np.argsort(-z, kind="stable")[:k]
         ids, prob = b["topk_id"][i], b["topk_prob"][i].astype(np.float64)
@@ -111,7 +118,10 @@ def cmd_answers(path, ref, st_path):
         z = h @ W.T  # every position's logits, HF
         m = int(f["sweep/n_tokens"][i])
         mine = tok[st[i]:st[i] + nt[i]]
-        ok = np.array_equal(token_ids(f, i), ids[:m]) and np.array_equal(mine, ids[m:])
+        with load.open_sweep(path) as sw:
+            lb = sw.behaviour("a/" + pid)
+        ok0 = np.array_equal(lb["answer_ids"], mine) and lb["answer_logprob"] == b["answer_logprob"][i]
+        ok = ok0 and np.array_equal(token_ids(f, i), ids[:m]) and np.array_equal(mine, ids[m:])
         want = float(sum(log_softmax(z[t - 1])[ids[t]] for t in range(m, len(ids))))
         got = float(b["answer_logprob"][i])
         first = float(log_softmax(z[m - 1])[ids[m]])
