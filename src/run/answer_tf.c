@@ -10,6 +10,7 @@
  * sequence's decode does not depend on the rest of the batch, and the batch's
  * composition does not depend on the rank count, so neither do the results. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,32 @@ void as_answer_tf_layout(struct as_table *t, const struct as_job *j) {
     as_table_add(t, "answer_logprob", AS_COL_F64, "prompt", sn, NULL, 0); /* by the workers */
 }
 
+int64_t as_answer_tf_ctx(const struct as_job *j, const struct as_config *c, int Tmax) {
+    int64_t longest = 0; /* the longest answer: every slot has room for Tmax + longest - 1 */
+    for (int64_t i = 0; j->answer_start && i < j->n; i++)
+        if (j->answer_start[i + 1] - j->answer_start[i] > longest)
+            longest = j->answer_start[i + 1] - j->answer_start[i];
+    int64_t ctx = (int64_t)Tmax + (longest > 0 ? longest - 1 : 0);
+    if (ctx > c->max_position) ctx = c->max_position > Tmax ? c->max_position : Tmax;
+    return ctx;
+}
+
+void as_answer_tf_print_size(const struct as_job *j, FILE *fp) {
+    if (!j->answer_start) return;
+    int max_n = 0, Tmax = 0;
+    for (int64_t b = 0; b < j->n_batches; b++)
+        max_n = j->batch_len[b] > max_n ? j->batch_len[b] : max_n;
+    for (int64_t i = 0; i < j->n; i++)
+        Tmax = j->n_tokens[i] > Tmax ? j->n_tokens[i] : Tmax;
+    if (max_n == 0) return;
+    const int64_t ctx = as_answer_tf_ctx(j, &j->cfg, Tmax);
+    fprintf(fp,
+            "teacher-forced answers: %lld answer tokens; KV cache per rank %.1f MiB (%d "
+            "sequences x %lld tokens)\n",
+            (long long)j->answer_start[j->n],
+            (double)as_kvcache_bytes(&j->cfg, max_n, (int)ctx) / 1048576.0, max_n, (long long)ctx);
+}
+
 void as_answer_tf_free(struct as_answer_tf *a) {
     as_kvcache_free(&a->kv);
     free(a->slots);
@@ -44,12 +71,7 @@ as_status as_answer_tf_init(struct as_answer_tf *a, const struct as_job *j,
                             struct as_err *err) {
     memset(a, 0, sizeof *a);
     if (!active || !j->answer_start) return AS_OK;
-    int64_t longest = 0; /* the longest answer: every slot has room for Tmax + longest - 1 */
-    for (int64_t i = 0; i < j->n; i++)
-        if (j->answer_start[i + 1] - j->answer_start[i] > longest)
-            longest = j->answer_start[i + 1] - j->answer_start[i];
-    int64_t ctx = (int64_t)Tmax + (longest > 0 ? longest - 1 : 0);
-    if (ctx > c->max_position) ctx = c->max_position > Tmax ? c->max_position : Tmax;
+    const int64_t ctx = as_answer_tf_ctx(j, c, Tmax);
     a->active = 1, a->V = c->vocab_size;
     a->slots = malloc(sizeof(int) * (size_t)n_cap);
     a->ids = malloc(sizeof(int32_t) * (size_t)n_cap);

@@ -187,6 +187,7 @@ void as_behaviour_rows(const struct as_behaviour *b, int n, struct as_table *row
 }
 
 void as_behaviour_print_size(const struct as_job *j, FILE *fp) {
+    as_answer_tf_print_size(j, fp);
     if (!j->sweep.logits) return;
     const double b = (double)j->n * (double)j->cfg.vocab_size * 4.0;
     fprintf(fp,

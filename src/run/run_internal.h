@@ -210,6 +210,10 @@ as_status as_answer_tf_init(struct as_answer_tf *a, const struct as_job *j,
                             const struct as_config *c, int active, int n_cap, int Tmax,
                             struct as_err *err);
 void as_answer_tf_free(struct as_answer_tf *a);
+/* Tokens per KV cache slot: Tmax + the job's longest answer - 1, at most max_position. */
+int64_t as_answer_tf_ctx(const struct as_job *j, const struct as_config *c, int Tmax);
+/* --dry-run and the plan: the answer tokens and the KV cache they need per rank. */
+void as_answer_tf_print_size(const struct as_job *j, FILE *fp);
 /* The batch's forward: as_forward, or when active as_forward_prefill (same attention, bit for
  * bit) keeping the KV cache for as_answer_tf_run. */
 as_status as_answer_tf_forward(struct as_answer_tf *a, const struct as_model *m,
