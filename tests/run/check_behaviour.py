@@ -134,6 +134,10 @@ def cmd_answers(path, ref, st_path):
     i = row["a/none"]
     ok = nt[i] == 0 and np.isnan(b["answer_logprob"][i]) and b["answer_first_id"][i] == -1
     print(f"none   answer_n_tokens {nt[i]}, logprob {b['answer_logprob'][i]}")
+    i = row["a/long"]
+    m = int(f["sweep/n_tokens"][i])
+    ok &= m + nt[i] - 1 > 256 and np.isnan(b["answer_logprob"][i]) and np.isfinite(b["answer_prob"][i])
+    print(f"long   {m} + {nt[i]} answer tokens > 256 positions: logprob {b['answer_logprob'][i]}")
     return 1 if bad or not ok else 0
 
 
@@ -172,6 +176,8 @@ def main():
     if a[0] == "make-answers":
         rows = [{"id": pid, "text": TEXTS[c][:n], "gold": TEXTS[c][n:]} for pid, (c, n) in SPLITS.items()]
         rows.insert(2, {"id": "none", "text": TEXTS["seed1_plain"]})
+        # prompt + answer longer than max_position_embeddings (256): answer_logprob NaN
+        rows.insert(4, {"id": "long", "text": "Hi", "gold": " word" * 300})
         write_jsonl(a[2], rows)
         return 0
     if a[0] == "logits":
