@@ -9,6 +9,9 @@
                                     (after the final norm) times HF's lm_head give every
                                     position's logits; log-softmax summed over the answer
   strings FILE CASE_DIR TOKENIZER   topk_str / next_str equal HF decode([id]) of the pieces
+  prefix-sums ANSWERS PREFIXES      answer_logprob of ANSWERS (decode path) vs the sums of
+                                    log-softmax of the prefill's stored logits in PREFIXES at
+                                    prompt + answer_ids[:t], for every t (no data needed)
 REF = ../shared/data/reference/hf-tiny-gqa/outputs/fp32 (computed by HF transformers, not by
 this project). Exit 0 when every check passes, 1 otherwise."""
 import json
@@ -165,6 +168,31 @@ def cmd_strings(path, case_dir, tok_path):
     return 1 if bad else 0
 
 
+def cmd_prefix_sums(path_a, path_p):
+    a, p = h5py.File(path_a, "r"), h5py.File(path_p, "r")
+    b, bad, n_ans = a["behaviour"], 0, 0
+    assert (a["sweep/status"][()] == 1).all() and (p["sweep/status"][()] == 1).all()
+    by_ids = {tuple(token_ids(p, k).tolist()): k for k in range(len(p["sweep/prompt"]))}
+    z = p["behaviour/logits"][()].astype(np.float64)
+    for i in range(len(a["sweep/prompt"])):
+        s, n = int(b["answer_start"][i]), int(b["answer_n_tokens"][i])
+        if n == 0:
+            bad += not np.isnan(b["answer_logprob"][i])
+            continue
+        ans, ids = b["answer_ids"][s:s + n].tolist(), token_ids(a, i).tolist()
+        rows = [by_ids.get(tuple(ids + ans[:t])) for t in range(n)]
+        if None in rows:
+            print(f"prompt {i}: no prefix has the tokens of answer position {rows.index(None)}")
+            bad += 1
+            continue
+        want = float(sum(log_softmax(z[k])[ans[t]] for t, k in enumerate(rows)))
+        got = float(b["answer_logprob"][i])
+        n_ans += 1
+        print(f"prompt {i}: {n} answer tokens: logprob {got:.7f}, prefill {want:.7f}, |d| {abs(got - want):.2g}")
+        bad += not abs(got - want) <= 1e-4 * n
+    return 1 if bad or n_ans < 3 else 0
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -184,6 +212,8 @@ def main():
         return cmd_logits(a[1], a[2], int(a[3]))
     if a[0] == "answers":
         return cmd_answers(a[1], a[2], a[3])
+    if a[0] == "prefix-sums":
+        return cmd_prefix_sums(a[1], a[2])
     if a[0] == "strings":
         return cmd_strings(a[1], a[2], a[3])
     print(__doc__)

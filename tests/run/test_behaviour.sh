@@ -43,6 +43,25 @@ answer_hf)  # answer_logprob (KV decode, teacher forcing) equals HF's per-positi
   sed '/^analysis:/d' a.yaml > n.yaml
   mpirun_n 2 "$BIN" run n.yaml --model "$HF/model-fp32" --output results/n.h5 --quiet || fail "run without answers"
   "$PY" "$HERE/compare_h5.py" results/n.h5 results/a3.h5 --tensors-only || fail "answers changed the stored attention" ;;
+answer_default)  # no data needed: answer_logprob (KV decode) equals sums of prefill logits (output.logits)
+  # sweep t.yaml: prompts with answers; sweep p.yaml: every character prefix of prompt + answer with
+  # output.logits, whose last-position logits come from the prefill path (independent of the decode
+  # steps); the prefixes whose tokens are prompt + answer_ids[:t] give log P(answer_ids[t] | ...)
+  default_model
+  "$PY" - <<'PY' || fail "inputs"
+import json
+P = [("q1", "What is two plus three? Answer:", " five"), ("q2", "Once upon a time there was a", " little girl named tom"),
+     ("q3", "The cat sat on the", " mat because the dog was big"), ("q4", "Tom liked", "")]
+open("t.jsonl", "w").write("".join(json.dumps({"id": i, "text": t, "gold": g}) + "\n" for i, t, g in P))
+rows = [{"id": f"{i}_{c}", "text": t + g[:c]} for i, t, g in P if g for c in range(len(g))]
+open("p.jsonl", "w").write("".join(json.dumps(r) + "\n" for r in rows))
+open("t.yaml", "w").write("output: {path: t.h5, store: last_row}\ngroups:\n  - {name: a, file: t.jsonl}\nanalysis: {answer: gold}\n")
+open("p.yaml", "w").write("output: {path: p.h5, store: none, logits: true}\ngroups:\n  - {name: b, file: p.jsonl}\n")
+PY
+  mpirun_n 2 "$BIN" run t.yaml --quiet || fail "run the answers"
+  mpirun_n 2 "$BIN" run p.yaml --quiet || fail "run the prefixes"
+  "$PY" "$SRC/tests/io/check_h5out.py" t.h5 p.h5 > /dev/null || fail "structure"
+  "$PY" "$CHECK" prefix-sums t.h5 p.h5 || fail "answer_logprob vs the prefill's logits" ;;
 extract_hf)  # attnsweep extract stores HF's decoded strings of the top-k and next token
   need_data reference/hf-tiny-gqa
   mkdir -p results
