@@ -30,30 +30,37 @@ void as_answer_tf_layout(struct as_table *t, const struct as_job *j) {
     as_table_add(t, "answer_logprob", AS_COL_F64, "prompt", sn, NULL, 0); /* by the workers */
 }
 
-int64_t as_answer_tf_ctx(const struct as_job *j, const struct as_config *c, int Tmax) {
-    int64_t longest = 0; /* the longest answer: every slot has room for Tmax + longest - 1 */
-    for (int64_t i = 0; j->answer_start && i < j->n; i++)
-        if (j->answer_start[i + 1] - j->answer_start[i] > longest)
-            longest = j->answer_start[i + 1] - j->answer_start[i];
-    int64_t ctx = (int64_t)Tmax + (longest > 0 ? longest - 1 : 0);
-    if (ctx > c->max_position) ctx = c->max_position > Tmax ? c->max_position : Tmax;
+int64_t as_answer_tf_ctx(const struct as_job *j, const struct as_config *c, const int64_t *index,
+                         int n_seq) {
+    int64_t ctx = 1;
+    for (int q = 0; q < n_seq; q++) {
+        const int64_t i = index[q], T = j->n_tokens[i];
+        const int64_t na = j->answer_start ? j->answer_start[i + 1] - j->answer_start[i] : 0;
+        int64_t need = T + (na > 0 ? na - 1 : 0);
+        if (need > c->max_position) need = T; /* no room for its answer: NaN (FORMAT.md) */
+        ctx = need > ctx ? need : ctx;
+    }
     return ctx;
 }
 
 void as_answer_tf_print_size(const struct as_job *j, FILE *fp) {
     if (!j->answer_start) return;
-    int max_n = 0, Tmax = 0;
+    double peak = 0;
+    int64_t *index = NULL;
+    int n_max = 0;
     for (int64_t b = 0; b < j->n_batches; b++)
-        max_n = j->batch_len[b] > max_n ? j->batch_len[b] : max_n;
-    for (int64_t i = 0; i < j->n; i++)
-        Tmax = j->n_tokens[i] > Tmax ? j->n_tokens[i] : Tmax;
-    if (max_n == 0) return;
-    const int64_t ctx = as_answer_tf_ctx(j, &j->cfg, Tmax);
-    fprintf(fp,
-            "teacher-forced answers: %lld answer tokens; KV cache per rank %.1f MiB (%d "
-            "sequences x %lld tokens)\n",
-            (long long)j->answer_start[j->n],
-            (double)as_kvcache_bytes(&j->cfg, max_n, (int)ctx) / 1048576.0, max_n, (long long)ctx);
+        n_max = j->batch_len[b] > n_max ? j->batch_len[b] : n_max;
+    if (n_max == 0 || !(index = malloc(sizeof *index * (size_t)n_max))) return;
+    for (int64_t b = 0; b < j->n_batches; b++) { /* the largest batch's cache: the peak */
+        for (int q = 0; q < j->batch_len[b]; q++)
+            index[q] = j->batch_start[b] + q;
+        const int64_t ctx = as_answer_tf_ctx(j, &j->cfg, index, j->batch_len[b]);
+        const double by = (double)as_kvcache_bytes(&j->cfg, j->batch_len[b], (int)ctx);
+        peak = by > peak ? by : peak;
+    }
+    free(index);
+    fprintf(fp, "teacher-forced answers: %lld answer tokens; KV cache per rank up to %.1f MiB\n",
+            (long long)j->answer_start[j->n], peak / 1048576.0);
 }
 
 void as_answer_tf_free(struct as_answer_tf *a) {
@@ -67,11 +74,9 @@ void as_answer_tf_free(struct as_answer_tf *a) {
 }
 
 as_status as_answer_tf_init(struct as_answer_tf *a, const struct as_job *j,
-                            const struct as_config *c, int active, int n_cap, int Tmax,
-                            struct as_err *err) {
+                            const struct as_config *c, int active, int n_cap, struct as_err *err) {
     memset(a, 0, sizeof *a);
     if (!active || !j->answer_start) return AS_OK;
-    const int64_t ctx = as_answer_tf_ctx(j, c, Tmax);
     a->active = 1, a->V = c->vocab_size;
     a->slots = malloc(sizeof(int) * (size_t)n_cap);
     a->ids = malloc(sizeof(int32_t) * (size_t)n_cap);
@@ -82,14 +87,24 @@ as_status as_answer_tf_init(struct as_answer_tf *a, const struct as_job *j,
         as_answer_tf_free(a);
         return as_err_set(err, AS_ERR_NOMEM, "out of memory for the teacher-forced answers");
     }
-    as_status st = as_kvcache_init(&a->kv, c, n_cap, (int)ctx, err);
-    if (st != AS_OK) {
+    return AS_OK;
+}
+
+/* The cache for this batch: n_seq slots of its longest prompt + answer. Rebuilt when too small,
+ * or when more than twice too large (one large batch does not hold its memory for the rest). */
+static as_status reserve(struct as_answer_tf *a, const struct as_config *c, const struct as_job *j,
+                         const int64_t *index, int n_seq, struct as_err *err) {
+    const int64_t ctx = as_answer_tf_ctx(j, c, index, n_seq);
+    const size_t want = as_kvcache_bytes(c, n_seq, (int)ctx);
+    if (a->kv.mem && a->kv.n_slots >= n_seq && a->kv.max_ctx >= ctx && a->kv.mem_bytes <= 2 * want)
+        return AS_OK;
+    as_kvcache_free(&a->kv);
+    as_status st = as_kvcache_init(&a->kv, c, n_seq, (int)ctx, err);
+    if (st != AS_OK)
         as_err_prefix(err,
                       "the KV cache of the teacher-forced answers (%d sequences of %lld "
                       "tokens)",
-                      n_cap, (long long)ctx);
-        as_answer_tf_free(a);
-    }
+                      n_seq, (long long)ctx);
     return st;
 }
 
@@ -105,10 +120,12 @@ done:
 }
 
 as_status as_answer_tf_forward(struct as_answer_tf *a, const struct as_model *m,
-                               struct as_runstate *rs, const struct as_batch *b,
-                               const struct as_attn_sink *sink, struct as_forward_out *out,
-                               struct as_err *err) {
+                               struct as_runstate *rs, const struct as_job *j, const int64_t *index,
+                               const struct as_batch *b, const struct as_attn_sink *sink,
+                               struct as_forward_out *out, struct as_err *err) {
     if (!a->active) return as_forward(m, rs, b, sink, out, err);
+    as_status st = reserve(a, &m->cfg, j, index, b->n_seq, err);
+    if (st != AS_OK) return st;
     struct as_capture cap;
     memset(&cap, 0, sizeof cap);
     if (sink && sink->fn) cap.probs.fn = rows_to_attn, cap.probs.ctx = (void *)sink;

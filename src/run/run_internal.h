@@ -194,7 +194,7 @@ void as_behaviour_rows(const struct as_behaviour *b, int n, struct as_table *row
 struct as_answer_tf {
     int active; /* the file has /behaviour/answer_logprob */
     int V;
-    struct as_kvcache kv; /* (n_cap slots) slot q = packed sequence q */
+    struct as_kvcache kv; /* of the current batch: slot q = packed sequence q */
     int *slots;           /* (n_cap) active slots of one step */
     int32_t *ids;         /* (n_cap) the answer token each one is fed */
     int *seq;             /* (n_cap) packed sequence of each active slot */
@@ -205,21 +205,24 @@ struct as_answer_tf {
  * (ragged), answer_start, answer_n_tokens (written at creation), answer_logprob. */
 void as_answer_tf_layout(struct as_table *t, const struct as_job *j);
 /* active: the file has answer_logprob; else the forward is as_forward's and run does nothing.
- * Room: n_cap sequences of Tmax + the longest answer - 1 tokens (at most max_position). */
+ * n_cap: sequences per batch. */
 as_status as_answer_tf_init(struct as_answer_tf *a, const struct as_job *j,
-                            const struct as_config *c, int active, int n_cap, int Tmax,
-                            struct as_err *err);
+                            const struct as_config *c, int active, int n_cap, struct as_err *err);
 void as_answer_tf_free(struct as_answer_tf *a);
-/* Tokens per KV cache slot: Tmax + the job's longest answer - 1, at most max_position. */
-int64_t as_answer_tf_ctx(const struct as_job *j, const struct as_config *c, int Tmax);
-/* --dry-run and the plan: the answer tokens and the KV cache they need per rank. */
+/* Tokens per KV cache slot for the packed sequences index (n_seq): the longest prompt + answer - 1
+ * (a prompt whose answer does not fit in max_position counts with its prompt alone). */
+int64_t as_answer_tf_ctx(const struct as_job *j, const struct as_config *c, const int64_t *index,
+                         int n_seq);
+/* --dry-run and the plan: the answer tokens and the KV cache they need per rank (its largest
+ * batch's). */
 void as_answer_tf_print_size(const struct as_job *j, FILE *fp);
-/* The batch's forward: as_forward, or when active as_forward_prefill (same attention, bit for
- * bit) keeping the KV cache for as_answer_tf_run. */
+/* The batch's forward (index: the job prompt of each of b's sequences): as_forward, or when
+ * active as_forward_prefill (same attention, bit for bit) keeping the KV cache (sized for this
+ * batch) for as_answer_tf_run. */
 as_status as_answer_tf_forward(struct as_answer_tf *a, const struct as_model *m,
-                               struct as_runstate *rs, const struct as_batch *b,
-                               const struct as_attn_sink *sink, struct as_forward_out *out,
-                               struct as_err *err);
+                               struct as_runstate *rs, const struct as_job *j, const int64_t *index,
+                               const struct as_batch *b, const struct as_attn_sink *sink,
+                               struct as_forward_out *out, struct as_err *err);
 /* After as_answer_tf_forward: logprob[index[q] - first] for each packed sequence q with an
  * answer (others untouched); last (n_seq, V) the forward's last-position logits. An answer
  * longer than the cache's room is left as it is (NaN after as_behaviour_reset). */

@@ -135,7 +135,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
                                  (as_h5file_exists(f, "behaviour/answer_prob") > 0) + has_tf,
                                  as_h5file_exists(f, "behaviour/logits") > 0, j->vocab_str,
                                  j->vocab_str ? j->vocab_width : 1, err));
-    AS_TRY(as_answer_tf_init(&tf, j, c, has_tf, maxn, Tmax, err));
+    AS_TRY(as_answer_tf_init(&tf, j, c, has_tf, maxn, err));
     /* test hooks (docs/ARCHITECTURE.md): a prompt that fails, and a fixed pause after each
      * batch so that tests of concurrent access never depend on compute speed */
     const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");
@@ -184,7 +184,7 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             struct as_batch fb = {n_seq, seq_ids, lens};
             struct as_err ferr = {0};
             struct as_forward_out fo = {NULL, has_beh ? beh.logits : NULL};
-            as_status st = as_answer_tf_forward(&tf, m, &rs, &fb, &sink, &fo, &ferr);
+            as_status st = as_answer_tf_forward(&tf, m, &rs, j, seq_index, &fb, &sink, &fo, &ferr);
             if (st == AS_OK) /* the answers' teacher-forced log-probabilities */
                 st = as_answer_tf_run(&tf, m, &rs, j, seq_index, n_seq, first, beh.logits,
                                       beh.answer_logprob, &ferr);
