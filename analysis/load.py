@@ -19,6 +19,8 @@ start and count. This module wraps h5py so that the common questions take one li
     m = sw.metrics("instructions/cot")             # dict: layer_entropy, head_entropy, ...
     m["heads"]                                     # the notebook's head_df (DataFrame)
     he = sw.column("head_entropy")                 # the whole sweep: float64 [prompt, layer, head]
+    b = sw.behaviour("instructions/cot")           # dict: top-k next tokens, answer columns
+    z = sw.logits("instructions/cot")              # float32 [vocab] (output.logits: true)
     df = sw.metrics_frame()                        # one row per (prompt, layer, head)
     s = sw.summary()                               # /summary as numpy arrays and DataFrames
     s["groups"]["instructions"]["sensitivity"]     # per-layer prompt-sensitivity table
@@ -470,6 +472,44 @@ class Sweep:
         """Token ids (int32 [T])."""
         s, e = self._tok_range(self.row(pid))
         return self._dset("tokens/token_id")[s:e]
+
+    def behaviour(self, pid, check_status=True):
+        """The prompt's row of /behaviour (docs/FORMAT.md "Behaviour") as a dict: topk_id,
+        topk_prob, topk_str (arrays / list of k), next_id, next_str; with analysis.answer also
+        answer_first_id, answer_prob, answer_rank, answer_correct and, when the file has them,
+        answer_ids (int32 [n], the answer's tokens), answer_logprob (teacher-forced
+        log P(answer | prompt)). None when the file has no /behaviour.
+
+        >>> sw.behaviour("a/qa")["answer_logprob"]      # doctest: +SKIP
+        """
+        if "behaviour" not in self.file:
+            return None
+        i = self.row(pid)
+        self._check_done(pid, i, check_status)
+        g, d = self.file["behaviour"], {}
+        for n in ("topk_id", "topk_prob", "next_id", "answer_first_id", "answer_prob",
+                  "answer_rank", "answer_correct", "answer_logprob"):
+            if n in g:
+                d[n] = g[n][i]
+        for n in ("topk_str", "next_str"):
+            if n in g:
+                v = _read(g[n], np.s_[i])
+                d[n] = [str(x) for x in v] if n == "topk_str" else str(v)
+        if "answer_start" in g:
+            a, c = int(g["answer_start"][i]), int(g["answer_n_tokens"][i])
+            d["answer_ids"] = g["answer_ids"][a:a + c]
+        return d
+
+    def logits(self, pid, check_status=True):
+        """The prompt's last-position logits, float32 [vocab]: one row of /behaviour/logits,
+        stored only with ``output.logits: true`` (raises ValueError otherwise)."""
+        i = self.row(pid)
+        self._check_done(pid, i, check_status)
+        ds = self._dset("behaviour/logits")
+        if ds is None:
+            raise ValueError(f"{self.path}: no /behaviour/logits; run the sweep with "
+                             "output: {logits: true} to store them")
+        return ds[i]
 
     def offsets(self, pid):
         """Byte span [start, end) of each token in the UTF-8 text (int32 [T, 2]); BOS gets

@@ -38,6 +38,8 @@
 extern "C" {
 #endif
 
+struct as_tokenizer; /* tokenizer.h */
+
 struct as_run_opts {
     const char *sweep_path;
     const char *model_path;     /* --model override, or NULL */
@@ -84,6 +86,9 @@ struct as_run_prompt {
     const char *model_path;    /* o->model_path is ignored */
     const char *output_path;
     int store, dtype; /* enum as_store, enum as_out_dtype */
+    /* the tokenizer (read on rank 0 only): /behaviour's topk_str / next_str are its decoded
+     * strings; NULL stores "" (docs/FORMAT.md "Behaviour") */
+    const struct as_tokenizer *tokenizer;
 };
 /* Collective like as_run (o->sweep_path, resume and dry_run are ignored). */
 as_status as_run_one(MPI_Comm comm, const struct as_run_opts *o, const struct as_run_prompt *p,

@@ -151,6 +151,9 @@ union as_sweep_cell {
 
 /* One typed metadata column: a JSONL field, a group tag, a product key or a
  * var, with one cell per prompt (docs/SWEEP.md "Metadata"). */
+/* Largest output.topk the YAML may ask for (it must also be <= the model's vocab_size). */
+#define AS_SWEEP_TOPK_MAX 1000000
+
 struct as_sweep_column {
     char *name; /* a variable name (sw rules), unique, never a built-in /sweep column */
     enum as_sweep_col_type type;
@@ -194,6 +197,9 @@ struct as_sweep {
     int n_heads;
     enum as_store_weights weights; /* probs, norms, both (store.h); norms forces store none */
     int scores; /* 1: also store the pre-softmax scores (needs store full/last_row) */
+    int topk;   /* output.topk: k of /behaviour's next-token top-k; 0 = min(10, vocab_size) */
+    int logits; /* output.logits: 1 = store /behaviour/logits (the last position's) */
+    struct as_sweep_mark topk_mark, logits_mark;
 
     /* ranks: */
     enum as_assign assign;

@@ -244,6 +244,7 @@ int as_cmd_extract(int argc, char **argv) {
     rp.output_path = o.out;
     rp.store = o.store;
     rp.dtype = o.dtype;
+    rp.tokenizer = have_tok ? &tok : NULL; /* /behaviour's decoded next-token strings */
     struct as_run_opts ro = {0};
     ro.force = o.force;
     ro.quiet = 1; /* extract prints its own one line */

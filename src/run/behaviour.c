@@ -11,13 +11,19 @@
 #include "attnsweep/decode.h"
 #include "run_internal.h"
 
-int as_behaviour_k(int vocab_size) {
+int as_behaviour_k(int vocab_size, int topk) {
+    if (topk > 0) return topk; /* output.topk, checked against the vocabulary (sweep.c) */
     return vocab_size < AS_TOPK_DEFAULT ? vocab_size : AS_TOPK_DEFAULT;
 }
 
-as_status as_behaviour_layout(struct as_table *t, int64_t n, const char *const *ids, int k,
-                              int str_width, const int32_t *answer_id, struct as_err *err) {
+as_status as_behaviour_layout(struct as_table *t, const struct as_job *j, const char *const *ids,
+                              struct as_err *err) {
     as_table_init(t);
+    const struct as_sweep *s = &j->sweep;
+    const int64_t n = j->n;
+    const int k = as_behaviour_k(j->cfg.vocab_size, s->topk);
+    const int str_width = j->vocab_str ? j->vocab_width : 1;
+    const int32_t *answer_id = s->analysis.answer ? j->answer_id : NULL;
     const int64_t sn[1] = {n}, snk[2] = {n, k};
     as_table_add_strings(t, "prompt", "prompt", sn, ids);
     as_table_add_range(t, "topk", k);
@@ -39,6 +45,12 @@ as_status as_behaviour_layout(struct as_table *t, int64_t n, const char *const *
             snprintf(c->flag_meanings, sizeof c->flag_meanings, "missing false true");
             c->flag_base = -1;
         }
+        if (j->answer_start) as_answer_tf_layout(t, j);
+    }
+    if (s->logits) { /* output.logits: the last position's raw logits, by the workers */
+        const int64_t snv[2] = {n, j->cfg.vocab_size};
+        as_table_add_range(t, "vocab", j->cfg.vocab_size);
+        as_table_add(t, "logits", AS_COL_F32, "prompt,vocab", snv, NULL, 0);
     }
     return as_table_check(t, "/behaviour", err);
 }
@@ -53,26 +65,36 @@ void as_behaviour_free(struct as_behaviour *b) {
     free(b->answer_prob);
     free(b->answer_rank);
     free(b->answer_correct);
+    free(b->answer_logprob);
+    free(b->logits_row);
     memset(b, 0, sizeof *b);
 }
 
-as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, int answers,
-                            const char *vocab, int str_width, struct as_err *err) {
+as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, int k, int answers,
+                            int store_logits, const char *vocab, int str_width,
+                            struct as_err *err) {
     memset(b, 0, sizeof *b);
-    b->answers = answers;
+    b->answers = answers, b->store_logits = store_logits;
     b->vocab = vocab, b->width = str_width > 0 ? str_width : 1;
     if (answers) {
         b->answer_prob = malloc(sizeof(float) * (size_t)n_cap);
         b->answer_rank = malloc(sizeof(int32_t) * (size_t)n_cap);
         b->answer_correct = malloc((size_t)n_cap);
-        if (!b->answer_prob || !b->answer_rank || !b->answer_correct) {
+        b->answer_logprob = malloc(sizeof(double) * (size_t)n_cap);
+        if (!b->answer_prob || !b->answer_rank || !b->answer_correct || !b->answer_logprob) {
             as_behaviour_free(b);
             return as_err_set(err, AS_ERR_NOMEM, "out of memory for the answers of %d prompts",
                               n_cap);
         }
     }
-    b->n_cap = n_cap, b->V = vocab_size, b->k = as_behaviour_k(vocab_size);
+    b->n_cap = n_cap, b->V = vocab_size, b->k = k;
     b->logits = malloc(sizeof(float) * (size_t)n_cap * (size_t)vocab_size);
+    if (store_logits &&
+        !(b->logits_row = malloc(sizeof(float) * (size_t)n_cap * (size_t)vocab_size))) {
+        as_behaviour_free(b);
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for the stored logits of %d prompts",
+                          n_cap);
+    }
     b->topk_id = malloc(sizeof(int32_t) * (size_t)n_cap * (size_t)b->k);
     b->topk_prob = malloc(sizeof(float) * (size_t)n_cap * (size_t)b->k);
     b->next_id = malloc(sizeof(int32_t) * (size_t)n_cap);
@@ -93,7 +115,10 @@ void as_behaviour_reset(struct as_behaviour *b, int n) {
     memset(b->topk_str, 0, (size_t)n * (size_t)b->k * (size_t)b->width);
     memset(b->next_str, 0, (size_t)n * (size_t)b->width);
     for (int i = 0; b->answers && i < n; i++)
-        b->answer_prob[i] = NAN, b->answer_rank[i] = -1, b->answer_correct[i] = -1;
+        b->answer_prob[i] = NAN, b->answer_rank[i] = -1, b->answer_correct[i] = -1,
+        b->answer_logprob[i] = NAN;
+    for (size_t i = 0; b->store_logits && i < (size_t)n * (size_t)b->V; i++)
+        b->logits_row[i] = NAN;
 }
 
 as_status as_behaviour_set(struct as_behaviour *b, int row, const float *logits, int32_t answer_id,
@@ -108,6 +133,8 @@ as_status as_behaviour_set(struct as_behaviour *b, int row, const float *logits,
         return st;
     }
     b->next_id[row] = ids[0]; /* as_topk: ids[0] == as_argmax(logits) */
+    if (b->store_logits)
+        memcpy(b->logits_row + (size_t)row * b->V, logits, sizeof(float) * (size_t)b->V);
     if (b->vocab) {
         const size_t w = (size_t)b->width;
         for (int i = 0; i < b->k; i++)
@@ -147,8 +174,24 @@ void as_behaviour_rows(const struct as_behaviour *b, int n, struct as_table *row
     if (c) c->width = (size_t)b->width;
     if ((c = as_table_add(rows, "next_str", AS_COL_STR, "prompt", sn, b->next_str, 0)))
         c->width = (size_t)b->width;
+    if (b->store_logits) {
+        const int64_t snv[2] = {n, b->V};
+        as_table_add(rows, "logits", AS_COL_F32, "prompt,vocab", snv, b->logits_row, 0);
+    }
     if (!b->answers) return;
     as_table_add(rows, "answer_prob", AS_COL_F32, "prompt", sn, b->answer_prob, 0);
     as_table_add(rows, "answer_rank", AS_COL_I32, "prompt", sn, b->answer_rank, 0);
     as_table_add(rows, "answer_correct", AS_COL_I8, "prompt", sn, b->answer_correct, 0);
+    if (b->answers > 1) /* the file has the teacher-forced answer columns */
+        as_table_add(rows, "answer_logprob", AS_COL_F64, "prompt", sn, b->answer_logprob, 0);
+}
+
+void as_behaviour_print_size(const struct as_job *j, FILE *fp) {
+    as_answer_tf_print_size(j, fp);
+    if (!j->sweep.logits) return;
+    const double b = (double)j->n * (double)j->cfg.vocab_size * 4.0;
+    fprintf(fp,
+            "warning: output.logits: true stores /behaviour/logits, %lld prompts x %d vocab x 4 "
+            "bytes = %.0f bytes (%.1f MB) of the estimate\n",
+            (long long)j->n, j->cfg.vocab_size, b, b / 1e6);
 }

@@ -21,6 +21,8 @@ void as_job_free(struct as_job *j) {
     free(j->rank);
     free(j->status0);
     free(j->answer_id);
+    free(j->answer_start);
+    free(j->answer_tok);
     free(j->vocab_str);
     free(j->dropped);
     free(j->batch_start);
@@ -137,11 +139,12 @@ done:
     return ret;
 }
 
-/* The first token of each prompt's expected answer (analysis.answer): the
- * first token of the encoding of text + answer whose byte span reaches into
- * the answer, i.e. the token the model would have to produce next (a token
- * merged across the boundary counts: it holds the answer's first bytes).
- * -1 when the prompt has no answer (missing or ""). */
+/* Each prompt's expected answer (analysis.answer) as tokens: the tokens of
+ * the encoding of text + answer from the first one whose byte span reaches
+ * into the answer, i.e. from the token the model would have to produce next
+ * (a token merged across the boundary counts: it holds the answer's first
+ * bytes) to the end. answer_id[i] is the first, -1 when the prompt has no
+ * answer (missing or ""). */
 static as_status answer_ids(struct as_job *j, const struct as_tokenizer *tok, struct as_err *err) {
     as_status ret = AS_OK;
     const struct as_sweep *s = &j->sweep;
@@ -151,12 +154,16 @@ static as_status answer_ids(struct as_job *j, const struct as_tokenizer *tok, st
         return as_err_set(err, AS_ERR_INVALID, "analysis.answer '%s' is not a metadata column",
                           s->analysis.answer);
     char *buf = NULL, cell[64];
-    size_t cap = 0;
+    size_t cap = 0, tcap = 0;
+    int64_t nt = 0;
     const int add_bos = as_tokenizer_add_bos_default(tok);
+    if (!(j->answer_start = calloc((size_t)j->n + 1, sizeof *j->answer_start)))
+        return as_err_set(err, AS_ERR_NOMEM, "out of memory for the answers");
     for (int64_t i = 0; i < j->n && ret == AS_OK; i++) {
         const struct as_sweep_prompt *p = &s->prompts[i];
         const char *ans = as_sweep_cell_text(s, col, i, cell, sizeof cell);
         const size_t al = ans ? strlen(ans) : 0;
+        j->answer_start[i] = nt;
         if (al == 0 || (s->columns[col].type == AS_SWEEP_COL_FLOAT && !strcmp(ans, "nan")))
             continue;
         if (p->text_len + al + 1 > cap) {
@@ -176,13 +183,27 @@ static as_status answer_ids(struct as_job *j, const struct as_tokenizer *tok, st
             as_err_prefix(err, "prompt '%s': analysis.answer '%s'", p->id, ans);
             break;
         }
-        for (int t = 0; t < e.n; t++)
-            if ((size_t)e.offsets[2 * t + 1] > p->text_len) {
-                j->answer_id[i] = e.ids[t];
+        int t0 = 0;
+        while (t0 < e.n && (size_t)e.offsets[2 * t0 + 1] <= p->text_len)
+            t0++;
+        if (t0 < e.n) j->answer_id[i] = e.ids[t0];
+        if (nt + (e.n - t0) > (int64_t)tcap) {
+            tcap = 2 * (size_t)(nt + (e.n - t0)) + 16;
+            int32_t *nb = realloc(j->answer_tok, tcap * sizeof *nb);
+            if (!nb) {
+                as_encoding_free(&e);
+                ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the answers' tokens");
                 break;
             }
+            j->answer_tok = nb;
+        }
+        for (int t = t0; t < e.n; t++)
+            j->answer_tok[nt++] = e.ids[t];
         as_encoding_free(&e);
     }
+    j->answer_start[j->n] = nt;
+    if (ret == AS_OK && !j->answer_tok && !(j->answer_tok = malloc(sizeof *j->answer_tok)))
+        ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the answers' tokens");
     free(buf);
     return ret;
 }
@@ -541,6 +562,7 @@ as_status as_job_prepare_one(struct as_job *j, const struct as_run_prompt *p,
     }
     j->tok_start[0] = 0, j->tok_start[1] = p->n_tokens, j->n_tokens[0] = p->n_tokens;
     job_point_strings(j);
+    if (p->tokenizer) AS_TRY(vocab_strings(j, p->tokenizer, err));
     AS_TRY(as_plan_check_lengths(s, j->n_tokens, j->cfg.max_position, err));
     j->mode = AS_JOB_CREATE;
     AS_TRY(plan_remaining(j, o->quiet, err));
@@ -596,6 +618,12 @@ static as_status job_pack(const struct as_job *j, struct wbuf *b, struct as_err 
     put(b, j->rank, sizeof(int32_t) * (size_t)j->n);
     put(b, j->status0, (size_t)j->n);
     put(b, j->answer_id, sizeof(int32_t) * (size_t)j->n);
+    const int64_t n_ans = j->answer_start ? j->answer_start[j->n] : -1;
+    put(b, &n_ans, sizeof n_ans);
+    if (j->answer_start) {
+        put(b, j->answer_start, sizeof(int64_t) * (size_t)(j->n + 1));
+        put(b, j->answer_tok, sizeof(int32_t) * (size_t)n_ans);
+    }
     put(b, &j->n_batches, sizeof j->n_batches);
     put(b, j->batch_start, sizeof(int64_t) * (size_t)j->n_batches);
     put(b, j->batch_len, sizeof(int32_t) * (size_t)j->n_batches);
@@ -653,6 +681,29 @@ static as_status job_unpack(struct as_job *j, const char *buf, size_t len, struc
     AS_TRY(take(&c, j->rank, sizeof(int32_t) * (size_t)j->n, "rank", err));
     AS_TRY(take(&c, j->status0, (size_t)j->n, "status", err));
     AS_TRY(take(&c, j->answer_id, sizeof(int32_t) * (size_t)j->n, "answer ids", err));
+    int64_t n_ans;
+    AS_TRY(take(&c, &n_ans, sizeof n_ans, "answer token count", err));
+    if (n_ans < -1 || n_ans > (int64_t)len) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "job broadcast: corrupt answer token count");
+        goto done;
+    }
+    if (n_ans >= 0) {
+        j->answer_start = malloc(((size_t)j->n + 1) * sizeof *j->answer_start);
+        j->answer_tok = malloc(((size_t)n_ans + 1) * sizeof *j->answer_tok);
+        if (!j->answer_start || !j->answer_tok) {
+            ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the answers' tokens");
+            goto done;
+        }
+        AS_TRY(
+            take(&c, j->answer_start, sizeof(int64_t) * (size_t)(j->n + 1), "answer starts", err));
+        AS_TRY(take(&c, j->answer_tok, sizeof(int32_t) * (size_t)n_ans, "answer tokens", err));
+        for (int64_t i = 0; i < j->n; i++)
+            if (j->answer_start[i] < 0 || j->answer_start[i] > j->answer_start[i + 1] ||
+                j->answer_start[j->n] != n_ans) {
+                ret = as_err_set(err, AS_ERR_FORMAT, "job broadcast: corrupt answer starts");
+                goto done;
+            }
+    }
     AS_TRY(take(&c, &j->n_batches, sizeof j->n_batches, "batches", err));
     if (j->n_batches < 0 || j->n_batches > j->n) {
         ret = as_err_set(err, AS_ERR_FORMAT, "job broadcast: corrupt batch count");

@@ -129,9 +129,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
                                    js->layer_ids, js->head_ids, (const char *const *)s->keywords,
                                    s->n_keywords, err));
     if (s->weights != AS_WEIGHTS_PROBS) AS_TRY(as_norm_metrics_layout(&js->metrics, err));
-    AS_TRY(as_behaviour_layout(&js->behaviour, j->n, ids, as_behaviour_k(j->cfg.vocab_size),
-                               j->vocab_str ? j->vocab_width : 1,
-                               s->analysis.answer ? j->answer_id : NULL, err));
+    AS_TRY(as_behaviour_layout(&js->behaviour, j, ids, err));
     struct as_h5_provenance *pv = &js->prov;
     pv->version = ATTNSWEEP_VERSION;
     pv->git_commit = ATTNSWEEP_GIT_COMMIT;

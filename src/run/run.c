@@ -133,6 +133,7 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
             printf("output file: %s estimated at %.0f bytes (%.1f MB: %.1f MB data, %.1f kB "
                    "metadata)\n",
                    job.sweep.output_path, est, est / 1e6, (est - meta) / 1e6, meta / 1e3);
+        if (st == AS_OK && (!o->quiet || o->dry_run)) as_behaviour_print_size(&job, stdout);
     }
     AS_TRY(as_mpi_agree(comm, st, err));
     if (o->dry_run) goto done;

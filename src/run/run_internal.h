@@ -4,8 +4,10 @@
 
 #include <mpi.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "attnsweep/agree.h"
+#include "attnsweep/decode.h"
 #include "attnsweep/h5out.h"
 #include "attnsweep/model.h"
 #include "attnsweep/run.h"
@@ -34,8 +36,12 @@ struct as_job {
     int32_t *rank;      /* (n) rank that computes prompt i in this run, -1 = nothing to do */
     int8_t *status0;    /* (n) /sweep/status at the start (pending, or skipped when created) */
     int32_t *answer_id; /* (n) first token of each prompt's analysis.answer, -1 = none */
-    char *vocab_str;    /* (vocab_n, vocab_width) what HF decode([id]) gives for every id, as
-                           null-padded records (<0x00> as ""); NULL without a tokenizer */
+    /* analysis.answer's tokens, ragged: prompt i's are answer_tok[answer_start[i] ..
+     * answer_start[i+1]), answer_tok[answer_start[i]] == answer_id[i] (none: empty) */
+    int64_t *answer_start; /* (n + 1), NULL without analysis.answer */
+    int32_t *answer_tok;   /* (answer_start[n]) */
+    char *vocab_str;       /* (vocab_n, vocab_width) what HF decode([id]) gives for every id, as
+                              null-padded records (<0x00> as ""); NULL without a tokenizer */
     int32_t vocab_n, vocab_width;
     int32_t *dropped; /* (n) tokens cut by model.on_too_long: truncate (rank 0 only, else NULL) */
     /* batches of this run: runs of consecutive prompts to compute, planned
@@ -150,20 +156,27 @@ struct as_behaviour {
     float *answer_prob;     /* (n_cap) probability of the answer's first token, NaN = no answer */
     int32_t *answer_rank;   /* (n_cap) its rank, 1 = top; -1 = no answer */
     int8_t *answer_correct; /* (n_cap) next_id == answer's first token; -1 = no answer */
+    double *answer_logprob; /* (n_cap) teacher-forced log P(answer | prompt), NaN = none */
+    int store_logits;       /* output.logits: logits_row is written */
+    float *logits_row;      /* (n_cap, V) the logits of row r (batch prompt order), NaN = not
+                               computed */
     const char *vocab;      /* (V, width) decoded strings (the job's), NULL = none: "" */
     int width;              /* bytes per string record (>= 1) */
     char *topk_str;         /* (n_cap, k, width) decoded topk_id */
     char *next_str;         /* (n_cap, width) decoded next_id */
 };
-int as_behaviour_k(int vocab_size);
-/* The /behaviour creation table (prompt scale, topk scale, allocated columns;
- * strings str_width bytes wide);
- * answer_id (n, copied): each prompt's answer's first token (-1 = none), or NULL
- * without analysis.answer. */
-as_status as_behaviour_layout(struct as_table *t, int64_t n, const char *const *ids, int k,
-                              int str_width, const int32_t *answer_id, struct as_err *err);
-as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, int answers,
-                            const char *vocab, int str_width, struct as_err *err);
+/* k of the top-k: output.topk when given (topk > 0), else min(AS_TOPK_DEFAULT, V). */
+int as_behaviour_k(int vocab_size, int topk);
+/* The /behaviour creation table of the job (prompt scale, topk scale, allocated columns;
+ * strings as wide as the job's vocabulary strings; with analysis.answer the answer columns,
+ * the first token's written now; with output.logits the logits and the vocab scale);
+ * ids: (n) the prompt ids. */
+as_status as_behaviour_layout(struct as_table *t, const struct as_job *j, const char *const *ids,
+                              struct as_err *err);
+/* answers: 0 none, 1 the answer_* rows, 2 also answer_logprob (the file has it);
+ * store_logits: the batch's rows carry /behaviour/logits. */
+as_status as_behaviour_init(struct as_behaviour *b, int n_cap, int vocab_size, int k, int answers,
+                            int store_logits, const char *vocab, int str_width, struct as_err *err);
 void as_behaviour_free(struct as_behaviour *b);
 /* Rows 0..n-1 to "not computed": ids -1, probabilities NaN. */
 void as_behaviour_reset(struct as_behaviour *b, int n);
@@ -171,8 +184,53 @@ void as_behaviour_reset(struct as_behaviour *b, int n);
  * none); on error the row stays "not computed". */
 as_status as_behaviour_set(struct as_behaviour *b, int row, const float *logits, int32_t answer_id,
                            struct as_err *err);
+/* --dry-run and the plan: with output.logits, what /behaviour/logits adds (N x V x 4 bytes). */
+void as_behaviour_print_size(const struct as_job *j, FILE *fp);
 /* The batch's n rows as a table borrowing b's arrays. */
 void as_behaviour_rows(const struct as_behaviour *b, int n, struct as_table *rows);
+
+/* The expected answer under teacher forcing (answer_tf.c): the batch's prefill
+ * keeps a KV cache, then decode steps feed the answer's tokens. */
+struct as_answer_tf {
+    int active; /* the file has /behaviour/answer_logprob */
+    int V;
+    struct as_kvcache kv; /* of the current batch: slot q = packed sequence q */
+    int *slots;           /* (n_cap) active slots of one step */
+    int32_t *ids;         /* (n_cap) the answer token each one is fed */
+    int *seq;             /* (n_cap) packed sequence of each active slot */
+    int64_t *need;        /* (n_cap) decode steps each sequence needs */
+    float *logits;        /* (n_cap, V) logits of one step */
+};
+/* The answer columns of /behaviour beyond the first token: answer_token scale, answer_ids
+ * (ragged), answer_start, answer_n_tokens (written at creation), answer_logprob. */
+void as_answer_tf_layout(struct as_table *t, const struct as_job *j);
+/* active: the file has answer_logprob; else the forward is as_forward's and run does nothing.
+ * n_cap: sequences per batch. */
+as_status as_answer_tf_init(struct as_answer_tf *a, const struct as_job *j,
+                            const struct as_config *c, int active, int n_cap, struct as_err *err);
+void as_answer_tf_free(struct as_answer_tf *a);
+/* Tokens per KV cache slot for the packed sequences index (n_seq): the longest prompt + answer - 1
+ * (a prompt whose answer does not fit in max_position counts with its prompt alone). */
+int64_t as_answer_tf_ctx(const struct as_job *j, const struct as_config *c, const int64_t *index,
+                         int n_seq);
+/* --dry-run and the plan: the answer tokens and the KV cache they need per rank (its largest
+ * batch's). */
+void as_answer_tf_print_size(const struct as_job *j, FILE *fp);
+/* The batch's forward (index: the job prompt of each of b's sequences): as_forward, or when
+ * active as_forward_prefill (same attention, bit for bit) keeping the KV cache (sized for this
+ * batch) for as_answer_tf_run. capture (may be NULL): the value norms / scores capture of
+ * capture.c, used instead of sink (whose probabilities it carries). */
+as_status as_answer_tf_forward(struct as_answer_tf *a, const struct as_model *m,
+                               struct as_runstate *rs, const struct as_job *j, const int64_t *index,
+                               const struct as_batch *b, const struct as_attn_sink *sink,
+                               const struct as_capture *capture, struct as_forward_out *out,
+                               struct as_err *err);
+/* After as_answer_tf_forward: logprob[index[q] - first] for each packed sequence q with an
+ * answer (others untouched); last (n_seq, V) the forward's last-position logits. An answer
+ * longer than the cache's room is left as it is (NaN after as_behaviour_reset). */
+as_status as_answer_tf_run(struct as_answer_tf *a, const struct as_model *m, struct as_runstate *rs,
+                           const struct as_job *j, const int64_t *index, int n_seq, int64_t first,
+                           const float *last, double *logprob, struct as_err *err);
 
 /* The output file (output.c). */
 /* Rank 0: the create spec of the job's file; specs (n) and metrics are owned

@@ -82,9 +82,11 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     int8_t *status = NULL;
     struct as_metrics_span_def *spans = NULL; /* scratch of the metrics contexts */
     struct as_behaviour beh;
+    struct as_answer_tf tf;
     memset(&beh, 0, sizeof beh);
     struct as_capbuf cb;
     memset(&cb, 0, sizeof cb);
+    memset(&tf, 0, sizeof tf);
     memset(stats, 0, sizeof *stats);
 
     int Tmax = 0, max_tok = 0;
@@ -132,10 +134,13 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
     AS_TRY(as_capbuf_init(&cb, j, m, f, slot, sto.heads, max_tok, Tmax, err));
     /* files created before /behaviour existed are resumed without it */
     const int has_beh = as_h5file_exists(f, "behaviour") > 0;
+    const int has_tf = has_beh && as_h5file_exists(f, "behaviour/answer_logprob") > 0;
     if (has_beh)
-        AS_TRY(as_behaviour_init(&beh, maxn, c->vocab_size,
-                                 as_h5file_exists(f, "behaviour/answer_prob") > 0, j->vocab_str,
+        AS_TRY(as_behaviour_init(&beh, maxn, c->vocab_size, as_behaviour_k(c->vocab_size, s->topk),
+                                 (as_h5file_exists(f, "behaviour/answer_prob") > 0) + has_tf,
+                                 as_h5file_exists(f, "behaviour/logits") > 0, j->vocab_str,
                                  j->vocab_str ? j->vocab_width : 1, err));
+    AS_TRY(as_answer_tf_init(&tf, j, c, has_tf, maxn, err));
     /* test hooks (docs/ARCHITECTURE.md): a prompt that fails, and a fixed pause after each
      * batch so that tests of concurrent access never depend on compute speed */
     const char *fault = getenv("ATTNSWEEP_FAULT_PROMPT");
@@ -189,14 +194,17 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
             struct as_batch fb = {n_seq, seq_ids, lens};
             struct as_err ferr = {0};
             struct as_forward_out fo = {NULL, has_beh ? beh.logits : NULL};
-            as_status st;
+            struct as_capture cap;
+            const struct as_capture *capp = NULL;
             if (cb.active) { /* value norms / scores too (capture.c); the same probabilities */
-                struct as_capture cap;
                 as_capbuf_capture(&cb, sink, &cap);
-                st = as_forward_prefill(m, &rs, &fb, NULL, &cap, &fo, &ferr);
-            } else {
-                st = as_forward(m, &rs, &fb, &sink, &fo, &ferr);
+                capp = &cap;
             }
+            as_status st =
+                as_answer_tf_forward(&tf, m, &rs, j, seq_index, &fb, &sink, capp, &fo, &ferr);
+            if (st == AS_OK) /* the answers' teacher-forced log-probabilities */
+                st = as_answer_tf_run(&tf, m, &rs, j, seq_index, n_seq, first, beh.logits,
+                                      beh.answer_logprob, &ferr);
             for (int q = 0; q < n_seq; q++) {
                 const int k = (int)(seq_index[q] - first);
                 struct as_err perr = ferr;
@@ -273,6 +281,7 @@ done:
     as_runstate_free(&rs);
     as_behaviour_free(&beh);
     as_capbuf_free(&cb);
+    as_answer_tf_free(&tf);
     free(slot);
     free(gather);
     free(met);

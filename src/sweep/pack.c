@@ -113,6 +113,10 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
         put_i32(&w, s->heads[i]);
     put_i32(&w, (int32_t)s->weights);
     put_i32(&w, s->scores);
+    put_i32(&w, s->topk);
+    put_i32(&w, s->logits);
+    put_mark(&w, s->topk_mark);
+    put_mark(&w, s->logits_mark);
     put_i32(&w, (int32_t)s->assign);
     put_i32(&w, s->n_keywords);
     for (int i = 0; i < s->n_keywords; i++)
@@ -480,6 +484,16 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
     s->weights = (enum as_store_weights)v;
     AS_TRY(get_i32(&r, &v, "scores"));
     s->scores = v != 0;
+    AS_TRY(get_i32(&r, &v, "topk"));
+    if (v < 0 || v > AS_SWEEP_TOPK_MAX) {
+        ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: topk %d out of range", v);
+        goto done;
+    }
+    s->topk = v;
+    AS_TRY(get_i32(&r, &v, "logits"));
+    s->logits = v != 0;
+    AS_TRY(get_mark(&r, &s->topk_mark));
+    AS_TRY(get_mark(&r, &s->logits_mark));
     AS_TRY(get_i32(&r, &v, "assign"));
     if (v < 0 || v > AS_ASSIGN_EXPLICIT) {
         ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: assign %d out of range", v);

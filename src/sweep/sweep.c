@@ -337,6 +337,12 @@ as_status as_sweep_check_model(const struct as_sweep *s, const struct as_config 
                               "(0..%d); expected a head index < %d",
                               s->path, s->marks.heads.line, s->marks.heads.col, i, s->heads[i],
                               cfg->n_heads, cfg->n_heads - 1, cfg->n_heads);
+    if (s->topk > cfg->vocab_size)
+        return as_err_set(err, AS_ERR_INVALID,
+                          "%s:%d:%d: output.topk is %d, but the model's vocabulary has %d tokens; "
+                          "expected 1 <= topk <= %d",
+                          s->path, s->topk_mark.line, s->topk_mark.col, s->topk, cfg->vocab_size,
+                          cfg->vocab_size);
     return AS_OK;
 }
 
@@ -514,6 +520,12 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
     fprintf(fp, "  %-18s ", "output.heads");
     print_ints(fp, s->heads, s->n_heads, "all");
     fprintf(fp, "  %s\n", origin(s, s->marks.heads, 0, NULL, o, sizeof o));
+    char kb[32];
+    snprintf(kb, sizeof kb, "%d", s->topk);
+    fprintf(fp, "  %-18s %-40s %s\n", "output.topk", s->topk ? kb : "min(10, vocab_size)",
+            origin(s, s->topk_mark, 0, NULL, o, sizeof o));
+    fprintf(fp, "  %-18s %-40s %s\n", "output.logits", s->logits ? "true" : "false",
+            origin(s, s->logits_mark, 0, NULL, o, sizeof o));
     fprintf(fp, "  %-18s %-40s %s\n", "ranks.assign", as_assign_name(s->assign),
             origin(s, s->marks.assign, 0, NULL, o, sizeof o));
     fprintf(fp, "  %-18s [", "analysis.keywords");

@@ -219,7 +219,9 @@ as_status sw_group_field(struct sw_ctx *c, int col);
 
 /* ---------------------------------------------------------------- the stages */
 as_status sw_parse_settings(struct sw_ctx *c); /* model, output, ranks.assign, analysis */
-as_status sw_expand_groups(struct sw_ctx *c);  /* groups -> prompts (expand.c) */
+/* output.topk, output.logits of the output mapping (behaviour_opts.c) */
+as_status sw_parse_behaviour(struct sw_ctx *c, int32_t output);
+as_status sw_expand_groups(struct sw_ctx *c); /* groups -> prompts (expand.c) */
 /* file: groups (prompt_file.c). path is resolved; node is the file: value (for messages). */
 as_status sw_read_prompt_file(struct sw_ctx *c, int g, const char *path, int32_t node);
 /* as_analysis_defaults with by = {"group"} (a static string). */

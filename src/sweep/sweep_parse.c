@@ -131,8 +131,8 @@ static as_status parse_capture(struct sw_ctx *c, int32_t node) {
 }
 
 static as_status parse_output(struct sw_ctx *c, int32_t node) {
-    static const char *const keys[] = {"path",  "store",   "dtype",  "layers",
-                                       "heads", "weights", "scores", NULL};
+    static const char *const keys[] = {"path",    "store",  "dtype", "layers", "heads",
+                                       "weights", "scores", "topk",  "logits", NULL};
     struct as_sweep *s = c->s;
     if (sw_is_null(&c->t->nodes[node])) return AS_OK;
     as_status ret = sw_check_map(c->t, node, "output", keys);
@@ -172,7 +172,8 @@ static as_status parse_output(struct sw_ctx *c, int32_t node) {
             return ret;
         s->marks.heads = mark_of(c, v);
     }
-    return parse_capture(c, node);
+    if ((ret = parse_capture(c, node)) != AS_OK) return ret;
+    return sw_parse_behaviour(c, node);
 }
 
 static as_status parse_ranks(struct sw_ctx *c, int32_t node) {

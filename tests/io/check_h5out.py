@@ -110,6 +110,10 @@ BEHAVIOUR = [("prompt", "str", "prompt"), ("topk", "i32", "topk"), ("topk_id", "
              ("topk_str", "str", "prompt,topk"), ("next_str", "str", "prompt")]
 BEHAVIOUR_ANSWER = [("answer_first_id", "i32", "prompt"), ("answer_prob", "f32", "prompt"),
                     ("answer_rank", "i32", "prompt"), ("answer_correct", "i8", "prompt")]
+BEHAVIOUR_FORCED = [("answer_token", "i32", "answer_token"), ("answer_ids", "i32", "answer_token"),
+                    ("answer_start", "i64", "prompt"), ("answer_n_tokens", "i32", "prompt"),
+                    ("answer_logprob", "f64", "prompt")]
+BEHAVIOUR_LOGITS = [("vocab", "i32", "vocab"), ("logits", "f32", "prompt,vocab")]
 SUMMARY = [("prompt", "str", "prompt"), ("layer", "i32", "layer"), ("head", "i32", "head"),
            ("top", "i32", "top"), ("group", "str", "group"), ("member", "i32", "member"),
            ("prompt_index", "i32", "prompt"), ("head_entropy_mean", "f64", "layer,head")]
@@ -688,7 +692,10 @@ class File:
     # ------------------------------------------------------------ /behaviour
     def behaviour(self):
         answers = "answer_prob" in self.f.get("behaviour", {})
-        spec = BEHAVIOUR + (BEHAVIOUR_ANSWER if answers else [])
+        forced = "answer_logprob" in self.f.get("behaviour", {})
+        with_logits = "logits" in self.f.get("behaviour", {})
+        spec = BEHAVIOUR + (BEHAVIOUR_ANSWER if answers else []) + (BEHAVIOUR_FORCED if forced else []) \
+            + (BEHAVIOUR_LOGITS if with_logits else [])
         g = self.group("behaviour", spec)
         if g is None or not hasattr(self, "done"):
             return
@@ -698,7 +705,8 @@ class File:
         if any(v is None for v in d.values()):
             return
         k = self.dims["topk"]
-        self.ok(k == min(10, max(self.vocab, 1)), f"/behaviour: k = {k}, expected min(10, vocab_size)")
+        # output.topk sets k (1 <= k <= vocab_size); the default is min(10, vocab_size)
+        self.ok(1 <= k <= max(self.vocab, 1), f"/behaviour: k = {k}, expected 1 <= k <= vocab_size")
         self.ok(np.array_equal(d["topk"][()], np.arange(k)), "/behaviour/topk != 0..k-1")
         self.ok(strs(d["prompt"]) == self.ids, "/behaviour/prompt != /sweep/prompt")
         done = np.nonzero(self.done)[0]
@@ -710,6 +718,14 @@ class File:
         self.ok(np.array_equal(nx, ids[:, 0]), "/behaviour/next_id != topk_id[:, 0]")
         self.ok(np.array_equal(d["next_str"][()][done], d["topk_str"][()][done][:, 0]),
                 "/behaviour/next_str != topk_str[:, 0]")
+        if with_logits:
+            self.dims["vocab"] = self.vocab
+            lg = {n: self.dataset("behaviour", n, t, dims) for n, t, dims in BEHAVIOUR_LOGITS}
+            if all(v is not None for v in lg.values()):
+                z = lg["logits"][()][done]
+                self.ok(np.array_equal(lg["vocab"][()], np.arange(self.vocab)), "/behaviour/vocab != 0..V-1")
+                self.ok(np.all(np.isfinite(z)) and np.array_equal(np.argmax(z, axis=1), nx),
+                        "/behaviour/logits: not finite, or argmax != next_id")
         if not answers:
             return
         e = {n: self.dataset("behaviour", n, t, dims) for n, t, dims in BEHAVIOUR_ANSWER}
@@ -725,6 +741,21 @@ class File:
                 "/behaviour: answer_prob / answer_rank out of range")
         self.ok(np.array_equal(ac[has], (nx[has] == a[has]).astype(np.int8)),
                 "/behaviour/answer_correct != (next_id == answer_first_id)")
+        if not forced:
+            return
+        fc = {n: self.dataset("behaviour", n, t, dims) for n, t, dims in BEHAVIOUR_FORCED}
+        if any(v is None for v in fc.values()):
+            return
+        st, nt, tok = fc["answer_start"][()], fc["answer_n_tokens"][()], fc["answer_ids"][()]
+        ok = np.array_equal(st, np.concatenate([[0], np.cumsum(nt)[:-1]])) and int(nt.sum()) == len(tok)
+        self.ok(ok, "/behaviour/answer_start != the running sum of answer_n_tokens")
+        self.ok(sattr(fc["answer_n_tokens"], "sample_dimension") == "answer_token",
+                "/behaviour/answer_n_tokens: sample_dimension is not answer_token")
+        first = np.array([tok[s0] if n0 > 0 else -1 for s0, n0 in zip(st, nt)], dtype=np.int64)
+        self.ok(np.array_equal(first, e["answer_first_id"][()]), "/behaviour/answer_ids[answer_start] != answer_first_id")
+        lp = fc["answer_logprob"][()][done]
+        self.ok(np.all(np.isnan(lp[~has])) and np.all(lp[has][~np.isnan(lp[has])] <= 0),
+                "/behaviour/answer_logprob: not NaN without an answer, or positive")
 
     # ------------------------------------------------------------ /metrics
     def metrics(self):
@@ -956,7 +987,8 @@ class File:
             self.ok(False, f"xarray + h5netcdf are required (python3-xarray python3-h5netcdf): {e}")
             return
         groups = [("sweep", SWEEP), ("tokens", TOKENS)]
-        for name, spec in (("metrics", METRICS), ("behaviour", BEHAVIOUR), ("summary", SUMMARY)):
+        for name, spec in (("metrics", METRICS), ("behaviour", BEHAVIOUR + BEHAVIOUR_ANSWER + BEHAVIOUR_FORCED
+                                                  + BEHAVIOUR_LOGITS), ("summary", SUMMARY)):
             if name in self.f:
                 groups.append((name, spec))
         if self.store == "last_row":
