@@ -83,6 +83,7 @@ struct as_metrics_ctx {
     int generates;
     size_t gen_start;
     const char *answer_regex;
+    int answer_mass; /* the sweep generates: compute span_mass_from_answer (every prompt of it) */
 };
 
 /* Sizes of one prompt's metrics: everything needed to create its datasets
@@ -98,6 +99,7 @@ struct as_metrics_layout {
     size_t keyword_width; /* widths of the fixed-length string datasets (>= 1) */
     size_t span_width;
     size_t token_width;
+    int answer_mass; /* span_mass_from_answer is computed (the sweep generates) */
 };
 
 /* One keyword occurrence in the text, mapped to tokens. */
@@ -150,6 +152,9 @@ struct as_metrics {
     /* spans */
     double *span_mass; /* (S, L, H) last-row mass on the span's tokens */
     double *span_lift; /* (S, L, H) mass / (span tokens / T); NaN when the span has no token */
+    /* (S, L, H) FULL only: mean over the answer span's query tokens of their mass on the
+     * span's tokens; NaN without an answer span, for an absent span, or from last rows */
+    double *span_mass_from_answer;
 
     void *mem;     /* one allocation for every double/int array above */
     uint8_t *dup;  /* (T, T) FULL only: duplicate-token pattern, lower triangle (scratch) */

@@ -230,6 +230,7 @@ as_status as_metrics_layout_compute(const struct as_metrics_ctx *c, enum as_metr
             (c->spans[s].text_len && !c->spans[s].text))
             return as_err_set(err, AS_ERR_INVALID, "metrics: span %d has no name or text", s);
     out->L = c->L, out->H = c->H, out->T = c->T, out->input = (int)in;
+    out->answer_mass = c->answer_mass != 0;
     out->n_keywords = c->n_keywords;
     out->n_occ = mx_count_occurrences(c, NULL);
     out->n_nb = mx_count_notebook(c, NULL, NULL);

@@ -22,6 +22,9 @@
 /* 1 if the file's /metrics has exactly these ragged counts and keywords. */
 static int same_layout(struct as_h5file *f, const struct as_table *want) {
     if (as_h5file_exists(f, "metrics") <= 0) return 0;
+    if ((as_h5file_exists(f, "metrics/span_mass_from_answer") > 0) !=
+        (as_table_find(want, "span_mass_from_answer") != NULL))
+        return 0; /* generation's column (re)appears */
     static const char *const cc[] = {"keyword_occ_count", "keyword_substr_count", "span_count",
                                      "keyword"};
     struct as_table have;
@@ -72,6 +75,7 @@ static void rf_ctx_of(const struct as_h5file *f, const struct rf_ctx *r, int64_t
         c->chat = r->s->groups[g].chat != NULL;
     }
     c->prefix_len = r->prefix[i];
+    c->answer_mass = r->gen_start != NULL;
     if (r->gen_start && r->gen_start[i] >= 0 && (size_t)r->gen_start[i] <= c->text_len) {
         c->generates = 1, c->gen_start = (size_t)r->gen_start[i];
         if (r->s) c->answer_regex = r->s->groups[r->s->prompts[i].group_index].gen.answer_regex;

@@ -124,11 +124,29 @@ t = "Once upon a time, there was a little girl named Lily."
 print("stop/once spans", sp)
 assert sp["answer"] == [t.index("Lily"), t.index("Lily") + 4], sp
 assert sp["reasoning"] == [len("Once upon a time"), t.index("Lily")], sp
+# span_mass_from_answer from the stored full maps, independently: mean over the answer's rows
+sys.path.insert(0, __import__("os").environ["SRC"] + "/tests/common"); import h5v2
+import numpy as np
+A = h5v2.attention(f, "stop/once").astype(np.float64)      # (L, H, T, T)
+tk = m["span_tokens"][()]; got = m["span_mass_from_answer"][()]
+names_i = [m["span_name"][k].decode() for k in range(s0, s0 + n)]
+a0, a1 = tk[s0 + names_i.index("answer")]
+worst = 0.0
+for k in range(s0, s0 + n):
+    b0, b1 = tk[k]
+    want = np.full(A.shape[:2], np.nan) if b0 < 0 else A[:, :, a0:a1, b0:b1].sum(axis=3).mean(axis=2)
+    ok = np.allclose(got[k], want, rtol=0, atol=1e-12, equal_nan=True)
+    worst = max(worst, float(np.nanmax(np.abs(got[k] - want))) if b0 >= 0 else 0.0)
+    assert ok, (names_i[k - s0], got[k], want)
+print(f"span_mass_from_answer = mean over answer rows of the span's mass: max|diff| {worst:.2g}")
+g = ids.index("golden/zoo")  # no answer (no number): NaN everywhere
+z0, zn = m["span_start"][g], m["span_count"][g]
+assert np.isnan(got[z0:z0 + zn]).all()
 j = ids.index("plain/a"); names = [m["span_name"][k].decode() for k in range(m["span_start"][j], m["span_start"][j] + m["span_count"][j])]
 assert "answer" not in names and "reasoning" not in names, names
 PY
   ;;
-objects)  # generation adds 3 /sweep columns, and the object count does not grow with N
+objects)  # generation adds 3 /sweep columns and /metrics/span_mass_from_answer; the count does not grow with N
   for n in 2 6; do
     cat > o$n.yaml <<YAML
 model: {path: $ST/stories260K.bin, tokenizer: $ST/tok512.bin}
@@ -147,7 +165,16 @@ YAML
   c=$("$PY" "$SRC/tests/io/count_objects.py" p2.h5)
   echo "objects: generating 4 prompts $a, 36 prompts $b; without generation $c"
   [ "$a" = "$b" ] || fail "the object count grows with the prompts"
-  [ $((a - c)) = 3 ] || fail "generation adds $((a - c)) objects, expected 3" ;;
+  [ $((a - c)) = 4 ] || fail "generation adds $((a - c)) objects, expected 4"
+  "$PY" - o2.h5 p2.h5 <<'PY' || fail "generation's datasets"
+import sys, h5py
+g, p = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+new = ["sweep/n_generated", "sweep/generated_start", "sweep/stop_reason", "metrics/span_mass_from_answer"]
+assert all(n in g for n in new) and not any(n in p for n in new), [(n, n in g, n in p) for n in new]
+# last_row: span_mass_from_answer needs full maps, so it is NaN
+import numpy as np; assert np.isnan(g["metrics/span_mass_from_answer"][()]).all()
+PY
+  ;;
 *) fail "unknown case $CASE" ;;
 esac
 echo "PASS: $CASE"
