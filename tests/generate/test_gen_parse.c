@@ -108,10 +108,28 @@ static void test_valid(void) {
     if (st == AS_OK) as_sweep_free(&s);
 }
 
+/* the shipped sample job loads and generates */
+static void test_job(void) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/jobs/exp-generate.yaml", AS_SOURCE_DIR);
+    struct as_sweep s;
+    struct as_err err;
+    as_status st = as_sweep_load(&s, path, NULL, &err);
+    TU_CHECK(st == AS_OK, "jobs/exp-generate.yaml: %s", err.msg);
+    if (st != AS_OK) return;
+    TU_CHECK(s.n_groups == 2 && s.groups[0].gen.max_new_tokens == 48 &&
+                 s.groups[1].gen.max_new_tokens == 96 && s.groups[1].gen.n_stop == 2 &&
+                 s.groups[0].gen.answer_regex == NULL && s.groups[1].gen.answer_regex,
+             "jobs/exp-generate.yaml settings");
+    as_sweep_print(&s, stdout);
+    as_sweep_free(&s);
+}
+
 int main(void) {
     st_setup("gen_parse");
     test_errors();
     test_valid();
+    test_job();
     st_teardown();
     return tu_finish("test_gen_parse");
 }
