@@ -71,6 +71,13 @@ for k in range(len(ids)):
     o = offs[ts[k] + nt[k] - ng[k]: ts[k] + nt[k]]
     bad += not (o[0][0] == gs[k] and o[-1][1] == sw["text_length"][k] and (o[1:, 0] == o[:-1, 1]).all())
 assert dict(sw["stop_reason"].attrs)["flag_meanings"] == b"none length eos stop_string"
+# analysis/load.py reads the same
+sys.path.insert(0, __import__("os").environ["SRC"] + "/analysis"); import load
+with load.open_sweep(sys.argv[1]) as s:
+    gd = s.generated("stop/once")
+    bad += not (gd["text"] == ", there was a little girl named Lily." and gd["n"] == 11
+                and gd["stop_reason"] == "stop_string" and gd["prompt_text"] == "Once upon a time")
+    bad += not (s.generated("plain/a")["n"] == 0 and s.generated("plain/a")["stop_reason"] == "none")
 sys.exit(1 if bad else 0)
 PY
   ;;
