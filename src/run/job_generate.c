@@ -18,6 +18,9 @@
 #include "run_internal.h"
 
 #define GEN_CTX 4 /* prompt tokens decoded before the generated ones (leading spaces) */
+/* KV-cache positions (slots x context) of one decode group: TinyLlama keeps 44 KiB per
+ * position, so a group needs at most ~1.4 GiB */
+#define GEN_KV_TOKENS 32768
 
 /* ---- text of generated ids (rank 0, with the tokenizer) ------------------------ */
 
@@ -126,13 +129,13 @@ static int limit_stop(void *ctx, int seq, const int32_t *gen, int n_gen) {
     return n_gen >= ((const int *)ctx)[seq];
 }
 
-/* Generates for the generating prompts of batch b; appends records
+/* Generates together for the generating prompts of [first, first + nb); appends records
  * (index lo, index hi, n, stop reason, ids...) to rec. */
-static as_status gen_batch(const struct as_job *j, const struct as_model *m, int64_t b, int32_t eos,
-                           enum as_kernel kernel, struct i32vec *rec, struct as_err *err) {
+static as_status gen_batch(const struct as_job *j, const struct as_model *m, int64_t first, int nb,
+                           int32_t eos, enum as_kernel kernel, struct i32vec *rec,
+                           struct as_err *err) {
     as_status ret = AS_OK;
-    const int64_t first = j->batch_start[b];
-    const int nb = j->batch_len[b], V = j->cfg.vocab_size;
+    const int V = j->cfg.vocab_size;
     struct as_runstate rs;
     struct as_kvcache kv;
     int have_rs = 0, have_kv = 0, ns = 0, sum_t = 0, max_t = 0, max_ctx = 0, max_new = 0;
@@ -234,8 +237,32 @@ static as_status generate_all(const struct as_job *j, const struct as_model *m, 
     int *counts = NULL, *displs = NULL;
     int32_t *all = NULL;
     double t0 = MPI_Wtime();
-    for (int64_t b = 0; st == AS_OK && b < j->n_batches; b++)
-        if (j->batch_rank[b] == rank) st = gen_batch(j, m, b, eos, o->kernel, &rec, err);
+    /* test hook (docs/ARCHITECTURE.md): a smaller decode group, to test the split on small models
+     */
+    const char *kv_env = getenv("ATTNSWEEP_TEST_GEN_KV_TOKENS");
+    const int64_t kv_tokens = kv_env && atoll(kv_env) > 0 ? atoll(kv_env) : GEN_KV_TOKENS;
+    for (int64_t b = 0; st == AS_OK && b < j->n_batches; b++) {
+        if (j->batch_rank[b] != rank) continue;
+        /* a planned batch decodes together, in groups whose KV cache (sequences x the longest
+         * final sequence) stays within GEN_KV_TOKENS: a pure function of the batch, never of
+         * the rank count */
+        const int64_t s = j->batch_start[b], e = s + j->batch_len[b];
+        int64_t c0 = s;
+        int cnt = 0, mctx = 0;
+        for (int64_t i = s; st == AS_OK && i < e; i++) {
+            const int l = gen_limit(j, i);
+            if (l <= 0) continue;
+            const int ctx = j->n_tokens[i] + l;
+            int nm = ctx > mctx ? ctx : mctx;
+            if (cnt > 0 && (int64_t)(cnt + 1) * nm > kv_tokens) {
+                st = gen_batch(j, m, c0, (int)(i - c0), eos, o->kernel, &rec, err);
+                c0 = i, cnt = 0, nm = ctx;
+            }
+            cnt++, mctx = nm;
+        }
+        if (st == AS_OK && cnt > 0)
+            st = gen_batch(j, m, c0, (int)(e - c0), eos, o->kernel, &rec, err);
+    }
     if (st == AS_OK && rec.n > (size_t)INT32_MAX)
         st = as_err_set(err, AS_ERR_INVALID, "generate: too many generated ids on rank %d", rank);
     AS_TRY(as_mpi_agree(comm, st, err));
