@@ -131,8 +131,12 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
         if (st == AS_OK) st = as_job_estimate(&js, &job, &est, &meta, err);
         if (st == AS_OK && (!o->quiet || o->dry_run))
             printf("output file: %s estimated at %.0f bytes (%.1f MB: %.1f MB data, %.1f kB "
-                   "metadata)\n",
-                   job.sweep.output_path, est, est / 1e6, (est - meta) / 1e6, meta / 1e3);
+                   "metadata)%s\n",
+                   job.sweep.output_path, est, est / 1e6, (est - meta) / 1e6, meta / 1e3,
+                   as_sweep_generates(&job.sweep)
+                       ? "; before generation: generated tokens add to it (up to each "
+                         "group's max_new_tokens per prompt)"
+                       : "");
     }
     AS_TRY(as_mpi_agree(comm, st, err));
     if (o->dry_run) goto done;
