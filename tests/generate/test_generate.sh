@@ -160,6 +160,26 @@ for k in range(s0, s0 + n):
     worst = max(worst, float(np.nanmax(np.abs(got[k] - want))) if b0 >= 0 else 0.0)
     assert ok, (names_i[k - s0], got[k], want)
 print(f"span_mass_from_answer = mean over answer rows of the span's mass: max|diff| {worst:.2g}")
+# /summary/answer_mass: per group and span name, the mean over prompts of the head mean
+sm = f["summary"]; gnames = [x.decode() for x in sm["group"][()]]; snames = [x.decode() for x in sm["span_name"][()]]
+grp = [x.decode() for x in sw["group"][()]]; am, ac = sm["answer_mass"][()], sm["answer_mass_count"][()]
+checked = 0
+for gi, gname in enumerate(gnames):
+    for si, sname in enumerate(snames):
+        vals = []
+        for p in [k for k in range(len(ids)) if grp[k] == gname]:
+            a, c = m["span_start"][p], m["span_count"][p]
+            nm = [m["span_name"][k].decode() for k in range(a, a + c)]
+            if sname in nm and not np.isnan(got[a + nm.index(sname)][0, 0]):
+                vals.append(got[a + nm.index(sname)].mean(axis=1))
+        assert ac[gi, si] == len(vals), (gname, sname, ac[gi, si], len(vals))
+        if vals:
+            assert np.allclose(am[gi, si], np.mean(vals, axis=0), rtol=1e-12, atol=1e-15), (gname, sname)
+            checked += 1
+        else:
+            assert np.isnan(am[gi, si]).all()
+assert checked >= 3, checked
+print(f"/summary/answer_mass: {checked} (group, span) means match /metrics")
 g = ids.index("golden/zoo")  # no answer (no number): NaN everywhere
 z0, zn = m["span_start"][g], m["span_count"][g]
 assert np.isnan(got[z0:z0 + zn]).all()
@@ -167,7 +187,7 @@ j = ids.index("plain/a"); names = [m["span_name"][k].decode() for k in range(m["
 assert "answer" not in names and "reasoning" not in names, names
 PY
   ;;
-objects)  # generation adds 3 /sweep columns and /metrics/span_mass_from_answer; the count does not grow with N
+objects)  # generation adds 3 /sweep columns, /metrics/span_mass_from_answer and 2 /summary datasets; not growing with N
   for n in 2 6; do
     cat > o$n.yaml <<YAML
 model: {path: $ST/stories260K.bin, tokenizer: $ST/tok512.bin}
@@ -186,11 +206,12 @@ YAML
   c=$("$PY" "$SRC/tests/io/count_objects.py" p2.h5)
   echo "objects: generating 4 prompts $a, 36 prompts $b; without generation $c"
   [ "$a" = "$b" ] || fail "the object count grows with the prompts"
-  [ $((a - c)) = 4 ] || fail "generation adds $((a - c)) objects, expected 4"
+  [ $((a - c)) = 6 ] || fail "generation adds $((a - c)) objects, expected 6"
   "$PY" - o2.h5 p2.h5 <<'PY' || fail "generation's datasets"
 import sys, h5py
 g, p = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-new = ["sweep/n_generated", "sweep/generated_start", "sweep/stop_reason", "metrics/span_mass_from_answer"]
+new = ["sweep/n_generated", "sweep/generated_start", "sweep/stop_reason", "metrics/span_mass_from_answer",
+       "summary/answer_mass", "summary/answer_mass_count"]
 assert all(n in g for n in new) and not any(n in p for n in new), [(n, n in g, n in p) for n in new]
 # the worker has the full maps even under store: last_row, so the metric has values there
 import numpy as np; assert g["metrics/span_mass_from_answer"].shape[1:] == (5, 8)
