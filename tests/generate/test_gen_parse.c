@@ -26,6 +26,12 @@ static void test_errors(void) {
             "is not a POSIX extended regular expression");
     ST_FAIL("generate: 3\n" G, AS_ERR_INVALID, "t.yaml:1:11:", "generate is a scalar",
             "expected a mapping");
+    /* generation's /sweep columns are built-in names */
+    ST_FAIL("groups:\n"
+            "  - name: g\n"
+            "    tags: {stop_reason: x}\n"
+            "    prompts: {a: x}\n",
+            AS_ERR_INVALID, "metadata key 'stop_reason' is the name of a built-in /sweep column");
     /* a group's generate: without a top level needs its own max_new_tokens */
     ST_FAIL("groups:\n"
             "  - name: g\n"
