@@ -17,7 +17,8 @@
 #include "attnsweep/tokenizer.h"
 #include "run_internal.h"
 
-#define GEN_CTX 4 /* prompt tokens decoded before the generated ones (leading spaces) */
+#define GEN_CTX 4 /* tokens decoded before the measured ones (leading spaces, byte runs) */
+#define GEN_WIN 8 /* tokens of the window that measures one token's end */
 /* KV-cache positions (slots x context) of one decode group: TinyLlama keeps 44 KiB per
  * position, so a group needs at most ~1.4 GiB */
 #define GEN_KV_TOKENS 32768
@@ -29,8 +30,8 @@ as_status as_gen_decode(const struct as_tokenizer *t, const int32_t *ctx, int n_
                         struct as_err *err) {
     as_status ret = AS_OK;
     int32_t *all = malloc(sizeof(int32_t) * ((size_t)n_ctx + (size_t)n + 1));
-    char *base = NULL, *full = NULL, *pk = NULL;
-    size_t bl = 0, fl = 0, pl = 0;
+    char *base = NULL, *full = NULL, *wx = NULL, *wy = NULL;
+    size_t bl = 0, fl = 0, xl = 0, yl = 0;
     *text = NULL, *len = 0;
     if (!all) return as_err_set(err, AS_ERR_NOMEM, "generate: out of memory decoding");
     if (n_ctx) memcpy(all, ctx, sizeof(int32_t) * (size_t)n_ctx);
@@ -42,14 +43,25 @@ as_status as_gen_decode(const struct as_tokenizer *t, const int32_t *ctx, int n_
     const char *g = full + skip;
     const size_t gl = fl - skip;
     int32_t prev = 0;
+    /* Token k ends where the text of gen[0..k] ends. Decoding is local (a token's bytes depend
+     * on a few neighbours: a leading space, a byte-fallback run), so it is measured on a window:
+     * the text gen[j..k] adds after GEN_CTX tokens of context, laid over the final text from
+     * where gen[j - 1] ended. j backs off over tokens that added nothing yet (a pending
+     * byte run), so the window starts at a settled place. Linear in n. */
     for (int k = 0; k < n; k++) {
         size_t e = gl;
         if (k + 1 < n) {
-            free(pk), pk = NULL;
-            AS_TRY(as_tokenizer_decode(t, all, n_ctx + k + 1, 1, &pk, &pl, err));
-            e = 0; /* the part of the final text this prefix already fixes */
-            if (pl >= skip && !memcmp(pk, full, skip))
-                while (skip + e < pl && e < gl && pk[skip + e] == g[e])
+            int j = k > GEN_WIN ? k - GEN_WIN : 0;
+            while (j > 0 && j > k - 4 * GEN_WIN && ends[j - 1] == (j >= 2 ? ends[j - 2] : 0))
+                j--;
+            const int a = n_ctx + j > GEN_CTX ? n_ctx + j - GEN_CTX : 0;
+            free(wx), free(wy), wx = wy = NULL;
+            AS_TRY(as_tokenizer_decode(t, all + a, n_ctx + j - a, 1, &wy, &yl, err));
+            AS_TRY(as_tokenizer_decode(t, all + a, n_ctx + k + 1 - a, 1, &wx, &xl, err));
+            const size_t b0 = j ? (size_t)ends[j - 1] : 0;
+            e = b0; /* the part of the final text this window already fixes */
+            if (xl >= yl && !memcmp(wx, wy, yl))
+                while (yl + (e - b0) < xl && e < gl && wx[yl + (e - b0)] == g[e])
                     e++;
             /* never end inside a UTF-8 character */
             while (e > 0 && e < gl && ((unsigned char)g[e] & 0xC0) == 0x80)
@@ -68,7 +80,7 @@ as_status as_gen_decode(const struct as_tokenizer *t, const int32_t *ctx, int n_
     (*text)[gl] = '\0';
     *len = gl;
 done:
-    free(all), free(base), free(full), free(pk);
+    free(all), free(base), free(full), free(wx), free(wy);
     return ret;
 }
 

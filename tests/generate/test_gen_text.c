@@ -122,6 +122,69 @@ static void decode_case(const struct as_tokenizer *t, const int32_t *ctx, int nc
     free(text);
 }
 
+/* The naive reference of as_gen_decode's ends: the whole prefix decoded for every token. */
+static int naive_ends(const struct as_tokenizer *t, const int32_t *ctx, int nc, const int32_t *gen,
+                      int n, const char *g, size_t gl, int32_t *ends) {
+    int32_t *all = malloc(sizeof(int32_t) * (size_t)(nc + n));
+    char *b = NULL, *p = NULL;
+    size_t bl = 0, pl = 0;
+    struct as_err err;
+    memcpy(all, ctx, sizeof(int32_t) * (size_t)nc);
+    memcpy(all + nc, gen, sizeof(int32_t) * (size_t)n);
+    if (as_tokenizer_decode(t, all, nc, 1, &b, &bl, &err) != AS_OK) return 0;
+    int32_t prev = 0;
+    for (int k = 0; k < n; k++) {
+        size_t e = gl;
+        if (k + 1 < n) {
+            free(p);
+            if (as_tokenizer_decode(t, all, nc + k + 1, 1, &p, &pl, &err) != AS_OK) return 0;
+            e = 0;
+            while (bl + e < pl && e < gl && p[bl + e] == g[e])
+                e++;
+            while (e > 0 && e < gl && ((unsigned char)g[e] & 0xC0) == 0x80)
+                e--;
+        }
+        ends[k] = prev = (int32_t)e > prev ? (int32_t)e : prev;
+    }
+    free(all), free(b), free(p);
+    return 1;
+}
+
+/* A long generation (the golden 200-step BOS run) with byte-fallback runs spliced in: the
+ * windowed ends equal the naive whole-prefix ends, and the text is the sequence's decode. */
+static void test_decode_long(const struct as_tokenizer *t) {
+    int32_t gen[260], n = 0;
+    static const int32_t golden[] = {403, 407, 261, 378, 432, 383, 286, 261, 376, 298,
+                                     315, 421, 395, 317, 426, 338, 401, 396, 267, 337,
+                                     410, 408, 419, 292, 411, 322, 265, 282, 295};
+    for (int r = 0; r < 8; r++) /* 8 x 29 golden ids, with "é" = <0xC3><0xA9> and "€" inside */
+        for (int k = 0; k < 29; k++) {
+            gen[n++] = golden[k];
+            if (k == 5 && r % 2) gen[n++] = 3 + 0xC3, gen[n++] = 3 + 0xA9;
+            if (k == 9 && r == 4) gen[n++] = 3 + 0xE2, gen[n++] = 3 + 0x82, gen[n++] = 3 + 0xAC;
+        }
+    gen[n++] = 2; /* EOS */
+    const int32_t ctx[] = {1, 403, 407, 261, 378};
+    char *text = NULL;
+    size_t len = 0;
+    int32_t ends[260], want[260];
+    struct as_err err;
+    as_status st = as_gen_decode(t, ctx, 5, gen, n, &text, &len, ends, &err);
+    TU_CHECK(st == AS_OK, "decode: %s", err.msg);
+    if (st != AS_OK) return;
+    TU_CHECK(naive_ends(t, ctx, 5, gen, n, text, len, want), "naive decode");
+    int bad = 0;
+    for (int k = 0; k < n; k++)
+        if (ends[k] != want[k]) {
+            if (bad++ < 5) fprintf(stderr, "token %d: end %d, naive %d\n", k, ends[k], want[k]);
+        }
+    TU_CHECK(bad == 0, "%d of %d token ends differ from the naive whole-prefix decode", bad, n);
+    TU_CHECK(strstr(text, "\xC3\xA9") && strstr(text, "\xE2\x82\xAC") && ends[n - 1] == (int)len,
+             "the text holds the byte runs and the last end is its length");
+    if (!bad) printf("long generation: %d tokens, %zu bytes, windowed ends = naive ends\n", n, len);
+    free(text);
+}
+
 static void test_decode(void) {
     if (!fopen(tu_data_path("models/stories260K/tok512.bin"), "rb")) {
         printf("SKIP part: %s absent (generated text vs the golden tokens)\n",
@@ -142,6 +205,7 @@ static void test_decode(void) {
     /* byte fallback: <0xC3> <0xA9> = "é" only once both bytes are there; EOS adds nothing */
     const int32_t bytes[] = {3 + 0xC3, 3 + 0xA9, 2};
     decode_case(&t, ctx, 5, bytes, 3, "\xC3\xA9", (const int32_t[]){0, 2, 2});
+    test_decode_long(&t);
     as_tokenizer_free(&t);
 }
 
