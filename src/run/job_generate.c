@@ -255,6 +255,12 @@ static as_status generate_all(const struct as_job *j, const struct as_model *m, 
     const int64_t kv_tokens = kv_env && atoll(kv_env) > 0 ? atoll(kv_env) : GEN_KV_TOKENS;
     for (int64_t b = 0; st == AS_OK && b < j->n_batches; b++) {
         if (j->batch_rank[b] != rank) continue;
+        if (o->stop_flag && *o->stop_flag) { /* graceful stop: nothing is written yet */
+            st = as_err_set(err, AS_ERR_INTERRUPTED,
+                            "stopped on request during generation, before the file was created; "
+                            "rerun (with or without --resume) to start over");
+            break;
+        }
         /* a planned batch decodes together, in groups whose KV cache (sequences x the longest
          * final sequence) stays within GEN_KV_TOKENS: a pure function of the batch, never of
          * the rank count */
