@@ -458,6 +458,27 @@ class Sweep:
         n = int(self._sweep("text_length")[i])
         return self._dset("text/utf8")[a:a + n].tobytes().decode("utf-8", "replace")
 
+    def generated(self, pid):
+        """What the model generated after the prompt (docs/FORMAT.md "Generation"), or None
+        when the file has no generation: a dict with n (tokens), token_ids (the last n ids),
+        text (the generated text: bytes generated_start.. of the prompt's text), prompt_text,
+        and stop_reason ("none", "length", "eos", "stop_string").
+
+        >>> g = sw.generated("cot/a15_b12"); g["text"], g["stop_reason"]   # doctest: +SKIP
+        """
+        ng = self._sweep("n_generated")
+        if ng is None:
+            return None
+        i = self.row(pid)
+        n, gs = int(ng[i]), int(self._sweep("generated_start")[i])
+        raw = self.text(pid).encode("utf-8")
+        reasons = {-1: "none", 0: "length", 1: "eos", 2: "stop_string"}
+        ids = self.token_ids(pid)
+        return {"n": n, "token_ids": ids[len(ids) - n:],
+                "text": raw[gs:].decode("utf-8", "replace") if gs >= 0 else "",
+                "prompt_text": raw[:gs].decode("utf-8", "replace") if gs >= 0 else raw.decode(),
+                "stop_reason": reasons.get(int(self._sweep("stop_reason")[i]), "?")}
+
     def tokens(self, pid):
         """Token strings (list of str, BOS included), as HF ``tokenizer.decode([id])`` gives
         them; "" when the file has no tokenizer strings.

@@ -38,7 +38,8 @@ enum as_metrics_input { AS_METRICS_FULL = 0, AS_METRICS_LAST_ROW = 1 };
 /* Span kinds (metrics/span_kind). */
 enum as_metrics_span_kind {
     AS_SPAN_DECLARED = 0, /* from the group's spans: in the sweep YAML */
-    AS_SPAN_DERIVED = 1   /* "prefix" / "question" / "template" / "template_end" derived by
+    AS_SPAN_DERIVED = 1   /* "prefix" / "question" / "template" / "template_end" /
+                             "reasoning" / "answer" derived by
                              attnsweep (docs/METRICS.md) */
 };
 
@@ -75,6 +76,14 @@ struct as_metrics_ctx {
      * prefix of the user's prompt (as_metrics_variant_prefixes over the users'
      * prompts); == its length when nothing is shared. */
     size_t prefix_len;
+    /* Generation (docs/SWEEP.md "Generation"): when generates != 0 the
+     * generated text is text[gen_start .. text_len), and the derived spans
+     * "reasoning" and "answer" are found in it (as_metrics_answer_span with
+     * answer_regex, NULL = the last number). */
+    int generates;
+    size_t gen_start;
+    const char *answer_regex;
+    int answer_mass; /* the sweep generates: compute span_mass_from_answer (every prompt of it) */
 };
 
 /* Sizes of one prompt's metrics: everything needed to create its datasets
@@ -90,6 +99,7 @@ struct as_metrics_layout {
     size_t keyword_width; /* widths of the fixed-length string datasets (>= 1) */
     size_t span_width;
     size_t token_width;
+    int answer_mass; /* span_mass_from_answer is computed (the sweep generates) */
 };
 
 /* One keyword occurrence in the text, mapped to tokens. */
@@ -142,6 +152,9 @@ struct as_metrics {
     /* spans */
     double *span_mass; /* (S, L, H) last-row mass on the span's tokens */
     double *span_lift; /* (S, L, H) mass / (span tokens / T); NaN when the span has no token */
+    /* (S, L, H) FULL only: mean over the answer span's query tokens of their mass on the
+     * span's tokens; NaN without an answer span, for an absent span, or from last rows */
+    double *span_mass_from_answer;
 
     void *mem;     /* one allocation for every double/int array above */
     uint8_t *dup;  /* (T, T) FULL only: duplicate-token pattern, lower triangle (scratch) */
@@ -162,6 +175,15 @@ void as_metrics_variant_prefixes(const char *const *texts, const size_t *lens, i
  * some token does, else 0 (and -1, -1). offsets: (T, 2). */
 int as_metrics_span_tokens(const int32_t *offsets, int T, size_t begin, size_t end, int32_t *first,
                            int32_t *last_plus_1);
+
+/* The answer in the generated text text[gen_start .. text_len): with regex
+ * (POSIX ERE) its first match, narrowed to the first capture group when the
+ * regex has one and it matched; with regex NULL the last number
+ * -?[0-9]+(\.[0-9]+)? (whole match). Returns 1 and the byte range [*begin,
+ * *end) in text, or 0 (and -1, -1) when nothing matches or the regex does not
+ * compile. O(generated text). */
+int as_metrics_answer_span(const char *text, size_t text_len, size_t gen_start, const char *regex,
+                           int64_t *begin, int64_t *end);
 
 /* Computes a prompt's layout from its context (pure; identical on every rank). */
 as_status as_metrics_layout_compute(const struct as_metrics_ctx *ctx, enum as_metrics_input in,

@@ -243,6 +243,13 @@ void as_summary_free(struct as_summary *sm);
 /* Describes /summary (docs/FORMAT.md "Summary") as a table with data. */
 as_status as_summary_table(const struct as_summary *sm, struct as_table *t, struct as_err *err);
 
+/* Generation: adds /summary/answer_mass [group, span_name, layer] (the mean over the group's
+ * summarized prompts with a value of the head-mean /metrics/span_mass_from_answer) and
+ * answer_mass_count [group, span_name] to t, when metrics has span_mass_from_answer (else
+ * nothing). Needs span_start, span_count and span_name in metrics too. */
+as_status as_summary_answer_mass(const struct as_summary *sm, const struct as_table *metrics,
+                                 struct as_table *t, struct as_err *err);
+
 /* The counts and string widths that size a /summary (string widths are upper bounds). */
 struct as_summary_dims {
     int64_t n, n_groups; /* done prompts, groups */

@@ -53,10 +53,13 @@ extern "C" {
 #define AS_SWEEP_NAME_MAX       200 /* a group or variant name is shorter than this (bytes) */
 #define AS_SWEEP_ID_MAX                                                                            \
     256 /* a full id "<group>/<variant>" is shorter than this (== AS_H5_ID_MAX) */
-#define AS_SWEEP_VAR_MAX     63  /* bytes of a variable name (and so of a metadata column name) */
-#define AS_SWEEP_MAX_COLUMNS 256 /* metadata columns (distinct keys) of a sweep */
-#define AS_SWEEP_MAX_CELLS   (1LL << 26) /* metadata columns x prompts */
-#define AS_SWEEP_MAX_SPANS   64          /* spans of one group */
+#define AS_SWEEP_VAR_MAX        63 /* bytes of a variable name (and so of a metadata column name) */
+#define AS_SWEEP_MAX_COLUMNS    256         /* metadata columns (distinct keys) of a sweep */
+#define AS_SWEEP_MAX_CELLS      (1LL << 26) /* metadata columns x prompts */
+#define AS_SWEEP_MAX_SPANS      64          /* spans of one group */
+#define AS_SWEEP_MAX_NEW_TOKENS 4096        /* generate.max_new_tokens */
+#define AS_SWEEP_MAX_STOPS      16          /* generate.stop strings */
+#define AS_SWEEP_STOP_MAX       256         /* bytes of one stop string */
 
 /* How prompts are distributed over MPI ranks (ranks.assign). */
 enum as_assign {
@@ -121,6 +124,16 @@ struct as_sweep_span {
     struct as_sweep_mark mark;        /* the spans: entry, or the group's file: value */
 };
 
+/* Greedy generation after the prompt (docs/SWEEP.md "Generation"): the
+ * top level's generate: mapping, with a group's own keys applied over it. */
+struct as_sweep_generate {
+    int max_new_tokens; /* 0 = the group does not generate */
+    char **stop;        /* (n_stop) non-empty stop strings (EOS always stops) */
+    int n_stop;
+    char *answer_regex;        /* POSIX ERE for the answer span, NULL = the last number */
+    struct as_sweep_mark mark; /* the generate: value that set max_new_tokens */
+};
+
 struct as_sweep_group {
     char *name;                /* valid HDF5 link name (no '/'), unique in the sweep */
     struct as_sweep_mark mark; /* of the group's list item */
@@ -133,6 +146,7 @@ struct as_sweep_group {
     int64_t n_prompts;
     char *chat; /* the group's chat template with {system} filled in ("...{prompt}..."; `{{` and
                    `}}` already turned into braces), or NULL: prompts are fed raw */
+    struct as_sweep_generate gen; /* greedy generation (max_new_tokens 0: none) */
 };
 
 /* The type of a metadata column (docs/SWEEP.md "Metadata"), decided over all
@@ -298,6 +312,9 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
 /* Rebuilds a sweep from as_sweep_pack's buffer (bounds-checked: a truncated
  * or corrupt buffer gives AS_ERR_FORMAT, never an out-of-bounds read). */
 as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struct as_err *err);
+
+/* 1 if some group generates (generate.max_new_tokens > 0). */
+int as_sweep_generates(const struct as_sweep *s);
 
 /* Index of the metadata column called name, or -1. */
 int as_sweep_column_find(const struct as_sweep *s, const char *name);

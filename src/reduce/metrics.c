@@ -44,6 +44,7 @@ static size_t layout_arrays(struct as_metrics *m, char *base) {
     m->induction = TT ? carve(base, &off, L * H, sizeof(double)) : NULL;
     m->span_mass = carve(base, &off, S * L * H, sizeof(double));
     m->span_lift = carve(base, &off, S * L * H, sizeof(double));
+    m->span_mass_from_answer = carve(base, &off, S * L * H, sizeof(double));
     m->dup = TT ? carve(base, &off, TT, 1) : NULL;
     return off;
 }
@@ -68,7 +69,7 @@ as_status as_metrics_init(struct as_metrics *m, const struct as_metrics_ctx *c,
     size_t tt = 0, slh = 0;
     if (!as_mul_size((size_t)T, (size_t)T, &tt) || !as_mul_size(tt, 4 * sizeof(double), &tt) ||
         !as_mul_size((size_t)y->n_spans + (size_t)y->n_occ + 1, (size_t)y->L, &slh) ||
-        !as_mul_size(slh, (size_t)y->H * 2 * sizeof(double), &slh) || tt > SIZE_MAX / 2 ||
+        !as_mul_size(slh, (size_t)y->H * 3 * sizeof(double), &slh) || tt > SIZE_MAX / 2 ||
         slh > SIZE_MAX / 2) {
         ret = as_err_set(err, AS_ERR_INVALID, "metrics: sizes L=%d H=%d T=%d overflow", y->L, y->H,
                          T);
@@ -133,6 +134,8 @@ as_status as_metrics_init(struct as_metrics *m, const struct as_metrics_ctx *c,
             as_metrics_span_tokens(c->offsets, T, (size_t)sp[s].begin, (size_t)sp[s].end,
                                    &o->tokens[0], &o->tokens[1]);
     }
+    for (size_t k = 0; k < (size_t)y->n_spans * y->L * y->H; k++)
+        m->span_mass_from_answer[k] = NAN; /* until a full map says otherwise */
     if (m->dup) {
         /* TransformerLens get_duplicate_token_head_detection_pattern: tokens[j] == tokens[i], j < i
          */
@@ -222,6 +225,29 @@ static void full_map_stats(struct as_metrics *m, int l, int h, const float *A) {
     m->induction[lh] = m->dup && total > 0.0 ? ind / total : NAN;
 }
 
+/* span_mass_from_answer of one head (FULL input): for every span, the mean
+ * over the answer's query tokens q of sum_{k in span} A[q, k] (docs/METRICS.md). */
+static void answer_mass_stats(struct as_metrics *m, int l, int h, const float *A) {
+    const struct as_metrics_layout *y = &m->lay;
+    const int T = y->T, H = y->H, L = y->L;
+    int a = -1;
+    for (int s = 0; s < y->n_spans && a < 0; s++)
+        if (!strcmp(m->spans[s].name, "answer") && m->spans[s].tokens[0] >= 0) a = s;
+    if (a < 0) return; /* no answer: NaN */
+    const int q0 = m->spans[a].tokens[0], q1 = m->spans[a].tokens[1];
+    for (int s = 0; s < y->n_spans; s++) {
+        const struct as_metrics_span *sp = &m->spans[s];
+        if (sp->tokens[0] < 0) continue;
+        double sum = 0.0;
+        for (int q = q0; q < q1; q++) {
+            const float *r = A + (size_t)q * T;
+            for (int k = sp->tokens[0]; k < sp->tokens[1]; k++)
+                sum += r[k];
+        }
+        m->span_mass_from_answer[((size_t)s * L + l) * H + h] = sum / (double)(q1 - q0);
+    }
+}
+
 as_status as_metrics_add_layer(struct as_metrics *m, int layer, const float *probs,
                                struct as_err *err) {
     const struct as_metrics_layout *y = &m->lay;
@@ -253,6 +279,7 @@ as_status as_metrics_add_layer(struct as_metrics *m, int layer, const float *pro
             const float *A = probs + (size_t)h * TT;
             row = A + (size_t)(T - 1) * T;
             full_map_stats(m, layer, h, A);
+            if (y->answer_mass) answer_mass_stats(m, layer, h, A);
         } else {
             row = probs + (size_t)h * T;
         }

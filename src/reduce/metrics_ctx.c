@@ -166,12 +166,29 @@ int mx_list_spans(const struct as_metrics_ctx *c, struct mx_span *out) {
                                       ub > 0 ? (int64_t)ub : -1};
         n++;
     }
+    /* the text the model was given ends where the generated text begins */
+    const size_t given = c->generates && c->gen_start <= c->text_len ? c->gen_start : c->text_len;
     if (c->chat && !has_declared(c, "template_end")) {
-        int some = ue < c->text_len;
+        int some = ue < given;
         if (out)
             out[n] = (struct mx_span){"template_end", AS_SPAN_DERIVED, some ? (int64_t)ue : -1,
-                                      some ? (int64_t)c->text_len : -1};
+                                      some ? (int64_t)given : -1};
         n++;
+    }
+    if (c->generates) { /* reasoning = the generated text before the answer */
+        int64_t ab = -1, ae = -1;
+        if (out) as_metrics_answer_span(c->text, c->text_len, given, c->answer_regex, &ab, &ae);
+        const int r = ab > (int64_t)given;
+        if (!has_declared(c, "reasoning")) {
+            if (out)
+                out[n] = (struct mx_span){"reasoning", AS_SPAN_DERIVED, r ? (int64_t)given : -1,
+                                          r ? ab : -1};
+            n++;
+        }
+        if (!has_declared(c, "answer")) {
+            if (out) out[n] = (struct mx_span){"answer", AS_SPAN_DERIVED, ab, ae};
+            n++;
+        }
     }
     (void)qe;
     return n;
@@ -213,6 +230,7 @@ as_status as_metrics_layout_compute(const struct as_metrics_ctx *c, enum as_metr
             (c->spans[s].text_len && !c->spans[s].text))
             return as_err_set(err, AS_ERR_INVALID, "metrics: span %d has no name or text", s);
     out->L = c->L, out->H = c->H, out->T = c->T, out->input = (int)in;
+    out->answer_mass = c->answer_mass != 0;
     out->n_keywords = c->n_keywords;
     out->n_occ = mx_count_occurrences(c, NULL);
     out->n_nb = mx_count_notebook(c, NULL, NULL);

@@ -47,6 +47,7 @@ enum {
     MC_SPAN_TOKENS,
     MC_SPAN_MASS,
     MC_SPAN_LIFT,
+    MC_SPAN_MASS_FROM_ANSWER, /* only when the sweep generates (layouts' answer_mass) */
     MC_COUNT
 };
 
@@ -83,7 +84,15 @@ static const struct mt_col {
     {"span_tokens", AS_COL_I32, "span,bound", MT_SPAN, MT_BOUND},
     {"span_mass", AS_COL_F64, "span,layer,head", MT_SPAN, MT_LH},
     {"span_lift", AS_COL_F64, "span,layer,head", MT_SPAN, MT_LH},
+    {"span_mass_from_answer", AS_COL_F64, "span,layer,head", MT_SPAN, MT_LH},
 };
+
+/* 1 if some layout of the n computes span_mass_from_answer (then the column exists). */
+static int mt_answer_mass(const struct as_metrics_layout *lay, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (lay[i].answer_mass) return 1;
+    return 0;
+}
 
 /* The ragged dimensions: count / start column names. */
 static const char *const mt_ragged_dim[3] = {"occ", "substr", "span"};
@@ -182,8 +191,10 @@ as_status as_metrics_table_layout(struct as_table *t, int64_t n,
 
     /* metric columns (data NULL), with each ragged dimension's count and start first */
     int prev = -1;
+    const int answer_mass = mt_answer_mass(lay, n);
     for (int k = 0; k < MC_COUNT; k++) {
         const struct mt_col *d = &mt_cols[k];
+        if (k == MC_SPAN_MASS_FROM_ANSWER && !answer_mass) continue;
         if (d->rows >= MT_OCC && (int)d->rows != prev) {
             const int r = (int)d->rows - MT_OCC;
             int32_t *cnt = malloc((size_t)(n > 0 ? n : 1) * sizeof *cnt);
@@ -264,9 +275,10 @@ as_status as_metrics_table_rows(struct as_table *t, int64_t n, const struct as_m
     const size_t LH = (size_t)L * H;
 
     /* allocate every numeric column; span_name comes from its strings below */
+    const int answer_mass = mt_answer_mass(lay, n);
     for (int k = 0; k < MC_COUNT; k++) {
         const struct mt_col *d = &mt_cols[k];
-        if (d->type == AS_COL_STR) continue;
+        if (d->type == AS_COL_STR || (k == MC_SPAN_MASS_FROM_ANSWER && !answer_mass)) continue;
         const int64_t rows = d->rows == MT_PROMPT  ? n
                              : d->rows == MT_TOKEN ? NT
                                                    : tot[d->rows - MT_OCC];
@@ -358,6 +370,11 @@ as_status as_metrics_table_rows(struct as_table *t, int64_t n, const struct as_m
                 ms[k] = a ? a->span_mass[(size_t)r * LH + k] : NAN;
                 lf[k] = a ? a->span_lift[(size_t)r * LH + k] : NAN;
             }
+            double *fa = col[MC_SPAN_MASS_FROM_ANSWER]
+                             ? (double *)col[MC_SPAN_MASS_FROM_ANSWER] + row * LH
+                             : NULL;
+            for (size_t k = 0; fa && k < LH; k++)
+                fa[k] = a ? a->span_mass_from_answer[(size_t)r * LH + k] : NAN;
         }
         tok += T, o0 += c[0], b0 += c[1], s0 += c[2];
     }

@@ -29,6 +29,10 @@ void as_job_free(struct as_job *j) {
     free(j->batch_len);
     free(j->batch_rank);
     free(j->own);
+    free(j->gen_n);
+    free(j->gen_start);
+    free(j->gen_stop);
+    free(j->gen_text);
     memset(j, 0, sizeof *j);
 }
 
@@ -250,9 +254,12 @@ static as_status read_existing(struct as_job *j, const char *path, struct as_err
                          (long long)f.n_prompts, (long long)j->n);
         goto done;
     }
-    for (int64_t i = 0; i < j->n; i++)
+    for (int64_t i = 0; i < j->n; i++) {
+        /* a generating prompt holds its generated tokens too (checked by as_job_generate) */
+        const int gen = j->sweep.groups[j->sweep.prompts[i].group_index].gen.max_new_tokens > 0;
         if (strcmp(f.prompts[i].id, j->sweep.prompts[i].id) != 0 ||
-            f.prompts[i].n_tokens != j->n_tokens[i]) {
+            (gen ? f.prompts[i].n_tokens < j->n_tokens[i]
+                 : f.prompts[i].n_tokens != j->n_tokens[i])) {
             ret = as_err_set(err, AS_ERR_INVALID,
                              "--resume: prompt %lld of %s is '%s' with %d tokens, the sweep has "
                              "'%s' with %d tokens (different model or tokenizer?)",
@@ -260,6 +267,7 @@ static as_status read_existing(struct as_job *j, const char *path, struct as_err
                              j->sweep.prompts[i].id, j->n_tokens[i]);
             goto done;
         }
+    }
     AS_TRY(as_h5file_read_status(&f, j->status0, err));
 done:
     free(sha);
@@ -268,6 +276,14 @@ done:
 }
 
 /* Plans the prompts that still need computing; rank[i] = -1 for done ones. */
+static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err);
+
+as_status as_job_plan(struct as_job *j, int quiet, struct as_err *err) {
+    free(j->batch_start), free(j->batch_len), free(j->batch_rank);
+    j->batch_start = NULL, j->batch_len = NULL, j->batch_rank = NULL, j->n_batches = 0;
+    return plan_remaining(j, quiet, err);
+}
+
 static as_status plan_remaining(struct as_job *j, int quiet, struct as_err *err) {
     as_status ret = AS_OK;
     struct as_plan plan;
@@ -631,6 +647,13 @@ static as_status job_pack(const struct as_job *j, struct wbuf *b, struct as_err 
     const int32_t vs[2] = {j->vocab_str ? j->vocab_n : 0, j->vocab_width};
     put(b, vs, sizeof vs);
     if (j->vocab_str) put(b, j->vocab_str, (size_t)j->vocab_n * (size_t)j->vocab_width);
+    const int32_t has_gen = j->gen_n != NULL;
+    put(b, &has_gen, sizeof has_gen);
+    if (has_gen) {
+        put(b, j->gen_n, sizeof(int32_t) * (size_t)j->n);
+        put(b, j->gen_start, sizeof(int64_t) * (size_t)j->n);
+        put(b, j->gen_stop, (size_t)j->n);
+    }
     if (b->oom) return as_err_set(err, AS_ERR_NOMEM, "out of memory packing the job");
     return AS_OK;
 }
@@ -733,6 +756,20 @@ static as_status job_unpack(struct as_job *j, const char *buf, size_t len, struc
         }
         j->vocab_n = vs[0], j->vocab_width = vs[1];
         AS_TRY(take(&c, j->vocab_str, (size_t)vs[0] * (size_t)vs[1], "vocabulary strings", err));
+    }
+    int32_t has_gen;
+    AS_TRY(take(&c, &has_gen, sizeof has_gen, "generation flag", err));
+    if (has_gen) {
+        j->gen_n = malloc(sizeof(int32_t) * ((size_t)j->n + 1));
+        j->gen_start = malloc(sizeof(int64_t) * ((size_t)j->n + 1));
+        j->gen_stop = malloc((size_t)j->n + 1);
+        if (!j->gen_n || !j->gen_start || !j->gen_stop) {
+            ret = as_err_set(err, AS_ERR_NOMEM, "out of memory for the generation columns");
+            goto done;
+        }
+        AS_TRY(take(&c, j->gen_n, sizeof(int32_t) * (size_t)j->n, "n_generated", err));
+        AS_TRY(take(&c, j->gen_start, sizeof(int64_t) * (size_t)j->n, "generated_start", err));
+        AS_TRY(take(&c, j->gen_stop, (size_t)j->n, "stop_reason", err));
     }
     j->strings[j->strings_len] = '\0';
     job_point_strings(j);

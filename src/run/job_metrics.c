@@ -99,4 +99,10 @@ void as_job_metrics_ctx(const struct as_job_metrics *jm, const struct as_job *j,
     ctx->prompt_start = p->prompt_start, ctx->prompt_len = p->prompt_len;
     ctx->chat = s->groups[p->group_index].chat != NULL;
     ctx->prefix_len = jm->prefix[i];
+    ctx->answer_mass = j->gen_start != NULL;    /* the sweep generates: span_mass_from_answer */
+    if (j->gen_start && j->gen_start[i] >= 0) { /* generation (job_generate.c) */
+        ctx->generates = 1;
+        ctx->gen_start = (size_t)j->gen_start[i];
+        ctx->answer_regex = s->groups[p->group_index].gen.answer_regex;
+    }
 }

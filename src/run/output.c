@@ -164,6 +164,7 @@ as_status as_job_spec_init(struct as_job_spec *js, const struct as_job *j,
     c->metrics = &js->metrics;
     c->behaviour = &js->behaviour;
     AS_TRY(as_run_meta_table(s, &js->meta, err));
+    AS_TRY(as_job_gen_columns(j, &js->meta, err)); /* generation only (job_generate.c) */
     c->sweep_meta = js->meta.n ? &js->meta : NULL;
 done:
     free(ids);

@@ -24,6 +24,9 @@
 /* 1 if the file's /metrics has exactly these ragged counts and keywords. */
 static int same_layout(struct as_h5file *f, const struct as_table *want) {
     if (as_h5file_exists(f, "metrics") <= 0) return 0;
+    if ((as_h5file_exists(f, "metrics/span_mass_from_answer") > 0) !=
+        (as_table_find(want, "span_mass_from_answer") != NULL))
+        return 0; /* generation's column (re)appears */
     static const char *const cc[] = {"keyword_occ_count", "keyword_substr_count", "span_count",
                                      "keyword"};
     struct as_table have;
@@ -51,6 +54,8 @@ struct rf_ctx {
     struct as_metrics_span_def *spans; /* scratch: the prompt's spans (largest group's count) */
     const char *const *kw;
     int nkw;
+    struct as_table gen;      /* /sweep/generated_start when the file generates */
+    const int64_t *gen_start; /* (n) from it, or NULL */
 };
 
 static void rf_ctx_of(const struct as_h5file *f, const struct rf_ctx *r, int64_t i,
@@ -72,6 +77,11 @@ static void rf_ctx_of(const struct as_h5file *f, const struct rf_ctx *r, int64_t
         c->chat = r->s->groups[g].chat != NULL;
     }
     c->prefix_len = r->prefix[i];
+    c->answer_mass = r->gen_start != NULL;
+    if (r->gen_start && r->gen_start[i] >= 0 && (size_t)r->gen_start[i] <= c->text_len) {
+        c->generates = 1, c->gen_start = (size_t)r->gen_start[i];
+        if (r->s) c->answer_regex = r->s->groups[r->s->prompts[i].group_index].gen.answer_regex;
+    }
 }
 
 /* This rank's block of prompts, in batches. */
@@ -245,6 +255,7 @@ as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sw
     as_table_init(&kwt);
     int32_t *ntok = NULL;
     memset(&f, 0, sizeof f), memset(&r, 0, sizeof r);
+    as_table_init(&r.gen);
     as_table_init(&want);
     int rank = 0;
     struct as_h5_lock lock = {.fd = -1};
@@ -271,9 +282,17 @@ as_status as_run_reduce_file(const char *path, MPI_Comm comm, const struct as_sw
     for (int64_t i = 0; match && i < N; i++)
         match = strcmp(s->prompts[i].id, f.prompts[i].id) == 0;
     ret = as_h5file_read_tokens(&f, &r.tok, err);
-    for (int64_t i = 0; ret == AS_OK && match && i < N; i++) /* ... with the same texts */
-        match = s->prompts[i].text_len == r.tok.text_len[i] &&
-                memcmp(s->prompts[i].text, r.tok.texts[i], r.tok.text_len[i]) == 0;
+    static const char *const gc[] = {"generated_start"}; /* generation: the prompt's own text */
+    if (ret == AS_OK) ret = as_h5file_read_columns(&f, "sweep", gc, 1, 1, &r.gen, err);
+    if (ret == AS_OK && r.gen.n == 1 && r.gen.cols[0].type == AS_COL_I64 &&
+        r.gen.cols[0].shape[0] == N)
+        r.gen_start = r.gen.cols[0].data;
+    for (int64_t i = 0; ret == AS_OK && match && i < N; i++) { /* ... with the same texts */
+        const size_t tl =
+            r.gen_start && r.gen_start[i] >= 0 ? (size_t)r.gen_start[i] : r.tok.text_len[i];
+        match = s->prompts[i].text_len == tl && tl <= r.tok.text_len[i] &&
+                memcmp(s->prompts[i].text, r.tok.texts[i], tl) == 0;
+    }
     if (s && !match && log && rank == 0)
         fprintf(log, "attnsweep reduce: warning: the sweep in /config no longer expands to this "
                      "file's prompts (a prompt file changed?); groups come from /sweep/group and "
@@ -356,6 +375,7 @@ done:
     as_table_free(&want);
     free(r.prefix), free(r.lay), free(r.spans), free(status), free(ids), free(ntok), free(kwp);
     as_table_free(&kwt);
+    as_table_free(&r.gen);
     as_h5_lock_release(&lock);
     return ret;
 }

@@ -131,8 +131,12 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
         if (st == AS_OK) st = as_job_estimate(&js, &job, &est, &meta, err);
         if (st == AS_OK && (!o->quiet || o->dry_run))
             printf("output file: %s estimated at %.0f bytes (%.1f MB: %.1f MB data, %.1f kB "
-                   "metadata)\n",
-                   job.sweep.output_path, est, est / 1e6, (est - meta) / 1e6, meta / 1e3);
+                   "metadata)%s\n",
+                   job.sweep.output_path, est, est / 1e6, (est - meta) / 1e6, meta / 1e3,
+                   as_sweep_generates(&job.sweep)
+                       ? "; before generation: generated tokens add to it (up to each "
+                         "group's max_new_tokens per prompt)"
+                       : "");
         if (st == AS_OK && (!o->quiet || o->dry_run)) as_behaviour_print_size(&job, stdout);
     }
     AS_TRY(as_mpi_agree(comm, st, err));
@@ -153,6 +157,22 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
                sm.win == MPI_WIN_NULL ? "mapped read-only, one page-cache copy per node"
                                       : "one shared-memory copy per node",
                size, threads, threads == 1 ? "" : "s");
+
+    /* 2b. generation: the job becomes prompt + generated, re-planned (job_generate.c) */
+    if (as_sweep_generates(&job.sweep)) {
+        AS_TRY(as_job_generate(&job, &sm.m, comm, o, err));
+        as_job_metrics_free(&jm);
+        st = as_job_metrics_init(&jm, &job, err);
+        if (st == AS_OK && have_js) as_job_spec_free(&js), have_js = 0;
+        if (st == AS_OK && rank == 0 && job.mode == AS_JOB_CREATE) {
+            st = as_job_spec_init(&js, &job, &jm, o, size, err);
+            have_js = st == AS_OK;
+        }
+        AS_TRY(as_mpi_agree(comm, st, err));
+        r->n_done_before = 0;
+        for (int64_t i = 0; i < job.n; i++)
+            r->n_done_before += job.rank[i] < 0 && job.status0[i] != AS_PROMPT_SKIPPED;
+    }
 
     /* 3. the file: rank 0 creates it whole (atomically), or every rank reopens it */
     double tc = MPI_Wtime(), t_file = 0, t_compute = 0, t_summary = 0;

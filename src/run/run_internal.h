@@ -52,9 +52,52 @@ struct as_job {
     int32_t *batch_len;   /* (n_batches) */
     int32_t *batch_rank;  /* (n_batches) */
     char *own; /* strings of a job made in memory (as_job_prepare_one): ids, names, text */
+    /* generation (job_generate.c), NULL when no group generates: the last
+     * gen_n[i] tokens of prompt i are generated, its generated text starts at
+     * byte gen_start[i] of its (extended) text; gen_stop[i] enum as_gen_stop */
+    int32_t *gen_n;     /* (n) */
+    int64_t *gen_start; /* (n) */
+    int8_t *gen_stop;   /* (n) */
+    char *gen_text;     /* the extended texts (the sweep's prompts point into it) */
+};
+
+/* /sweep/stop_reason (docs/FORMAT.md): why a prompt's generation ended. */
+enum as_gen_stop {
+    AS_GEN_NONE = -1,  /* the prompt does not generate */
+    AS_GEN_LENGTH = 0, /* max_new_tokens (or the model's max_position) reached */
+    AS_GEN_EOS = 1,    /* the tokenizer's EOS was generated */
+    AS_GEN_STRING = 2  /* the generated text reached a stop string */
 };
 
 void as_job_free(struct as_job *j);
+/* (Re)plans the prompts that still need computing from the job's token
+ * counts: rank[i] (-1 for done ones) and the batches. */
+as_status as_job_plan(struct as_job *j, int quiet, struct as_err *err);
+/* Generation (job_generate.c), COLLECTIVE, after the job is broadcast and the
+ * weights are loaded; nothing to do when no group generates. Creating: every
+ * rank decodes greedily for its planned batches (one prefill + one decode
+ * step per token, the batch together), rank 0 gathers the ids. Resuming:
+ * rank 0 reads the generated ids back from the file (never regenerates).
+ * Then rank 0 extends every generating prompt to prompt + generated (ids,
+ * token strings, offsets, text), re-plans the batches and broadcasts the job
+ * again, so creation, compute and metrics run on the extended sequences. */
+as_status as_job_generate(struct as_job *j, const struct as_model *m, MPI_Comm comm,
+                          const struct as_run_opts *o, struct as_err *err);
+/* Rank 0: /sweep/n_generated, generated_start and stop_reason (copies) into t
+ * when the job generates; nothing otherwise. */
+as_status as_job_gen_columns(const struct as_job *j, struct as_table *t, struct as_err *err);
+/* Generated text of ids gen (n) after the prompt ids ctx (n_ctx; the decode
+ * context, e.g. the prompt's last tokens) as ends[k] = bytes of the text
+ * produced by gen[0..k] (non-decreasing); *text (malloc'd, *len bytes) is the
+ * whole generated text. Needs the tokenizer (rank 0). */
+struct as_tokenizer;
+as_status as_gen_decode(const struct as_tokenizer *t, const int32_t *ctx, int n_ctx,
+                        const int32_t *gen, int n, char **text, size_t *len, int32_t *ends,
+                        struct as_err *err);
+/* The number of generated tokens to keep: the first k such that the text of
+ * gen[0..k) (ends[k-1] bytes of text) contains a stop string, else n. */
+int as_gen_stop_at(const char *text, const int32_t *ends, int n, const char *const *stop,
+                   int n_stop);
 
 /* One view of what the job stores and of one prompt: the only place that
  * derives them, for the file's spec, the metrics contexts and the worker. */

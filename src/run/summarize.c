@@ -86,6 +86,8 @@ static as_status summarize(struct as_h5file *f, const struct as_analysis *an,
                                   &rs->metrics, err));
     AS_TRY(as_h5file_read_columns(f, "metrics", kcols, (int)(sizeof kcols / sizeof *kcols), 1,
                                   &rs->metrics, err));
+    static const char *const gcols[] = {"span_mass_from_answer"}; /* generation only */
+    AS_TRY(as_h5file_read_columns(f, "metrics", gcols, 1, 1, &rs->metrics, err));
     static const char *const sw[] = {"group", "variant"}, *const tk[] = {"token_str", "token_id"};
     AS_TRY(as_h5file_read_columns(f, "sweep", sw, 2, 0, &rs->strings, err));
     AS_TRY(as_h5file_read_columns(f, "tokens", tk, 2, 0, &rs->strings, err));
@@ -210,6 +212,7 @@ static as_status summarize(struct as_h5file *f, const struct as_analysis *an,
     struct as_table t;
     as_table_init(&t);
     ret = as_summary_table(rs->sm, &t, err);
+    if (ret == AS_OK) ret = as_summary_answer_mass(rs->sm, &rs->metrics, &t, err);
     if (ret == AS_OK) ret = as_h5file_write_table(f, "summary", &t, err);
     as_table_free(&t);
 done:

@@ -280,9 +280,9 @@ done:
 }
 
 static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
-    static const char *const keys[] = {"name",    "vars",   "tags",  "prompts", "template",
-                                       "product", "file",   "spans", "id",      "chat_template",
-                                       "chat",    "system", NULL};
+    static const char *const keys[] = {"name",    "vars",   "tags",     "prompts", "template",
+                                       "product", "file",   "spans",    "id",      "chat_template",
+                                       "chat",    "system", "generate", NULL};
     as_status ret = AS_OK;
     struct as_sweep *s = c->s;
     struct as_sweep_group *gr = &s->groups[g];
@@ -299,6 +299,8 @@ static as_status expand_group(struct sw_ctx *c, int g, int32_t node) {
     c->chat = c->chat_top;
     AS_TRY(sw_chat_parse(c, node, what, &c->chat));
     AS_TRY(sw_chat_resolve(c, &c->chat));
+    gr->gen = c->gen_top;
+    AS_TRY(sw_generate_parse(c, node, what, &gr->gen));
     if (c->chat.on && !(gr->chat = sw_chat_format(c, &c->chat))) {
         ret = SW_OOM(c);
         goto done;

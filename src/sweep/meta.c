@@ -31,8 +31,13 @@ static const char *const reserved[] = {
     "text_start",      "text_length",    "rank",         "status",        "message",
     "attention_start", "tokens_dropped", "prompt_start", "prompt_length", NULL};
 
+/* generation's /sweep columns (docs/FORMAT.md "Generation") */
+static const char *const reserved_gen[] = {"n_generated", "generated_start", "stop_reason", NULL};
+
 int as_sweep_column_reserved(const char *name) {
     for (const char *const *r = reserved; *r; r++)
+        if (!strcmp(*r, name)) return 1;
+    for (const char *const *r = reserved_gen; *r; r++)
         if (!strcmp(*r, name)) return 1;
     return 0;
 }

@@ -132,6 +132,12 @@ as_status as_sweep_pack(const struct as_sweep *s, void **buf, size_t *len, struc
         put_i32(&w, (int32_t)gr->source);
         put_str(&w, gr->file);
         put_str(&w, gr->chat);
+        put_i32(&w, gr->gen.max_new_tokens);
+        put_mark(&w, gr->gen.mark);
+        put_i32(&w, gr->gen.n_stop);
+        for (int k = 0; k < gr->gen.n_stop; k++)
+            put_str(&w, gr->gen.stop[k]);
+        put_str(&w, gr->gen.answer_regex);
         put_u64(&w, (uint64_t)gr->n_product);
         put_u64(&w, (uint64_t)gr->n_prompts);
         put_i32(&w, gr->n_spans);
@@ -545,6 +551,17 @@ as_status as_sweep_unpack(struct as_sweep *s, const void *buf, size_t len, struc
         gr->source = (enum as_group_source)v;
         AS_TRY(get_str(&r, &gr->file, NULL, "group file"));
         AS_TRY(get_str(&r, &gr->chat, NULL, "group chat template"));
+        int32_t mnt;
+        AS_TRY(get_i32(&r, &mnt, "generate.max_new_tokens"));
+        if (mnt < 0 || mnt > AS_SWEEP_MAX_NEW_TOKENS) {
+            ret = as_err_set(err, AS_ERR_FORMAT, "packed sweep: group %d max_new_tokens %d", g,
+                             (int)mnt);
+            goto done;
+        }
+        gr->gen.max_new_tokens = mnt;
+        AS_TRY(get_mark(&r, &gr->gen.mark));
+        AS_TRY(get_names(&r, &gr->gen.stop, &gr->gen.n_stop, AS_SWEEP_MAX_STOPS, "generate.stop"));
+        AS_TRY(get_str(&r, &gr->gen.answer_regex, NULL, "generate.answer_regex"));
         uint64_t u;
         AS_TRY(get_u64(&r, &u, "n_product"));
         gr->n_product = (int64_t)(u > (uint64_t)INT64_MAX ? 0 : u);

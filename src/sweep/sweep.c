@@ -573,6 +573,11 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
             }
             fputc('"', fp);
         }
+        if (gr->gen.max_new_tokens > 0) { /* generation (docs/SWEEP.md "Generation") */
+            fprintf(fp, "  generate: %d new tokens, %d stop string%s, answer %s",
+                    gr->gen.max_new_tokens, gr->gen.n_stop, gr->gen.n_stop == 1 ? "" : "s",
+                    gr->gen.answer_regex ? gr->gen.answer_regex : "the last number");
+        }
         fputc('\n', fp);
     }
     if (s->n_columns) {

@@ -10,6 +10,7 @@
  *                 prompts.c     adding prompts, default ids, the id index
  *                 spans.c       spans: templates per prompt, JSONL spans, occurrence checks
  *                 chat.c        chat_template / chat / system -> the bytes around each prompt
+ *                 generate.c    generate: max_new_tokens, stop, answer_regex
  *                 gstate.c      the group being expanded: its keys and JSONL fields
  *                 prompt_file.c file: groups (JSONL / plain text)
  *                 expand.c      groups -> prompts (prompts:, template: x product:, file:), spans
@@ -123,6 +124,7 @@ struct sw_ctx {
     const struct as_sweep_overrides *ov; /* command-line overrides (chat: true reads the model) */
     struct sw_chat chat_top;             /* the top level's chat settings */
     struct sw_chat chat;                 /* the group being expanded (resolved) */
+    struct as_sweep_generate gen_top;    /* the top level's generate: (generate.c) */
     size_t meta_bytes;                   /* bytes of metadata strings and per-prompt span texts */
 };
 
@@ -204,6 +206,12 @@ as_status sw_chat_parse(struct sw_ctx *c, int32_t map, const char *what, struct 
 as_status sw_chat_resolve(struct sw_ctx *c, struct sw_chat *ch);
 /* The resolved template "pre{prompt}post" in the arena, NULL when off (or out of memory). */
 char *sw_chat_format(struct sw_ctx *c, const struct sw_chat *ch);
+
+/* ---------------------------------------------------------------- generate.c */
+/* Applies the generate: key of mapping map (the top level or a group; what
+ * names it) over g (strings in the arena; the regex is compiled to check it). */
+as_status sw_generate_parse(struct sw_ctx *c, int32_t map, const char *what,
+                            struct as_sweep_generate *g);
 
 /* ---------------------------------------------------------------- gstate.c */
 /* Frees the group state (keys, fields, span builders). */

@@ -213,8 +213,8 @@ static as_status parse_ranks(struct sw_ctx *c, int32_t node) {
 }
 
 as_status sw_parse_settings(struct sw_ctx *c) {
-    static const char *const keys[] = {"model",         "output", "ranks",  "groups", "analysis",
-                                       "chat_template", "chat",   "system", NULL};
+    static const char *const keys[] = {"model",         "output", "ranks",  "groups",   "analysis",
+                                       "chat_template", "chat",   "system", "generate", NULL};
     struct sw_tree *t = c->t;
     as_status ret;
     if (t->root < 0 || sw_is_null(&t->nodes[t->root]))
@@ -232,6 +232,7 @@ as_status sw_parse_settings(struct sw_ctx *c) {
     if ((v = sw_map_get(t, t->root, "analysis")) >= 0 && (ret = sw_parse_analysis(c, v)) != AS_OK)
         return ret;
     if ((ret = sw_chat_parse(c, t->root, "the top level", &c->chat_top)) != AS_OK) return ret;
+    if ((ret = sw_generate_parse(c, t->root, "the top level", &c->gen_top)) != AS_OK) return ret;
     v = sw_map_get(t, t->root, "groups");
     if (v < 0)
         return sw_errf(c->t, t->root, AS_ERR_INVALID,

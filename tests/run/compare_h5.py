@@ -279,6 +279,11 @@ def main():
                 u, v = ref.f["sweep/" + n][i0], o.f["sweep/" + n][i1]
                 if strs([u]) != strs([v]):
                     fail(f"{p}: {pid}: /sweep/{n} {strs([v])[0]!r} vs {strs([u])[0]!r}")
+            for n in ("n_generated", "generated_start", "stop_reason"):  # generation only
+                if ("sweep/" + n in ref.f) != ("sweep/" + n in o.f):
+                    fail(f"{p}: {pid}: /sweep/{n} exists in one file only")
+                elif "sweep/" + n in ref.f and ref.f["sweep/" + n][i0] != o.f["sweep/" + n][i1]:
+                    fail(f"{p}: {pid}: /sweep/{n} {o.f['sweep/' + n][i1]} vs {ref.f['sweep/' + n][i0]}")
             for n, (u, v) in beh.items():  # /behaviour: one row per prompt
                 if not same(u[i0], v[i1]):
                     fail(f"{p}: {pid}: /behaviour/{n} differs ({describe(u[i0], v[i1])})")
