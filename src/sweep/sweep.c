@@ -520,6 +520,8 @@ void as_sweep_print(const struct as_sweep *s, FILE *fp) {
     fprintf(fp, "  %-18s ", "output.heads");
     print_ints(fp, s->heads, s->n_heads, "all");
     fprintf(fp, "  %s\n", origin(s, s->marks.heads, 0, NULL, o, sizeof o));
+    fprintf(fp, "  %-18s %s\n", "output.weights", as_weights_name(s->weights));
+    fprintf(fp, "  %-18s %s\n", "output.scores", s->scores ? "true" : "false");
     char kb[32];
     snprintf(kb, sizeof kb, "%d", s->topk);
     fprintf(fp, "  %-18s %-40s %s\n", "output.topk", s->topk ? kb : "min(10, vocab_size)",
