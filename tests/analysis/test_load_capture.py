@@ -11,17 +11,8 @@ import sys
 import h5py
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.environ.get("SRC", os.path.join(os.path.dirname(
-    os.path.abspath(__file__)), "..", "..")), "analysis"))
-import load  # noqa: E402
-
-FAILS = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILS.append(msg)
-        print("FAIL:", msg)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_load import FAILS, check, load  # noqa: E402  (the shared checks, and load.py)
 
 
 def raises(fn, what, contains):

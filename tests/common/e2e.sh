@@ -2,8 +2,8 @@
 #   usage: HERE=...; source "$HERE/../common/e2e.sh" TAG
 # Reads ATTNSWEEP (the binary), MPIEXEC, ATTNSWEEP_DATA_DIR, PY and SRC from the environment
 # (CTest sets them); makes a scratch folder $TMP (removed on exit) and cd's into it; defines
-# fail, need_data (exit 77 = CTest skip when reference data is absent), mpirun_n and
-# default_model (the built-in model in ./models/default).
+# fail, need_data (exit 77 = CTest skip when reference data is absent), mpirun_n,
+# default_model (the built-in model in ./models/default) and check_refused.
 BIN=${ATTNSWEEP:?}
 MPIEXEC=${MPIEXEC:-mpiexec}
 DATA=${ATTNSWEEP_DATA_DIR:-}
@@ -25,3 +25,13 @@ need_data() {
 }
 mpirun_n() { local n=$1; shift; "$MPIEXEC" --oversubscribe -n "$n" "$@"; }
 default_model() { [ -d models/default ] || "$BIN" make-model --out models/default > /dev/null || fail "make-model"; }
+# check_refused NAME WANT...: the sweep YAML on stdin, saved as NAME.yaml, is refused by
+# `run --dry-run` with exit 1 and a message holding every WANT (fixed strings)
+check_refused() {
+  local name=$1; shift
+  cat > "$name.yaml"
+  rc=0; "$BIN" run "$name.yaml" --dry-run > out 2> err || rc=$?
+  [ $rc = 1 ] || { cat out err; fail "$name: exit code $rc, expected 1"; }
+  for want in "$@"; do grep -qF -- "$want" err || { cat err; fail "$name: message lacks '$want'"; }; done
+  echo "ok $name: $(head -c 200 err)"
+}

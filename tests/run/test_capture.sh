@@ -176,21 +176,13 @@ resume)  # a prompt that failed is recomputed by --resume with its captures; equ
     || fail "estimate $est is not within 5% of $real" ;;
 validation)  # bad output.weights / output.scores: exit 1, file:line:col and what was expected
   default_model; mkdir -p results
-  check() { # name, expected substring(s)..., with the YAML on stdin
-    local name=$1; shift
-    cat > "$name.yaml"
-    rc=0; "$BIN" run "$name.yaml" --dry-run > out 2> err || rc=$?
-    [ $rc = 1 ] || { cat out err; fail "$name: exit code $rc, expected 1"; }
-    for want in "$@"; do grep -qF -- "$want" err || { cat err; fail "$name: message lacks '$want'"; }; done
-    echo "ok $name: $(head -c 200 err)"
-  }
   g='groups:\n  - name: g\n    prompts: {a: "x"}\n'
-  printf "model: {path: models/default}\noutput:\n  weights: norm\n$g" | check bad_weights "bad_weights.yaml:3:12" "output.weights is 'norm'" "probs, norms, both"
-  printf "model: {path: models/default}\noutput:\n  store: full\n  weights: norms\n$g" | check norms_store "norms_store.yaml:4:12" "store is full" "weights: both"
-  printf "model: {path: models/default}\noutput:\n  scores: 3\n$g" | check bad_scores "bad_scores.yaml:3:11" "output.scores" "true or false"
-  printf "model: {path: models/default}\noutput:\n  store: none\n  scores: true\n$g" | check scores_none "scores_none.yaml:4:11" "store: full or last_row"
-  printf "model: {path: models/default}\noutput:\n  weights: norms\n  scores: true\n$g" | check scores_norms "scores_norms.yaml:4:11" "weights: norms"
-  printf "model: {path: models/default}\noutput:\n  weights: [both]\n$g" | check weights_list "weights_list.yaml:3" "output.weights"
+  printf "model: {path: models/default}\noutput:\n  weights: norm\n$g" | check_refused bad_weights "bad_weights.yaml:3:12" "output.weights is 'norm'" "probs, norms, both"
+  printf "model: {path: models/default}\noutput:\n  store: full\n  weights: norms\n$g" | check_refused norms_store "norms_store.yaml:4:12" "store is full" "weights: both"
+  printf "model: {path: models/default}\noutput:\n  scores: 3\n$g" | check_refused bad_scores "bad_scores.yaml:3:11" "output.scores" "true or false"
+  printf "model: {path: models/default}\noutput:\n  store: none\n  scores: true\n$g" | check_refused scores_none "scores_none.yaml:4:11" "store: full or last_row"
+  printf "model: {path: models/default}\noutput:\n  weights: norms\n  scores: true\n$g" | check_refused scores_norms "scores_norms.yaml:4:11" "weights: norms"
+  printf "model: {path: models/default}\noutput:\n  weights: [both]\n$g" | check_refused weights_list "weights_list.yaml:3" "output.weights"
   # and the good ones pass the same validation
   printf "model: {path: models/default}\noutput:\n  store: last_row\n  weights: both\n  scores: false\n$g" > ok.yaml
   "$BIN" run ok.yaml --dry-run > out 2> err || { cat err; fail "a valid capture sweep refused"; } ;;

@@ -332,29 +332,21 @@ pmi_check)  # srun without PMIx starts singletons: refuse clearly
   [ ! -e x.h5 ] || fail "output created" ;;
 validation)  # every validation error through the CLI: exit 1, file:line:col, what was expected
   default_model; mkdir -p results
-  check() { # name, expected substring(s)..., with the YAML on stdin
-    local name=$1; shift
-    cat > "$name.yaml"
-    rc=0; "$BIN" run "$name.yaml" --dry-run > out 2> err || rc=$?
-    [ $rc = 1 ] || { cat out err; fail "$name: exit code $rc, expected 1"; }
-    for want in "$@"; do grep -qF -- "$want" err || { cat err; fail "$name: message lacks '$want'"; }; done
-    echo "ok $name: $(head -c 160 err)"
-  }
   head='model: {path: models/default}'
-  printf '%s\ngroups:\n  - name: g\n    promts: {a: "x"}\n' "$head" | check unknown_key "unknown_key.yaml:4:5" "unknown key 'promts'" "expected one of"
-  printf '%s\ngroups:\n  - name: g\n    prompts: [x, y]\n' "$head" | check wrong_type "wrong_type.yaml:4:14" "prompts"
-  printf '%s\noutput: {path: results/o.h5}\nranks: {assign: explicit, explicit: {zero: [g/a]}}\ngroups:\n  - name: g\n    prompts: {a: "x"}\n' "$head" | check wrong_rank_type "wrong_rank_type.yaml:3" "zero"
-  printf '%s\ngroups:\n  - name: g\n    prompts: {a: "x"}\n  - name: g\n    prompts: {b: "y"}\n' "$head" | check duplicate_group "duplicate_group.yaml:5" "'g'"
-  printf '%s\ngroups:\n  - name: g\n    prompts: {a: "x", a: "y"}\n' "$head" | check duplicate_id "duplicate_id.yaml:4" "duplicate"
-  printf '%s\ngroups:\n  - name: g\n    vars: {q: ""}\n    prompts: {a: "{q}"}\n' "$head" | check empty_prompt "empty_prompt.yaml:5" "empty"
-  printf '%s\ngroups:\n  - name: g\n    vars: {question: "x"}\n    prompts: {a: "{qestion}"}\n' "$head" | check unknown_var "unknown_var.yaml:5" "qestion" "question"
-  printf '%s\nranks: {assign: explicit, explicit: {0: [g/a, g/zz]}}\ngroups:\n  - name: g\n    prompts: {a: "x", b: "y"}\n' "$head" | check explicit_missing "explicit_missing.yaml:2" "g/zz"
-  printf '%s\nranks: {assign: explicit, explicit: {0: [g/a]}}\ngroups:\n  - name: g\n    prompts: {a: "x", b: "y"}\n' "$head" | check explicit_unassigned "g/b" "not assigned"
-  printf '%s\nranks: {assign: explicit, explicit: {0: [g/a], 5: [g/b]}}\ngroups:\n  - name: g\n    prompts: {a: "x", b: "y"}\n' "$head" | check explicit_rank "explicit_rank.yaml:2" "rank 5"
-  printf '%s\noutput: {path: no/such/dir/o.h5}\ngroups:\n  - name: g\n    prompts: {a: "x"}\n' "$head" | check output_dir "output_dir.yaml:2" "no/such/dir"
+  printf '%s\ngroups:\n  - name: g\n    promts: {a: "x"}\n' "$head" | check_refused unknown_key "unknown_key.yaml:4:5" "unknown key 'promts'" "expected one of"
+  printf '%s\ngroups:\n  - name: g\n    prompts: [x, y]\n' "$head" | check_refused wrong_type "wrong_type.yaml:4:14" "prompts"
+  printf '%s\noutput: {path: results/o.h5}\nranks: {assign: explicit, explicit: {zero: [g/a]}}\ngroups:\n  - name: g\n    prompts: {a: "x"}\n' "$head" | check_refused wrong_rank_type "wrong_rank_type.yaml:3" "zero"
+  printf '%s\ngroups:\n  - name: g\n    prompts: {a: "x"}\n  - name: g\n    prompts: {b: "y"}\n' "$head" | check_refused duplicate_group "duplicate_group.yaml:5" "'g'"
+  printf '%s\ngroups:\n  - name: g\n    prompts: {a: "x", a: "y"}\n' "$head" | check_refused duplicate_id "duplicate_id.yaml:4" "duplicate"
+  printf '%s\ngroups:\n  - name: g\n    vars: {q: ""}\n    prompts: {a: "{q}"}\n' "$head" | check_refused empty_prompt "empty_prompt.yaml:5" "empty"
+  printf '%s\ngroups:\n  - name: g\n    vars: {question: "x"}\n    prompts: {a: "{qestion}"}\n' "$head" | check_refused unknown_var "unknown_var.yaml:5" "qestion" "question"
+  printf '%s\nranks: {assign: explicit, explicit: {0: [g/a, g/zz]}}\ngroups:\n  - name: g\n    prompts: {a: "x", b: "y"}\n' "$head" | check_refused explicit_missing "explicit_missing.yaml:2" "g/zz"
+  printf '%s\nranks: {assign: explicit, explicit: {0: [g/a]}}\ngroups:\n  - name: g\n    prompts: {a: "x", b: "y"}\n' "$head" | check_refused explicit_unassigned "g/b" "not assigned"
+  printf '%s\nranks: {assign: explicit, explicit: {0: [g/a], 5: [g/b]}}\ngroups:\n  - name: g\n    prompts: {a: "x", b: "y"}\n' "$head" | check_refused explicit_rank "explicit_rank.yaml:2" "rank 5"
+  printf '%s\noutput: {path: no/such/dir/o.h5}\ngroups:\n  - name: g\n    prompts: {a: "x"}\n' "$head" | check_refused output_dir "output_dir.yaml:2" "no/such/dir"
   long=$(printf 'word %.0s' $(seq 1 600))
-  printf '%s\ngroups:\n  - name: g\n    prompts: {short: "x", long1: "%s", long2: "%s"}\n' "$head" "$long" "$long" | check too_long "g/long1" "g/long2" "max_position_embeddings" "512"
-  printf '%s\ngroups:\n  - name: g\n    prompts: {a: "x"\n' "$head" | check yaml_syntax "yaml_syntax.yaml:"
+  printf '%s\ngroups:\n  - name: g\n    prompts: {short: "x", long1: "%s", long2: "%s"}\n' "$head" "$long" "$long" | check_refused too_long "g/long1" "g/long2" "max_position_embeddings" "512"
+  printf '%s\ngroups:\n  - name: g\n    prompts: {a: "x"\n' "$head" | check_refused yaml_syntax "yaml_syntax.yaml:"
   ;;
 shared_window)  # BF16 weights are converted once per node into an MPI-3 shared window
   mkdir -p results
