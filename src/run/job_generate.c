@@ -12,8 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "attnsweep/decode.h"
+#include "attnsweep/fault.h"
 #include "attnsweep/tokenizer.h"
 #include "run_internal.h"
 
@@ -211,6 +215,25 @@ done:
     return ret;
 }
 
+/* One decode group [first, first + nb): skipped when the journal of an earlier run has every
+ * generating prompt of it (kept), else generated and its records appended to this rank's
+ * journal, durable before the next group. */
+static as_status gen_group(const struct as_job *j, const struct as_model *m, int64_t first, int nb,
+                           int32_t eos, const struct as_run_opts *o, const int8_t *kept,
+                           struct as_gen_journal *jn, struct i32vec *rec, int rank,
+                           struct as_err *err) {
+    int need = 0;
+    for (int k = 0; k < nb && !need; k++)
+        need = gen_limit(j, first + k) > 0 && !kept[first + k];
+    if (!need) return AS_OK;
+    const size_t n0 = rec->n;
+    as_status st = gen_batch(j, m, first, nb, eos, o->kernel, rec, err);
+    if (st == AS_OK) st = as_gen_journal_append(jn, rec->p + n0, rec->n - n0, err);
+    /* test hook (docs/ARCHITECTURE.md): fail after the first journaled group */
+    if (st == AS_OK) st = as_fault_check("generate", rank, err);
+    return st;
+}
+
 /* The generated ids of every prompt on rank 0: prompt i's are ids[off[i] .. off[i] + n[i]). */
 struct gen_ids {
     int32_t *n;   /* (n) */
@@ -237,6 +260,74 @@ static as_status gen_ids_alloc(const struct as_job *j, struct gen_ids *g, struct
     return AS_OK;
 }
 
+/* The journal key of this job (rank 0): the prompts' tokens and budgets, the EOS, the model's
+ * shape and the model file's size and mtime, so a journal of another sweep, model or tokenizer
+ * is never reused. */
+static uint64_t job_key(const struct as_job *j, int32_t eos) {
+    uint64_t h = as_gen_journal_hash(0, "attnsweep generation journal 1", 30);
+    h = as_gen_journal_hash(h, &j->n, sizeof j->n);
+    for (int64_t i = 0; i < j->n; i++) {
+        const int32_t lim = gen_limit(j, i), T = j->n_tokens[i];
+        h = as_gen_journal_hash(h, &lim, sizeof lim);
+        h = as_gen_journal_hash(h, &T, sizeof T);
+        h = as_gen_journal_hash(h, j->ids + j->tok_start[i], sizeof(int32_t) * (size_t)T);
+    }
+    const struct as_config *c = &j->cfg;
+    const int32_t shape[6] = {eos, c->vocab_size, c->n_layers, c->n_heads, c->n_kv_heads, c->dim};
+    h = as_gen_journal_hash(h, shape, sizeof shape);
+    const char *mp = j->sweep.model_path;
+    h = as_gen_journal_hash(h, mp, strlen(mp));
+    struct stat sb;
+    if (stat(mp, &sb) == 0) {
+        const int64_t id[2] = {(int64_t)sb.st_size, (int64_t)sb.st_mtime};
+        h = as_gen_journal_hash(h, id, sizeof id);
+    }
+    return h;
+}
+
+/* Records (index lo, index hi, n, stop reason, ids...) of words [0, total) into g; rank 0. */
+static as_status take_records(const struct as_job *j, struct gen_ids *g, const int32_t *w,
+                              int64_t total, const char *what, struct as_err *err) {
+    for (int64_t p = 0; p + 4 <= total;) {
+        const int64_t i = (int64_t)w[p] | ((int64_t)w[p + 1] << 31);
+        const int n = w[p + 2];
+        int ok = i >= 0 && i < j->n && n >= 0 && n <= g->off[i + 1] - g->off[i] &&
+                 p + 4 + n <= total && w[p + 3] >= AS_GEN_LENGTH && w[p + 3] <= AS_GEN_EOS;
+        for (int k = 0; ok && k < n; k++)
+            ok = w[p + 4 + k] >= 0 && w[p + 4 + k] < j->cfg.vocab_size;
+        if (!ok)
+            return as_err_set(err, AS_ERR_FORMAT, "generate: corrupt %s (record at word %lld)",
+                              what, (long long)p);
+        g->n[i] = n, g->stop[i] = (int8_t)w[p + 3];
+        memcpy(g->ids + g->off[i], w + p + 4, sizeof(int32_t) * (size_t)n);
+        p += 4 + n;
+    }
+    return AS_OK;
+}
+
+/* Rank 0: the journals of an earlier run of this job (kept[i] = prompt i's ids are there). */
+static as_status read_journals(const struct as_job *j, uint64_t key, int32_t **words,
+                               size_t *n_words, int8_t *kept, int quiet, struct as_err *err) {
+    int files = 0;
+    as_status ret = as_gen_journal_load(j->sweep.output_path, key, words, n_words, &files, err);
+    if (ret != AS_OK) return ret;
+    int64_t np = 0;
+    for (size_t p = 0; p + 4 <= *n_words;) {
+        const int64_t i = (int64_t)(*words)[p] | ((int64_t)(*words)[p + 1] << 31);
+        const int32_t n = (*words)[p + 2];
+        if (i < 0 || i >= j->n || n < 0 || p + 4 + (size_t)n > *n_words)
+            break; /* take_records names it */
+        np += !kept[i];
+        kept[i] = 1;
+        p += 4 + (size_t)n;
+    }
+    if (files > 0 && !quiet)
+        printf("attnsweep run: generation journal: %lld prompts' generations kept from %d "
+               "journal(s) of an earlier run; generating the rest\n",
+               (long long)np, files);
+    return AS_OK;
+}
+
 /* Every rank generates its batches; rank 0 gathers the ids into g. */
 static as_status generate_all(const struct as_job *j, const struct as_model *m, int32_t eos,
                               MPI_Comm comm, const struct as_run_opts *o, struct gen_ids *g,
@@ -247,18 +338,36 @@ static as_status generate_all(const struct as_job *j, const struct as_model *m, 
     MPI_Comm_size(comm, &size);
     struct i32vec rec = {0};
     int *counts = NULL, *displs = NULL;
-    int32_t *all = NULL;
+    int32_t *all = NULL, *jwords = NULL;
+    size_t jn_words = 0;
+    struct as_gen_journal jn = {.fd = -1};
+    int8_t *kept = calloc((size_t)j->n + 1, 1);
     double t0 = MPI_Wtime();
+    /* the journals of an earlier, interrupted run of this job, and this run's own */
+    uint64_t kr[2] = {0, 0}; /* key, run id */
+    if (!kept) st = as_err_set(err, AS_ERR_NOMEM, "out of memory");
+    if (st == AS_OK && rank == 0) {
+        kr[0] = job_key(j, eos);
+        kr[1] = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+        st = read_journals(j, kr[0], &jwords, &jn_words, kept, o->quiet, err);
+    }
+    AS_TRY(as_mpi_agree(comm, st, err));
+    MPI_Bcast(kr, 2, MPI_UINT64_T, 0, comm);
+    MPI_Bcast(kept, (int)j->n, MPI_INT8_T, 0, comm);
+    st = as_gen_journal_create(&jn, j->sweep.output_path, kr[1], rank, kr[0], err);
+    AS_TRY(as_mpi_agree(comm, st, err));
     /* test hook (docs/ARCHITECTURE.md): a smaller decode group, to test the split on small models
      */
     const char *kv_env = getenv("ATTNSWEEP_TEST_GEN_KV_TOKENS");
     const int64_t kv_tokens = kv_env && atoll(kv_env) > 0 ? atoll(kv_env) : GEN_KV_TOKENS;
     for (int64_t b = 0; st == AS_OK && b < j->n_batches; b++) {
         if (j->batch_rank[b] != rank) continue;
-        if (o->stop_flag && *o->stop_flag) { /* graceful stop: nothing is written yet */
+        if (o->stop_flag && *o->stop_flag) { /* graceful stop: the journals keep what is done */
             st = as_err_set(err, AS_ERR_INTERRUPTED,
                             "stopped on request during generation, before the file was created; "
-                            "rerun (with or without --resume) to start over");
+                            "rerun with --resume to continue (the generations finished so far "
+                            "are kept in %s.gen-*)",
+                            j->sweep.output_path);
             break;
         }
         /* a planned batch decodes together, in groups whose KV cache (sequences x the longest
@@ -273,14 +382,15 @@ static as_status generate_all(const struct as_job *j, const struct as_model *m, 
             const int ctx = j->n_tokens[i] + l;
             int nm = ctx > mctx ? ctx : mctx;
             if (cnt > 0 && (int64_t)(cnt + 1) * nm > kv_tokens) {
-                st = gen_batch(j, m, c0, (int)(i - c0), eos, o->kernel, &rec, err);
+                st = gen_group(j, m, c0, (int)(i - c0), eos, o, kept, &jn, &rec, rank, err);
                 c0 = i, cnt = 0, nm = ctx;
             }
             cnt++, mctx = nm;
         }
         if (st == AS_OK && cnt > 0)
-            st = gen_batch(j, m, c0, (int)(e - c0), eos, o->kernel, &rec, err);
+            st = gen_group(j, m, c0, (int)(e - c0), eos, o, kept, &jn, &rec, rank, err);
     }
+    as_gen_journal_close(&jn);
     if (st == AS_OK && rec.n > (size_t)INT32_MAX)
         st = as_err_set(err, AS_ERR_INVALID, "generate: too many generated ids on rank %d", rank);
     AS_TRY(as_mpi_agree(comm, st, err));
@@ -307,17 +417,12 @@ static as_status generate_all(const struct as_job *j, const struct as_model *m, 
     AS_TRY(as_mpi_agree(comm, st, err));
     if (rank == 0) {
         st = gen_ids_alloc(j, g, err);
-        for (int64_t p = 0; st == AS_OK && p + 4 <= total;) {
-            const int64_t i = (int64_t)all[p] | ((int64_t)all[p + 1] << 31);
-            const int n = all[p + 2];
-            if (i < 0 || i >= j->n || n < 0 || n > g->off[i + 1] - g->off[i] || p + 4 + n > total) {
-                st = as_err_set(err, AS_ERR_INTERNAL, "generate: corrupt gathered record");
-                break;
-            }
-            g->n[i] = n, g->stop[i] = (int8_t)all[p + 3];
-            memcpy(g->ids + g->off[i], all + p + 4, sizeof(int32_t) * (size_t)n);
-            p += 4 + n;
-        }
+        if (st == AS_OK)
+            st = take_records(j, g, jwords, (int64_t)jn_words,
+                              "generation journal (remove "
+                              "the output's .gen-* files and rerun)",
+                              err);
+        if (st == AS_OK) st = take_records(j, g, all, total, "gathered record", err);
         if (st == AS_OK && !o->quiet) {
             int64_t ntok = 0, np = 0;
             for (int64_t i = 0; i < j->n; i++)
@@ -329,7 +434,8 @@ static as_status generate_all(const struct as_job *j, const struct as_model *m, 
     }
     ret = as_mpi_agree(comm, st, err);
 done:
-    free(rec.p), free(counts), free(displs), free(all);
+    as_gen_journal_close(&jn);
+    free(rec.p), free(counts), free(displs), free(all), free(jwords), free(kept);
     return ret;
 }
 

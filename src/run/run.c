@@ -178,6 +178,8 @@ static as_status run_pipeline(MPI_Comm comm_in, const struct as_run_opts *o,
     double tc = MPI_Wtime(), t_file = 0, t_compute = 0, t_summary = 0;
     AS_TRY(open_output(&job, have_js ? &js : NULL, o, comm, &f, err));
     file_open = 1;
+    /* the file now holds the generated ids: the generation journals are done with */
+    if (rank == 0 && as_sweep_generates(&job.sweep)) as_gen_journal_remove(job.sweep.output_path);
     t_file = MPI_Wtime() - tc;
     if (have_js) as_job_spec_free(&js), have_js = 0;
     if (rank == 0) st = note_skipped(&job, &f, err);

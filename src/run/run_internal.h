@@ -99,6 +99,30 @@ as_status as_gen_decode(const struct as_tokenizer *t, const int32_t *ctx, int n_
 int as_gen_stop_at(const char *text, const int32_t *ends, int n, const char *const *stop,
                    int n_stop);
 
+/* The generation journal (gen_journal.c, docs/SWEEP.md "Generation"): each rank's
+ * generated ids, one durable record per decode group, in <output>.gen-<run>-r<rank>
+ * until the output file exists. */
+struct as_gen_journal {
+    int fd; /* -1 = none */
+    char path[4200];
+};
+/* FNV-1a 64 of n bytes, continuing h (0 = start): the job key of a journal. */
+uint64_t as_gen_journal_hash(uint64_t h, const void *p, size_t n);
+/* Creates (truncates) this rank's journal of run `run` for the job `key`. */
+as_status as_gen_journal_create(struct as_gen_journal *jn, const char *out, uint64_t run, int rank,
+                                uint64_t key, struct as_err *err);
+/* Appends one record of n words and makes it durable (fdatasync). */
+as_status as_gen_journal_append(struct as_gen_journal *jn, const int32_t *w, size_t n,
+                                struct as_err *err);
+void as_gen_journal_close(struct as_gen_journal *jn);
+/* Every valid record of every journal of `out` with this key, back to back in
+ * *words (malloc'd, *n_words); *n_files journals matched. A torn tail (a kill)
+ * ends a journal's records; a journal of another key is ignored. */
+as_status as_gen_journal_load(const char *out, uint64_t key, int32_t **words, size_t *n_words,
+                              int *n_files, struct as_err *err);
+/* Removes every journal of `out` (after the file was created). */
+void as_gen_journal_remove(const char *out);
+
 /* One view of what the job stores and of one prompt: the only place that
  * derives them, for the file's spec, the metrics contexts and the worker. */
 struct as_job_store {

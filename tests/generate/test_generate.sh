@@ -113,6 +113,29 @@ s = f["tokens/token_id"][sw["token_start"][i]:sw["token_start"][i] + sw["n_token
 assert s == g["once_upon_a_time_steps64"]["ids"][:len(s)] and sw["n_generated"][i] == 24, s
 PY
   ;;
+journal)  # a run that fails during generation (before the file exists) keeps its generations in
+  # the journals; --resume (on another rank count) reuses them and completes to a clean run's file
+  sweep clean.h5; mpirun_n 1 "$BIN" run gen.yaml --quiet || fail "clean run"
+  sweep out.h5
+  rc=0; ATTNSWEEP_FAULT_SITE=generate:1 mpirun_n 2 -x ATTNSWEEP_FAULT_SITE "$BIN" run gen.yaml --quiet 2> err || rc=$?
+  [ $rc = 1 ] && grep -q "fault injected at generate on rank 1" err || { cat err; fail "the fault did not fail the run (rc $rc)"; }
+  [ ! -e out.h5 ] || fail "a file was created although generation failed"
+  ls out.h5.gen-*-r0 out.h5.gen-*-r1 > /dev/null || fail "no journal per rank"
+  # a torn tail (a kill during a write) and a journal of another job are ignored
+  j1=$(ls out.h5.gen-*-r1); printf '\x07\x00\x00\x00garbage' >> "$j1"
+  printf 'ASGENJ1\n\x01\x02\x03\x04\x05\x06\x07\x08' > out.h5.gen-0000000000000000-r9
+  mpirun_n 3 "$BIN" run gen.yaml --resume > log 2>&1 || { cat log; fail "resume"; }
+  grep "generation journal" log || fail "the journals were not reused"
+  grep -q "generation journal: [1-9][0-9]* prompts' generations kept from 2 journal(s)" log || fail "journal count"
+  "$PY" "$SRC/tests/run/compare_h5.py" clean.h5 out.h5 --status || fail "resumed != clean"
+  ls out.h5.gen-* 2> /dev/null && fail "journals left after the file was created"
+  # a stale journal of another sweep (other budgets) is not reused
+  sweep other.h5; rc=0; ATTNSWEEP_FAULT_SITE=generate:0 mpirun_n 1 -x ATTNSWEEP_FAULT_SITE "$BIN" run gen.yaml --quiet 2> /dev/null || rc=$?
+  [ $rc = 1 ] || fail "second fault (rc $rc)"
+  sed -i 's/max_new_tokens: 24/max_new_tokens: 23/' gen.yaml
+  mpirun_n 1 "$BIN" run gen.yaml > log2 2>&1 || { cat log2; fail "run with other budgets"; }
+  grep -q "generation journal" log2 && fail "a journal of another job was reused"
+  echo "journal ok" ;;
 resume)  # a failed prompt, then --resume (on another rank count) = a clean run; no regeneration
   sweep clean.h5; mpirun_n 1 "$BIN" run gen.yaml --quiet || fail "clean run"
   sweep out.h5
