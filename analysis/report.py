@@ -270,6 +270,39 @@ class Report:
                 md.table(f"answer:{a.key}", answers.HEADER, [r.cells() for r in a.rows])
             for x in a.notes:
                 md.para(f"*Note:* {x}.")
+            if n == 1:
+                self.answer_mass()
+
+    def answer_mass(self):
+        """Q1 with the model's own reasoning: /summary/answer_mass (generating sweeps)."""
+        md, st = self.md, self.st
+        am = st.get("answer_mass") if st is not None else None
+        if am is None:
+            return
+        cnt = st.get("answer_mass_count")
+        md.add("#### ... and with the model's own reasoning (generation)", "")
+        md.para("From `/summary/answer_mass` [group, span, layer]: for each prompt whose generated "
+                "text has an answer (`generate.answer_regex`, else the last number), the mean "
+                "over the answer's tokens of the attention they put on each span when they were "
+                "produced (`span_mass_from_answer`, docs/METRICS.md), averaged over heads and "
+                "then over the group's prompts with that span; `n` counts those prompts. A "
+                "larger share on `reasoning` means the answer reads what the model wrote.")
+        rows = []
+        for g, gname in enumerate(st.groups):
+            for k, sname in enumerate(st.span_names):
+                if cnt is None or cnt[g, k] == 0 or not np.isfinite(am[g, k]).any():
+                    continue
+                v = np.asarray(am[g, k], float)
+                top = int(np.nanargmax(v))
+                rows.append([gname, sname, str(int(cnt[g, k])), fmt(float(np.nanmean(v))),
+                             fmt(float(v[-1])), str(self.lays[top] if top < len(self.lays)
+                                                     else top)])
+        if rows:
+            md.table("answer_mass", ["group", "span", "n", "mean over layers", "last layer",
+                                     "layer of max"], rows)
+        else:
+            md.para("No generated text in this file has an answer (no match of the answer "
+                    "regex and no number), so there is no answer mass to report.")
 
     # -- 1. attention maps ------------------------------------------------------------------
     def sec_attention(self, groups):

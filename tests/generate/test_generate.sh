@@ -209,6 +209,10 @@ assert np.isnan(got[z0:z0 + zn]).all()
 j = ids.index("plain/a"); names = [m["span_name"][k].decode() for k in range(m["span_start"][j], m["span_start"][j] + m["span_count"][j])]
 assert "answer" not in names and "reasoning" not in names, names
 PY
+  # report.py shows the answer mass, and every number of its tables equals the file
+  MPLBACKEND=Agg MPLCONFIGDIR=$TMP/mpl "$PY" "$SRC/analysis/report.py" g.h5 --out rep > /dev/null || fail "report.py"
+  grep -q "with the model's own reasoning (generation)" rep/report.md || fail "no answer-mass section"
+  MPLBACKEND=Agg "$PY" "$SRC/tests/analysis/check_report.py" g.h5 rep --tables answer_mass || fail "report check"
   ;;
 objects)  # generation adds 3 /sweep columns, /metrics/span_mass_from_answer and 2 /summary datasets; not growing with N
   for n in 2 6; do
