@@ -102,7 +102,7 @@ int as_gen_stop_at(const char *text, const int32_t *ends, int n, const char *con
         }
         prev = e;
     }
-    return n;
+    return 0;
 }
 
 /* ---- generation (every rank, its own batches) --------------------------------- */
@@ -140,16 +140,54 @@ static void vpush(struct i32vec *v, int32_t x) {
     v->p[v->n++] = x;
 }
 
-static int limit_stop(void *ctx, int seq, const int32_t *gen, int n_gen) {
-    (void)gen;
-    return n_gen >= ((const int *)ctx)[seq];
+/* The decode's stop test: the prompt's budget, or (with the tokenizer) a stop string that the
+ * last token completes, so that a stopped sequence leaves the batch at once. The text is
+ * measured on a window of the last tokens (GEN_CTX tokens of context, as rank 0 measures it);
+ * rank 0 still cuts every sequence exactly at its first stop (extend), so the test only saves
+ * compute. */
+struct stop_ctx {
+    const struct as_job *j;
+    const struct as_tokenizer *tok; /* NULL: budgets only */
+    const int64_t *idx;             /* (ns) prompt of each sequence */
+    const int *lim;                 /* (ns) its budget */
+};
+static int limit_stop(void *vctx, int seq, const int32_t *gen, int n_gen) {
+    const struct stop_ctx *c = vctx;
+    if (n_gen >= c->lim[seq]) return 1;
+    const struct as_job *j = c->j;
+    const int64_t i = c->idx[seq];
+    const struct as_sweep_generate *ge = &j->sweep.groups[j->sweep.prompts[i].group_index].gen;
+    if (!c->tok || ge->n_stop == 0) return 0;
+    size_t longest = 0;
+    for (int k = 0; k < ge->n_stop; k++)
+        longest = strlen(ge->stop[k]) > longest ? strlen(ge->stop[k]) : longest;
+    const int W = n_gen < 16 + (int)longest ? n_gen : 16 + (int)longest; /* a token >= 1 byte */
+    int32_t ctx[GEN_CTX];
+    int nc = 0;
+    const int32_t *pid = j->ids + j->tok_start[i];
+    const int T = j->n_tokens[i];
+    for (int t = n_gen - W - GEN_CTX; t < n_gen - W; t++) /* context: prompt, then generated */
+        if (t >= 0)
+            ctx[nc++] = gen[t];
+        else if (T + t >= 0)
+            ctx[nc++] = pid[T + t];
+    int32_t ends[16 + AS_SWEEP_STOP_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    struct as_err ignore;
+    int hit = 0;
+    if (W <= (int)(sizeof ends / sizeof *ends) &&
+        as_gen_decode(c->tok, ctx, nc, gen + n_gen - W, W, &text, &len, ends, &ignore) == AS_OK)
+        hit = as_gen_stop_at(text, ends, W, (const char *const *)ge->stop, ge->n_stop) > 0;
+    free(text);
+    return hit;
 }
 
 /* Generates together for the generating prompts of [first, first + nb); appends records
  * (index lo, index hi, n, stop reason, ids...) to rec. */
 static as_status gen_batch(const struct as_job *j, const struct as_model *m, int64_t first, int nb,
-                           int32_t eos, enum as_kernel kernel, struct i32vec *rec,
-                           struct as_err *err) {
+                           int32_t eos, const struct as_tokenizer *tok, enum as_kernel kernel,
+                           struct i32vec *rec, struct as_err *err) {
     as_status ret = AS_OK;
     const int V = j->cfg.vocab_size;
     struct as_runstate rs;
@@ -191,7 +229,8 @@ static as_status gen_batch(const struct as_job *j, const struct as_model *m, int
         goto done;
     }
     const struct as_batch bt = {ns, ids, lens};
-    struct as_generate_opts go = {max_new, &eos, eos >= 0 ? 1 : 0, limit_stop, lim};
+    struct stop_ctx sc = {j, tok, idx, lim};
+    struct as_generate_opts go = {max_new, &eos, eos >= 0 ? 1 : 0, limit_stop, &sc};
     struct as_generate_out out = {out_ids, n_gen, logits, reason};
     ret = as_generate_greedy(m, &rs, &kv, &bt, &go, NULL, &out, err);
     if (ret != AS_OK) {
@@ -202,7 +241,7 @@ static as_status gen_batch(const struct as_job *j, const struct as_model *m, int
         vpush(rec, (int32_t)(idx[s] & 0x7fffffff));
         vpush(rec, (int32_t)(idx[s] >> 31));
         vpush(rec, n_gen[s]);
-        vpush(rec, reason[s] == AS_STOP_TOKEN ? AS_GEN_EOS : AS_GEN_LENGTH);
+        vpush(rec, reason[s] == AS_STOP_TOKEN ? AS_GEN_EOS : AS_GEN_LENGTH); /* extend: strings */
         for (int k = 0; k < n_gen[s]; k++)
             vpush(rec, out_ids[(size_t)s * max_new + k]);
     }
@@ -219,15 +258,15 @@ done:
  * generating prompt of it (kept), else generated and its records appended to this rank's
  * journal, durable before the next group. */
 static as_status gen_group(const struct as_job *j, const struct as_model *m, int64_t first, int nb,
-                           int32_t eos, const struct as_run_opts *o, const int8_t *kept,
-                           struct as_gen_journal *jn, struct i32vec *rec, int rank,
-                           struct as_err *err) {
+                           int32_t eos, const struct as_tokenizer *tok, const struct as_run_opts *o,
+                           const int8_t *kept, struct as_gen_journal *jn, struct i32vec *rec,
+                           int rank, struct as_err *err) {
     int need = 0;
     for (int k = 0; k < nb && !need; k++)
         need = gen_limit(j, first + k) > 0 && !kept[first + k];
     if (!need) return AS_OK;
     const size_t n0 = rec->n;
-    as_status st = gen_batch(j, m, first, nb, eos, o->kernel, rec, err);
+    as_status st = gen_batch(j, m, first, nb, eos, tok, o->kernel, rec, err);
     if (st == AS_OK) st = as_gen_journal_append(jn, rec->p + n0, rec->n - n0, err);
     /* test hook (docs/ARCHITECTURE.md): fail after the first journaled group */
     if (st == AS_OK) st = as_fault_check("generate", rank, err);
@@ -330,8 +369,8 @@ static as_status read_journals(const struct as_job *j, uint64_t key, int32_t **w
 
 /* Every rank generates its batches; rank 0 gathers the ids into g. */
 static as_status generate_all(const struct as_job *j, const struct as_model *m, int32_t eos,
-                              MPI_Comm comm, const struct as_run_opts *o, struct gen_ids *g,
-                              struct as_err *err) {
+                              const struct as_tokenizer *tok, MPI_Comm comm,
+                              const struct as_run_opts *o, struct gen_ids *g, struct as_err *err) {
     as_status ret = AS_OK, st = AS_OK;
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -382,13 +421,13 @@ static as_status generate_all(const struct as_job *j, const struct as_model *m, 
             const int ctx = j->n_tokens[i] + l;
             int nm = ctx > mctx ? ctx : mctx;
             if (cnt > 0 && (int64_t)(cnt + 1) * nm > kv_tokens) {
-                st = gen_group(j, m, c0, (int)(i - c0), eos, o, kept, &jn, &rec, rank, err);
+                st = gen_group(j, m, c0, (int)(i - c0), eos, tok, o, kept, &jn, &rec, rank, err);
                 c0 = i, cnt = 0, nm = ctx;
             }
             cnt++, mctx = nm;
         }
         if (st == AS_OK && cnt > 0)
-            st = gen_group(j, m, c0, (int)(e - c0), eos, o, kept, &jn, &rec, rank, err);
+            st = gen_group(j, m, c0, (int)(e - c0), eos, tok, o, kept, &jn, &rec, rank, err);
     }
     as_gen_journal_close(&jn);
     if (st == AS_OK && rec.n > (size_t)INT32_MAX)
@@ -529,7 +568,7 @@ static as_status extend(struct as_job *j, const struct as_tokenizer *tok, struct
             const struct as_sweep_generate *ge = &s->groups[s->prompts[i].group_index].gen;
             const int keep =
                 as_gen_stop_at(texts[i], ends[i], k, (const char *const *)ge->stop, ge->n_stop);
-            if (keep < k) g->n[i] = keep, g->stop[i] = AS_GEN_STRING, tlen[i] = ends[i][keep - 1];
+            if (keep > 0) g->n[i] = keep, g->stop[i] = AS_GEN_STRING, tlen[i] = ends[i][keep - 1];
             for (int t = 0; t < g->n[i]; t++) {
                 const char *ts = as_tokenizer_token_str(tok, gid[t]);
                 sbytes += (int64_t)strlen(ts ? ts : "") + 1;
@@ -618,7 +657,7 @@ as_status as_job_generate(struct as_job *j, const struct as_model *m, MPI_Comm c
     if (!as_sweep_generates(&j->sweep)) return AS_OK;
     const struct as_sweep *s = &j->sweep;
     int32_t eos = -1;
-    if (rank == 0) {
+    if (rank == 0 || j->mode == AS_JOB_CREATE) { /* every rank's stop test; rank 0's extend */
         st = as_tokenizer_load(&tok, s->tokenizer_path[0] ? s->tokenizer_path : s->model_path, err);
         have_tok = st == AS_OK;
         if (have_tok) eos = tok.eos_id;
@@ -626,7 +665,7 @@ as_status as_job_generate(struct as_job *j, const struct as_model *m, MPI_Comm c
     AS_TRY(as_mpi_agree(comm, st, err));
     MPI_Bcast(&eos, 1, MPI_INT32_T, 0, comm);
     if (j->mode == AS_JOB_CREATE) {
-        AS_TRY(generate_all(j, m, eos, comm, o, &g, err));
+        AS_TRY(generate_all(j, m, eos, &tok, comm, o, &g, err));
     } else if (rank == 0) {
         st = read_generated(j, &g, err);
     }

@@ -95,7 +95,7 @@ as_status as_gen_decode(const struct as_tokenizer *t, const int32_t *ctx, int n_
                         const int32_t *gen, int n, char **text, size_t *len, int32_t *ends,
                         struct as_err *err);
 /* The number of generated tokens to keep: the first k such that the text of
- * gen[0..k) (ends[k-1] bytes of text) contains a stop string, else n. */
+ * gen[0..k) (ends[k-1] bytes of text) contains a stop string, else 0 (no stop). */
 int as_gen_stop_at(const char *text, const int32_t *ends, int n, const char *const *stop,
                    int n_stop);
 

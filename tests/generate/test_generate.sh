@@ -113,6 +113,22 @@ s = f["tokens/token_id"][sw["token_start"][i]:sw["token_start"][i] + sw["n_token
 assert s == g["once_upon_a_time_steps64"]["ids"][:len(s)] and sw["n_generated"][i] == 24, s
 PY
   ;;
+stop_compute)  # a stop string ends its sequence's decode at once (no compute past the stop),
+  # with the same stored result as the exact cut on rank 0
+  sweep s.h5
+  mpirun_n 2 "$BIN" run gen.yaml > log 2>&1 || { cat log; fail "run"; }
+  n=$(sed -n 's/^attnsweep run: generated \([0-9]*\) tokens.*/\1/p' log)
+  [ -n "$n" ] || { cat log; fail "no generation line"; }
+  "$PY" - s.h5 "$n" <<'PY' || fail "decoded tokens"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r"); sw = f["sweep"]
+ng, sr = sw["n_generated"][()], sw["stop_reason"][()]
+stopped = int((sr == 2).sum())
+print(f"decoded {sys.argv[2]} tokens, stored {int(ng.sum())}; {stopped} prompts ended by a stop string")
+assert stopped >= 2, stopped  # the "." group stops early
+assert int(sys.argv[2]) == int(ng.sum()), "tokens were decoded past a stop string"
+PY
+  ;;
 journal)  # a run that fails during generation (before the file exists) keeps its generations in
   # the journals; --resume (on another rank count) reuses them and completes to a clean run's file
   sweep clean.h5; mpirun_n 1 "$BIN" run gen.yaml --quiet || fail "clean run"
