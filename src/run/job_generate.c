@@ -18,6 +18,7 @@
 
 #include "attnsweep/decode.h"
 #include "attnsweep/fault.h"
+#include "attnsweep/metrics.h"
 #include "attnsweep/tokenizer.h"
 #include "run_internal.h"
 
@@ -678,6 +679,34 @@ done:
     gen_ids_free(&g);
     if (have_tok) as_tokenizer_free(&tok);
     return ret;
+}
+
+static void trim(const char **p, size_t *n) {
+    while (*n > 0 && strchr(" \t\r\n", (*p)[0]))
+        (*p)++, (*n)--;
+    while (*n > 0 && strchr(" \t\r\n", (*p)[*n - 1]))
+        (*n)--;
+}
+
+int as_job_gen_correct(const struct as_job *j, int64_t i) {
+    const struct as_sweep *s = &j->sweep;
+    if (!j->gen_n || j->gen_start[i] < 0 || !s->analysis.answer) return -1;
+    const int col = as_sweep_column_find(s, s->analysis.answer);
+    char cell[64];
+    const char *want = col >= 0 ? as_sweep_cell_text(s, col, i, cell, sizeof cell) : NULL;
+    size_t wn = want ? strlen(want) : 0;
+    if (want) trim(&want, &wn);
+    if (wn == 0 || (s->columns[col].type == AS_SWEEP_COL_FLOAT && !strcmp(want, "nan")))
+        return -1; /* no expected answer */
+    const struct as_sweep_prompt *p = &s->prompts[i];
+    int64_t b, e;
+    if (!as_metrics_answer_span(p->text, p->text_len, (size_t)j->gen_start[i],
+                                s->groups[p->group_index].gen.answer_regex, &b, &e))
+        return 0; /* the model gave no answer */
+    const char *got = p->text + b;
+    size_t gn = (size_t)(e - b);
+    trim(&got, &gn);
+    return gn == wn && memcmp(got, want, wn) == 0;
 }
 
 as_status as_job_gen_columns(const struct as_job *j, struct as_table *t, struct as_err *err) {

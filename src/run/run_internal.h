@@ -83,6 +83,11 @@ as_status as_job_plan(struct as_job *j, int quiet, struct as_err *err);
  * again, so creation, compute and metrics run on the extended sequences. */
 as_status as_job_generate(struct as_job *j, const struct as_model *m, MPI_Comm comm,
                           const struct as_run_opts *o, struct as_err *err);
+/* analysis.answer for a generating prompt: 1 when the answer found in its
+ * generated text (the derived span "answer") equals the expected answer, both
+ * trimmed of whitespace, 0 when it differs or the text has no answer, -1 when
+ * the prompt does not generate or has no expected answer. */
+int as_job_gen_correct(const struct as_job *j, int64_t i);
 /* Rank 0: /sweep/n_generated, generated_start and stop_reason (copies) into t
  * when the job generates; nothing otherwise. */
 as_status as_job_gen_columns(const struct as_job *j, struct as_table *t, struct as_err *err);

@@ -213,6 +213,9 @@ as_status as_worker_run(const struct as_job *j, const struct as_job_metrics *jm,
                 if (ps == AS_OK && has_beh)
                     ps = as_behaviour_set(&beh, k, beh.logits + (size_t)q * c->vocab_size,
                                           j->answer_id[seq_index[q]], &perr);
+                /* a generating prompt is correct when its generated answer is the expected one */
+                const int gc = has_beh && beh.answers ? as_job_gen_correct(j, seq_index[q]) : -1;
+                if (ps == AS_OK && gc >= 0) beh.answer_correct[k] = (int8_t)gc;
                 if (ps == AS_OK && cb.norms) {
                     const float *last, *norms;
                     as_capbuf_prompt(&cb, seq_index[q], &last, &norms);

@@ -113,6 +113,47 @@ s = f["tokens/token_id"][sw["token_start"][i]:sw["token_start"][i] + sw["n_token
 assert s == g["once_upon_a_time_steps64"]["ids"][:len(s)] and sw["n_generated"][i] == 24, s
 PY
   ;;
+answer_gen)  # analysis.answer with generation: correct = the generated answer span equals the
+  # expected answer (trimmed); a prompt without generation keeps the first-token rule
+  sweep a.h5
+  "$PY" - <<'PY' || fail "edit the sweep"
+import re
+y = open("gen.yaml").read()
+y = y.replace("    prompts: {once: \"Once upon a time\", park:", "    vars: {gold: \" Lily \"}\n    prompts: {once: \"Once upon a time\", park:")
+y = y.replace("    generate: {max_new_tokens: 9}\n", "    generate: {max_new_tokens: 9}\n    vars: {gold: \"7\"}\n")
+y += "analysis: {answer: gold}\n"
+open("gen.yaml", "w").write(y)
+PY
+  mpirun_n 2 "$BIN" run gen.yaml --quiet || fail "run"
+  "$PY" - a.h5 <<'PY' || fail "answer_correct"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r"); sw = f["sweep"]; b = f["behaviour"]
+ids = [x.decode() for x in sw["prompt"][()]]
+utf8 = f["text/utf8"][()]
+ac = b["answer_correct"][()]
+def text(i):
+    a, n = sw["text_start"][i], sw["text_length"][i]
+    return utf8[a:a + n].tobytes().decode()
+i = ids.index("stop/once")
+gen = text(i)[sw["generated_start"][i]:]
+print("stop/once generated:", repr(gen), "answer_correct", ac[i])
+assert "named Lily" in gen and ac[i] == 1, (gen, ac[i])
+# grid prompts: the answer is the last number generated; correct iff it is "7"
+import re
+n_ok = 0
+for k, p in enumerate(ids):
+    if not p.startswith("grid/"):
+        continue
+    g = text(k)[sw["generated_start"][k]:]
+    nums = re.findall(r"-?[0-9]+(?:\.[0-9]+)?", g)
+    want = 1 if nums and nums[-1] == "7" else 0
+    assert ac[k] == want, (p, g, ac[k])
+    n_ok += want
+for p in ("golden/once", "golden/zoo", "plain/a"):
+    assert ac[ids.index(p)] == -1, (p, ac[ids.index(p)])  # no expected answer
+print(f"answer_correct from the generated answers: stop/once = 1, {n_ok} grid prompts say 7")
+PY
+  ;;
 stop_compute)  # a stop string ends its sequence's decode at once (no compute past the stop),
   # with the same stored result as the exact cut on rank 0
   sweep s.h5
