@@ -738,6 +738,7 @@ as_status h5_table_load(struct as_h5file *f, struct as_err *err) {
             AS_TRY(check_shape(f, "metrics/last_row_mean", 2, smt, err));
         }
     }
+    AS_TRY(h5_message_check(f, err));
     if ((f->status_dset = H5Dopen2(f->file, "sweep/status", f->dapl_ind)) < 0) {
         ret = h5_fail(err, f->path, "opening /sweep/status");
         goto done;

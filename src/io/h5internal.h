@@ -76,6 +76,9 @@ as_status h5_attr_read_str(const struct as_h5file *f, hid_t loc, const char *whe
 /* Loads the prompt table (h5file.c): /sweep columns, root layout attributes,
  * the id index and the /metrics ragged starts. */
 as_status h5_table_load(struct as_h5file *f, struct as_err *err);
+/* Checks /sweep/message: [n_prompts] fixed-length strings of at most AS_H5_MESSAGE_MAX bytes
+ * (h5sweep.c; h5_table_load calls it, so --resume refuses a damaged column before it writes). */
+as_status h5_message_check(struct as_h5file *f, struct as_err *err);
 
 /* File and memory types of a column type (f16 from f). Caller closes. */
 hid_t h5_col_file_type(const struct as_h5file *f, const struct as_col *c);

@@ -42,7 +42,21 @@ h5)
   for st in full last_row none; do
     (cd "$WORK" && "$ATTNSWEEP" extract --model m --text "What is 15 plus 27?" --store $st \
       --out "$SEEDS/o_$st.h5" --quiet) || exit 1
-  done ;;
+  done
+  # a sweep file with every optional part: generation, answers, logits, value norms, scores
+  cat > "$WORK/all.yaml" <<'YAML'
+model: {path: m}
+output: {path: all.h5, store: last_row, dtype: float16, weights: both, scores: true, logits: true, topk: 3}
+generate: {max_new_tokens: 4}
+groups:
+  - name: g
+    template: "Q: What is {a} plus 2?"
+    product: {a: [1, 40]}
+    vars: {gold: "3"}
+    spans: {q: "What is"}
+analysis: {answer: gold, keywords: ["plus"]}
+YAML
+  (cd "$WORK" && "$ATTNSWEEP" run all.yaml --quiet && mv all.h5 "$SEEDS/o_all.h5") || exit 1 ;;
 *) echo "unknown target $TARGET"; exit 2 ;;
 esac
 mkdir -p "$WORK/corpus"

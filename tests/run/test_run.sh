@@ -447,6 +447,21 @@ PY
   "$PY" -c 'import sys, h5py; h5py.File(sys.argv[1], "r+").attrs["store"] = "full"' results/vl.h5 || fail "rewrite store"
   rc=0; "$BIN" reduce results/vl.h5 2> err || rc=$?
   [ $rc = 1 ] && grep -q "attribute 'store' of / is a variable-length string" err || { cat err; fail "reduce of a vlen attribute (rc $rc)"; }
+  # a /sweep/message column rewritten as variable-length strings (h5py's default) is refused by
+  # --resume before it writes a message into it, and by reduce, with the expected layout named
+  "$BIN" run "$SRC/jobs/smoke.yaml" --output results/msg.h5 --quiet || fail "run"
+  "$PY" - results/msg.h5 <<'PY' || fail "rewrite /sweep/message"
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    n = f["sweep/status"].shape[0]
+    del f["sweep/message"]
+    f["sweep/message"] = ["x"] * n
+    f["sweep/status"][0] = 2
+PY
+  for cmd in "run $SRC/jobs/smoke.yaml --output results/msg.h5 --resume --quiet" "reduce results/msg.h5"; do
+    rc=0; $BIN $cmd 2> err || rc=$?
+    [ $rc = 1 ] && grep -q "results/msg.h5: /sweep/message must be \[5\] fixed-length strings" err || { cat err; fail "$cmd with a vlen /sweep/message (rc $rc)"; }
+  done
   # a corrupt token count whose attention block would overflow int64 (found by fuzz_h5) is refused
   "$BIN" run "$SRC/jobs/smoke.yaml" --output results/big.h5 --quiet || fail "run"
   "$PY" -c 'import sys, h5py; h5py.File(sys.argv[1], "r+")["sweep/n_tokens"][0] = 2**31 - 1' results/big.h5 || fail "rewrite n_tokens"
