@@ -86,6 +86,9 @@ struct as_run_prompt {
     const char *model_path;    /* o->model_path is ignored */
     const char *output_path;
     int store, dtype; /* enum as_store, enum as_out_dtype */
+    /* output.weights (enum as_store_weights), output.scores, output.topk (0: the default),
+     * output.logits: as in a sweep (docs/SWEEP.md `output`), checked by the caller */
+    int weights, scores, topk, logits;
     /* the tokenizer (read on rank 0 only): /behaviour's topk_str / next_str are its decoded
      * strings; NULL stores "" (docs/FORMAT.md "Behaviour") */
     const struct as_tokenizer *tokenizer;

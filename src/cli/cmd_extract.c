@@ -26,7 +26,8 @@ static void usage(FILE *f) {
         f, "usage: attnsweep extract --model PATH (--text TEXT | --ids 1,2,3) --out FILE.h5\n"
            "                         [--tokenizer PATH] [--id NAME] [--no-bos]\n"
            "                         [--store full|last_row|none] [--dtype float32|float16]\n"
-           "                         [--force] [--naive] [--quiet]\n"
+           "                         [--weights probs|norms|both] [--scores] [--topk K]\n"
+           "                         [--logits] [--force] [--naive] [--quiet]\n"
            "Runs one prompt through the model and writes its attention [layer, head, query, key],\n"
            "its metrics and a summary into a new HDF5 file (docs/FORMAT.md).\n"
            "  --model PATH      HF model folder (config.json + safetensors) or llama2.c .bin\n"
@@ -37,26 +38,33 @@ static void usage(FILE *f) {
            "  --no-bos          do not prepend BOS to --text (default: tokenizer_config.json)\n"
            "  --store MODE      full [L,H,T,T] (default) | last_row [L,H,T] | none\n"
            "  --dtype TYPE      float32 (default) | float16\n"
+           "  --weights W       probs (default) | norms (value norms instead: store none) | both\n"
+           "  --scores          also store the pre-softmax scores (layout of --store)\n"
+           "  --topk K          size of /behaviour's next-token top-k (default min(10, vocab))\n"
+           "  --logits          also store the last position's logits (/behaviour/logits)\n"
            "  --force           overwrite FILE.h5 if it exists (never done otherwise)\n"
            "  --naive           use the naive reference kernels instead of OpenBLAS\n");
 }
 
 struct extract_opts {
     const char *model, *tokenizer, *text, *ids, *id, *out;
-    int no_bos, force, naive, quiet;
+    int no_bos, force, naive, quiet, scores, topk, logits, store_given;
+    enum as_store_weights weights;
     enum as_store store;
     enum as_out_dtype dtype;
 };
 
 static int parse(int argc, char **argv, struct extract_opts *o) {
     static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"tokenizer", required_argument, 0, 't'},
-        {"text", required_argument, 0, 'x'},  {"ids", required_argument, 0, 'i'},
-        {"id", required_argument, 0, 'n'},    {"out", required_argument, 0, 'o'},
-        {"no-bos", no_argument, 0, 'B'},      {"force", no_argument, 0, 'f'},
-        {"naive", no_argument, 0, 'N'},       {"quiet", no_argument, 0, 'q'},
-        {"store", required_argument, 0, 's'}, {"dtype", required_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+        {"model", required_argument, 0, 'm'},   {"tokenizer", required_argument, 0, 't'},
+        {"text", required_argument, 0, 'x'},    {"ids", required_argument, 0, 'i'},
+        {"id", required_argument, 0, 'n'},      {"out", required_argument, 0, 'o'},
+        {"no-bos", no_argument, 0, 'B'},        {"force", no_argument, 0, 'f'},
+        {"naive", no_argument, 0, 'N'},         {"quiet", no_argument, 0, 'q'},
+        {"store", required_argument, 0, 's'},   {"dtype", required_argument, 0, 'd'},
+        {"weights", required_argument, 0, 'w'}, {"scores", no_argument, 0, 'S'},
+        {"topk", required_argument, 0, 'k'},    {"logits", no_argument, 0, 'L'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->id = "prompt";
     int c, v;
@@ -80,8 +88,32 @@ static int parse(int argc, char **argv, struct extract_opts *o) {
                         optarg);
                 return -1;
             }
-            o->store = (enum as_store)v;
+            o->store = (enum as_store)v, o->store_given = 1;
             break;
+        case 'w':
+            if ((v = as_weights_from_name(optarg)) < 0) {
+                fprintf(stderr,
+                        "attnsweep extract: --weights expects probs, norms or both, got '%s'\n",
+                        optarg);
+                return -1;
+            }
+            o->weights = (enum as_store_weights)v;
+            break;
+        case 'S': o->scores = 1; break;
+        case 'L': o->logits = 1; break;
+        case 'k': {
+            char *end;
+            errno = 0;
+            long k = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || k < 1 || k > AS_SWEEP_TOPK_MAX) {
+                fprintf(stderr,
+                        "attnsweep extract: --topk expects an integer in [1, %d], got '%s'\n",
+                        AS_SWEEP_TOPK_MAX, optarg);
+                return -1;
+            }
+            o->topk = (int)k;
+            break;
+        }
         case 'd':
             if ((v = as_out_dtype_from_name(optarg)) < 0) {
                 fprintf(stderr, "attnsweep extract: --dtype expects float32 or float16, got '%s'\n",
@@ -102,6 +134,23 @@ static int parse(int argc, char **argv, struct extract_opts *o) {
         fprintf(stderr, "attnsweep extract: --model, --out and exactly one of --text / --ids are "
                         "required\n");
         usage(stderr);
+        return -1;
+    }
+    if (o->weights == AS_WEIGHTS_NORMS) { /* value norms instead of the probabilities */
+        if (o->store_given && o->store != AS_STORE_NONE) {
+            fprintf(stderr,
+                    "attnsweep extract: --weights norms stores value norms instead of the "
+                    "attention probabilities, but --store is %s; expected --store none or no "
+                    "--store (HINT: --weights both stores both)\n",
+                    as_store_name(o->store));
+            return -1;
+        }
+        o->store = AS_STORE_NONE;
+    }
+    if (o->scores && o->store == AS_STORE_NONE) {
+        fprintf(stderr, "attnsweep extract: --scores needs stored attention (the scores have its "
+                        "layout), but --store is none or --weights is norms; expected --store "
+                        "full or last_row\n");
         return -1;
     }
     return 0;
@@ -172,6 +221,12 @@ int as_cmd_extract(int argc, char **argv) {
     }
     if (as_model_open(&m, o.model, &err) != AS_OK) goto fail; /* the config: checks below */
     if (load_tokenizer(&o, &tok, &have_tok, &err) != AS_OK) goto fail;
+    if (o.topk > m.cfg.vocab_size) {
+        as_err_set(&err, AS_ERR_INVALID,
+                   "--topk is %d, but the vocabulary of %s has %d tokens; expected 1 <= K <= %d",
+                   o.topk, o.model, m.cfg.vocab_size, m.cfg.vocab_size);
+        goto fail;
+    }
     if (have_tok && tok.n_vocab > m.cfg.vocab_size) {
         as_err_set(&err, AS_ERR_INVALID,
                    "tokenizer %s has %d pieces but model %s has vocab_size %d. HINT: pass the "
@@ -244,6 +299,7 @@ int as_cmd_extract(int argc, char **argv) {
     rp.output_path = o.out;
     rp.store = o.store;
     rp.dtype = o.dtype;
+    rp.weights = o.weights, rp.scores = o.scores, rp.topk = o.topk, rp.logits = o.logits;
     rp.tokenizer = have_tok ? &tok : NULL; /* /behaviour's decoded next-token strings */
     struct as_run_opts ro = {0};
     ro.force = o.force;
@@ -266,9 +322,11 @@ int as_cmd_extract(int argc, char **argv) {
         goto fail;
     }
     if (!o.quiet)
-        printf("attnsweep extract: wrote %s (prompt '%s', attention %s %s, metrics, summary) in "
-               "%.2f s\n",
-               o.out, o.id, as_store_name(o.store), as_out_dtype_name(o.dtype), as_cli_now() - t0);
+        printf("attnsweep extract: wrote %s (prompt '%s', attention %s %s%s%s%s, metrics, "
+               "summary) in %.2f s\n",
+               o.out, o.id, as_store_name(o.store), as_out_dtype_name(o.dtype),
+               o.weights != AS_WEIGHTS_PROBS ? ", value norms" : "", o.scores ? ", scores" : "",
+               o.logits ? ", logits" : "", as_cli_now() - t0);
     rc = AS_EXIT_OK;
     goto done;
 fail:

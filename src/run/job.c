@@ -528,6 +528,8 @@ as_status as_job_prepare_one(struct as_job *j, const struct as_run_prompt *p,
     snprintf(s->model_path, sizeof s->model_path, "%s", p->model_path);
     snprintf(s->output_path, sizeof s->output_path, "%s", p->output_path);
     s->store = p->store, s->dtype = p->dtype;
+    s->weights = (enum as_store_weights)p->weights, s->scores = p->scores;
+    s->topk = p->topk, s->logits = p->logits;
     AS_TRY(as_h5_id_validate(p->id, err));
     if (p->n_tokens < 1 || !p->ids)
         return as_err_set(err, AS_ERR_INVALID, "prompt '%s' has no tokens", p->id);

@@ -45,6 +45,40 @@ llama2c)    # llama2.c checkpoint + tokenizer.bin against llama.cpp's dump
     --text "Lily had a big red ball. She" --out "$TMP/l.h5" || fail "extract"
   R=$DATA/reference/llamacpp-stories260K
   "$PY" "$HERE/check_extract.py" "$TMP/l.h5" --ref-ids "$R/tokens_p2.npy" --ref-att "$R/attn_p2.npy" || fail "check" ;;
+capture)  # --weights / --scores / --topk / --logits: value norms, scores and logits vs HF
+  need_data reference/hf-tiny-gqa
+  CAP=$SRC/tests/run/check_capture.py
+  c=seed2_cot ids=$(ids_of "$HF/outputs/fp32/seed2_cot/ids.npy")
+  for st in full last_row; do
+    "$BIN" extract --model "$HF/model-fp32" --ids "$ids" --id instructions/cot --store $st \
+      --weights both --scores --topk 3 --logits --out "$TMP/c_$st.h5" --quiet || fail "extract --store $st"
+    "$PY" "$CAP" hf "$TMP/c_$st.h5" "$HF" instructions/cot=$c || fail "$st: value norms / scores vs HF"
+  done
+  "$PY" - "$TMP/c_full.h5" "$HF/outputs/fp32/$c/logits_last.npy" <<'PY' || fail "logits / top-k vs HF"
+import sys, h5py, numpy as np
+f, z = h5py.File(sys.argv[1], "r"), np.load(sys.argv[2]).astype(np.float64).ravel()
+lg = f["behaviour/logits"][0].astype(np.float64)
+d = np.abs(lg - z).max()
+ids = f["behaviour/topk_id"][0]
+kth = np.sort(z)[-3]  # HF's 3 largest logits are ours, up to near-ties within 1e-4
+assert d <= 1e-4 and ids.shape == (3,) and (z[ids] >= kth - 1e-4).all(), (d, ids, np.argsort(z)[-3:])
+print(f"logits max|diff| vs HF {d:.2g}; top-3 ids {ids.tolist()}")
+PY
+  "$BIN" extract --model "$HF/model-fp32" --ids "$ids" --id instructions/cot --weights norms \
+    --out "$TMP/n.h5" --quiet || fail "extract --weights norms"
+  "$PY" "$CAP" norms_only "$TMP/n.h5" || fail "--weights norms: value norms only"
+  "$PY" "$CAP" same_norms "$TMP/c_full.h5" "$TMP/n.h5" || fail "--weights norms vs both: value norms differ"
+  expect_usage() { # expected-substring args...: exit 2, the message, no file
+    local want=$1 rc=0; shift
+    "$@" > /dev/null 2> "$TMP/err" || rc=$?
+    [ $rc = 2 ] && grep -q -- "$want" "$TMP/err" && [ ! -e "$TMP/x.h5" ] || fail "'$*': rc $rc, $(cat "$TMP/err")"
+  }
+  expect_usage "expected --store none or no --store" "$BIN" extract --model "$HF/model-fp32" --ids 1,2 --weights norms --store full --out "$TMP/x.h5"
+  expect_usage "expected --store full or last_row" "$BIN" extract --model "$HF/model-fp32" --ids 1,2 --scores --store none --out "$TMP/x.h5"
+  expect_usage "--weights expects probs, norms or both" "$BIN" extract --model "$HF/model-fp32" --ids 1,2 --weights x --out "$TMP/x.h5"
+  expect_usage "--topk expects an integer" "$BIN" extract --model "$HF/model-fp32" --ids 1,2 --topk 0 --out "$TMP/x.h5"
+  rc=0; "$BIN" extract --model "$HF/model-fp32" --ids 1,2 --topk 32001 --out "$TMP/x.h5" 2> "$TMP/err" || rc=$?
+  [ $rc = 1 ] && grep -q "has 32000 tokens; expected 1 <= K <= 32000" "$TMP/err" && [ ! -e "$TMP/x.h5" ] || fail "--topk 32001: rc $rc, $(cat "$TMP/err")" ;;
 no_overwrite)  # an existing output is never touched without --force
   need_data reference/hf-tiny-gqa
   echo "precious" > "$TMP/o.h5"

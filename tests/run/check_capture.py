@@ -2,8 +2,10 @@
 """check_capture.py MODE ... - checks of /attention/value_norm and /attention/scores_*
 (output.weights / output.scores, docs/FORMAT.md "Value norms and scores").
 
-  hf FILE HFDIR    FILE is jobs/exp8.yaml run on HFDIR/model-fp32 with weights: both and
-                   scores: true. Expected values are computed here with numpy from the HF
+  hf FILE HFDIR [ID=CASE ...]
+                   FILE is jobs/exp8.yaml run on HFDIR/model-fp32 with weights: both and
+                   scores: true (or holds just the prompts ID of the HF cases CASE given, e.g.
+                   an `extract --weights both --scores` file). Expected values are computed here with numpy from the HF
                    fixture's own hidden states (HFDIR/outputs/fp32/<case>/hidden_states.npy,
                    [i] = input of layer i, by HF transformers) and the safetensors weights:
                    v = RMSNorm(h) Wv^T, ||f_h(x_j)|| = ||W_O^h v_j^{g(h)}||, scores = RoPE(q).RoPE(k)
@@ -116,14 +118,17 @@ def stored_scores(f, pid, L, H):
     return np.moveaxis(f["attention/scores_last_row"][s:s + T], 0, -1), False   # [L, H, T]
 
 
-def mode_hf(path, hf):
+def mode_hf(path, hf, cases=None):
     f = h5py.File(path, "r")
     cfg = json.load(open(f"{hf}/model-fp32/config.json"))
     w = safetensors(f"{hf}/model-fp32/model.safetensors")
     L, H = int(f.attrs["n_layers"]), int(f.attrs["n_heads"])
     check(f.attrs["store"] in (b"full", "full", b"last_row", "last_row"), "store")
     check((f["sweep/status"][()] == 1).all(), "every prompt done")
-    for pid, case in CASES.items():
+    if cases:  # a file of just these prompts
+        check(len(h5v2.rows(f)) == len(cases), f"{len(cases)} prompts in the file")
+    cases = cases or CASES
+    for pid, case in cases.items():
         ids = np.load(f"{hf}/outputs/fp32/{case}/ids.npy")
         r, s, T = prompt_rows(f, pid)
         if not np.array_equal(f["tokens/token_id"][s:s + T], ids):
@@ -231,7 +236,7 @@ def mode_metrics(path, probs_path=None):
 def main():
     mode = sys.argv[1]
     if mode == "hf":
-        mode_hf(sys.argv[2], sys.argv[3])
+        mode_hf(sys.argv[2], sys.argv[3], dict(a.split("=", 1) for a in sys.argv[4:]))
     elif mode == "same":
         mode_same(sys.argv[2:])
     elif mode == "same_norms":
