@@ -249,6 +249,12 @@ as_status as_summary_table(const struct as_summary *sm, struct as_table *t, stru
  * nothing). Needs span_start, span_count and span_name in metrics too. */
 as_status as_summary_answer_mass(const struct as_summary *sm, const struct as_table *metrics,
                                  struct as_table *t, struct as_err *err);
+/* output.weights: norms | both: adds /summary/sink_last_norm [group, layer, head] (the mean over
+ * the group's summarized prompts of /metrics/sink_last_norm; sink_last_norm_count [group]) and
+ * /summary/span_mass_norm [group, span_name, layer] (as answer_mass, of the head-mean
+ * /metrics/span_mass_norm; span_mass_norm_count) to t, when metrics has them (else nothing). */
+as_status as_summary_norm_masses(const struct as_summary *sm, const struct as_table *metrics,
+                                 struct as_table *t, struct as_err *err);
 
 /* The counts and string widths that size a /summary (string widths are upper bounds). */
 struct as_summary_dims {

@@ -86,8 +86,10 @@ static as_status summarize(struct as_h5file *f, const struct as_analysis *an,
                                   &rs->metrics, err));
     AS_TRY(as_h5file_read_columns(f, "metrics", kcols, (int)(sizeof kcols / sizeof *kcols), 1,
                                   &rs->metrics, err));
-    static const char *const gcols[] = {"span_mass_from_answer"}; /* generation only */
-    AS_TRY(as_h5file_read_columns(f, "metrics", gcols, 1, 1, &rs->metrics, err));
+    /* generation only; output.weights: norms | both only */
+    static const char *const gcols[] = {"span_mass_from_answer", "sink_last_norm",
+                                        "span_mass_norm"};
+    AS_TRY(as_h5file_read_columns(f, "metrics", gcols, 3, 1, &rs->metrics, err));
     static const char *const sw[] = {"group", "variant"}, *const tk[] = {"token_str", "token_id"};
     AS_TRY(as_h5file_read_columns(f, "sweep", sw, 2, 0, &rs->strings, err));
     AS_TRY(as_h5file_read_columns(f, "tokens", tk, 2, 0, &rs->strings, err));
@@ -213,6 +215,7 @@ static as_status summarize(struct as_h5file *f, const struct as_analysis *an,
     as_table_init(&t);
     ret = as_summary_table(rs->sm, &t, err);
     if (ret == AS_OK) ret = as_summary_answer_mass(rs->sm, &rs->metrics, &t, err);
+    if (ret == AS_OK) ret = as_summary_norm_masses(rs->sm, &rs->metrics, &t, err);
     if (ret == AS_OK) ret = as_h5file_write_table(f, "summary", &t, err);
     as_table_free(&t);
 done:

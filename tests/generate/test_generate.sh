@@ -270,6 +270,8 @@ PY
   MPLBACKEND=Agg MPLCONFIGDIR=$TMP/mpl "$PY" "$SRC/analysis/report.py" g.h5 --out rep > /dev/null || fail "report.py"
   grep -q "with the model's own reasoning (generation)" rep/report.md || fail "no answer-mass section"
   MPLBACKEND=Agg "$PY" "$SRC/tests/analysis/check_report.py" g.h5 rep --tables answer_mass || fail "report check"
+  # the structure of docs/FORMAT.md, generation columns included (independent checker)
+  "$PY" "$SRC/tests/io/check_h5out.py" g.h5 > /dev/null || { "$PY" "$SRC/tests/io/check_h5out.py" g.h5 | grep FAIL; fail "structure"; }
   ;;
 objects)  # generation adds 3 /sweep columns, /metrics/span_mass_from_answer and 2 /summary datasets; not growing with N
   for n in 2 6; do

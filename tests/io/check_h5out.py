@@ -156,6 +156,16 @@ for _s in ("mean", "lo", "hi", "same_sign"):
                 for _q in ("layer_entropy", "sink", "prev_token", "induction")]
     SUMMARY += [(f"contrast_span_mass_{_s}", "f64", "contrast,span_name,layer"),
                 (f"contrast_keyword_mass_{_s}", "f64", "contrast,keyword,layer")]
+# only when a group generates (docs/FORMAT.md "Generation")
+SWEEP_GEN = [("n_generated", "i32", "prompt"), ("generated_start", "i64", "prompt"),
+             ("stop_reason", "i8", "prompt")]
+METRICS_GEN = [("span_mass_from_answer", "f64", "span,layer,head")]
+# under output.weights: norms | both (docs/FORMAT.md "Summary": per-group means of the norm metrics)
+SUMMARY_NORMS = [("sink_last_norm", "f64", "group,layer,head"), ("sink_last_norm_count", "i32", "group"),
+                 ("span_mass_norm", "f64", "group,span_name,layer"),
+                 ("span_mass_norm_count", "i32", "group,span_name")]
+# only when the sweep generates
+SUMMARY_GEN = [("answer_mass", "f64", "group,span_name,layer"), ("answer_mass_count", "i32", "group,span_name")]
 SUMMARY_ATTRS = {"bootstrap_resamples": "i", "bootstrap_seed": "u", "confidence": "f",
                  "js_min_shared": "i"}
 TOP_K = 5
@@ -442,12 +452,15 @@ class File:
         chat = isinstance(self.f.get("sweep"), h5py.Group) and "prompt_start" in self.f["sweep"]
         if chat:
             spec = spec + CHAT
+        gen = isinstance(self.f.get("sweep"), h5py.Group) and "n_generated" in self.f["sweep"]
+        if gen:
+            spec = spec + SWEEP_GEN
         # metadata columns (docs/FORMAT.md "Metadata columns"): any other dataset named like a
         # variable, 1-D along prompt, int8 (booleans, with flags), int64, float64 or a string
         meta = []
         g0 = self.f.get("sweep")
         if isinstance(g0, h5py.Group):
-            known = {n for n, _, _ in SWEEP + CHAT}
+            known = {n for n, _, _ in SWEEP + CHAT + SWEEP_GEN}
             for n in g0:
                 d0 = g0[n]
                 if n in known or not isinstance(d0, h5py.Dataset):
@@ -457,7 +470,7 @@ class File:
                     typ = "str"
                 if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", n) and typ:
                     meta.append((n, typ, "prompt"))
-        g = self.group("sweep", SWEEP + (CHAT if chat else []) + meta)
+        g = self.group("sweep", spec + meta)
         if g is None:
             self.ids = []
             return
@@ -475,10 +488,19 @@ class File:
                     self.flags(md, [-1, 0, 1], "missing false true")
                 else:
                     self.ok(np.isin(v, [0, 1]).all(), f"{md.name}: boolean values {sorted(set(v.tolist()))}")
-                    fm = md.attrs.get("flag_meanings")
+                    fm = sattr(md, "flag_meanings")
                     self.ok(fm in ("false true", "missing false true"),
                             f"{md.name}: flag_meanings {fm!r}, expected 'false true'")
         d = {n: self.dataset("sweep", n, t, dims) for n, t, dims in spec}
+        if gen and d.get("stop_reason") is not None:
+            self.flags(d["stop_reason"], [-1, 0, 1, 2], "none length eos stop_string")
+            ng, gs, nt = d["n_generated"][()], d["generated_start"][()], d["n_tokens"][()]
+            self.ok(np.all((ng >= 0) & (ng < nt)), "/sweep/n_generated outside [0, n_tokens)")
+            no = gs == -1  # the prompt's group does not generate
+            self.ok(np.all(no | ((gs >= 0) & (gs <= d["text_length"][()]))),
+                    "/sweep/generated_start neither -1 nor inside the text")
+            self.ok(np.all(ng[no] == 0) and np.all(d["stop_reason"][()][no] == -1),
+                    "/sweep: a prompt that does not generate has n_generated or stop_reason set")
         if self.store != "full" and "attention_start" in g:
             # h5out.h: att_start is 0 unless store full; FORMAT.md says "store: full only"
             self.dataset("sweep", "attention_start", "i64", "prompt")
@@ -761,6 +783,8 @@ class File:
     def metrics(self):
         # value norms stored (output.weights: norms | both): the norm-weighted masses too
         spec = METRICS + (NORM_METRICS if "value_norm" in self.f.get("attention", {}) else [])
+        if "n_generated" in self.f.get("sweep", {}):
+            spec = spec + METRICS_GEN
         g = self.group("metrics", spec)
         if g is None or not hasattr(self, "done"):
             return
@@ -883,7 +907,10 @@ class File:
 
     # ------------------------------------------------------------ /summary
     def summary(self):
-        g = self.group("summary", SUMMARY)
+        norms = "value_norm" in self.f.get("attention", {})
+        gen = "span_mass_from_answer" in self.f.get("metrics", {})
+        spec = SUMMARY + (SUMMARY_NORMS if norms else []) + (SUMMARY_GEN if gen else [])
+        g = self.group("summary", spec)
         if g is None or not hasattr(self, "done"):
             return
         saved = dict(self.dims)
@@ -900,7 +927,7 @@ class File:
             v = g.attrs.get(a)
             self.ok(v is not None and np.asarray(v).shape == () and np.asarray(v).dtype.kind == kind,
                     f"/summary attribute {a}: {v!r}; expected a scalar of kind {kind}")
-        d = {n: self.dataset("summary", n, t, dims) for n, t, dims in SUMMARY}
+        d = {n: self.dataset("summary", n, t, dims) for n, t, dims in spec}
         self.sample_dims(g, "summary")
         self.dims = saved
         if any(v is None for v in d.values()):

@@ -19,7 +19,9 @@
   norms_only F     weights: norms: store none, no probabilities, value norms and metrics present
   metrics F [P]    /metrics/sink_last_norm and span_mass_norm equal a numpy computation from the
                    file's own last rows (/attention/last_row or full; or P's, a weights: both file
-                   of the same sweep, for a weights: norms file F) and /attention/value_norm
+                   of the same sweep, for a weights: norms file F) and /attention/value_norm;
+                   /summary/sink_last_norm and span_mass_norm are the per-group means of those
+                   numpy values (span_mass_norm: of the head mean, per span name)
 Exit 0 on success, 1 with every failure printed."""
 import json
 import os
@@ -207,6 +209,9 @@ def mode_metrics(path, probs_path=None):
     spc = m["span_count"][()]
     toks = m["span_tokens"][()]
     worst, n_spans = 0.0, 0
+    grp = f["sweep/group"].asstr()[()]
+    ref_sink, ref_span = {}, {}  # group -> [L, H] per prompt; (group, span name) -> [L] per prompt
+    names = m["span_name"].asstr()[()]
     for i, pid in enumerate(f["sweep/prompt"].asstr()[()]):
         if f["sweep/status"][i] != 1:
             continue
@@ -221,6 +226,8 @@ def mode_metrics(path, probs_path=None):
         worst = max(worst, d)
         check(d < 1e-12, f"{pid}: sink_last_norm differs from numpy by {d:.3g}")
         check(np.all((sink[i] >= 0) & (sink[i] <= 1)), f"{pid}: sink_last_norm outside [0, 1]")
+        ref_sink.setdefault(grp[i], []).append(ref)
+        seen = set()
         for k in range(int(spc[i])):
             row = int(sp0[i]) + k
             t0, t1 = toks[row]
@@ -229,7 +236,27 @@ def mode_metrics(path, probs_path=None):
             worst = max(worst, d)
             n_spans += 1
             check(d < 1e-12, f"{pid}: span_mass_norm of span {k} differs by {d:.3g}")
+            if names[row] not in seen:  # the first span of a name counts in the summary
+                seen.add(names[row])
+                ref_span.setdefault((grp[i], names[row]), []).append(want.mean(axis=1))
     check(n_spans > 0, "no spans checked")
+    S = f["summary"]
+    gn, sn = list(S["group"].asstr()[()]), list(S["span_name"].asstr()[()])
+    check(sorted(gn) == sorted(ref_sink), f"/summary/group {gn} vs {sorted(ref_sink)}")
+    n_means = 0
+    for g, rows in ref_sink.items():
+        gi = gn.index(g)
+        d = np.abs(S["sink_last_norm"][gi] - np.mean(rows, axis=0)).max()
+        check(d < 1e-12 and S["sink_last_norm_count"][gi] == len(rows),
+              f"/summary/sink_last_norm of group {g}: diff {d:.3g}, count {S['sink_last_norm_count'][gi]}")
+        for si, name in enumerate(sn):
+            v = ref_span.get((g, name), [])
+            got, cnt = S["span_mass_norm"][gi, si], S["span_mass_norm_count"][gi, si]
+            ok = cnt == len(v) and (np.abs(got - np.mean(v, axis=0)).max() < 1e-12 if v else np.isnan(got).all())
+            check(ok, f"/summary/span_mass_norm of group {g}, span {name}: {got} (count {cnt}, want {len(v)})")
+            n_means += 1
+    check(n_means > 0, "no /summary/span_mass_norm means checked")
+    print(f"/summary sink_last_norm, span_mass_norm: {len(ref_sink)} groups, {n_means} span means match")
     print(f"norm-weighted metrics: max |diff| {worst:.3g} over {n_spans} spans")
 
 

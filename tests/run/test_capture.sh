@@ -96,8 +96,9 @@ objects)  # captures add a fixed number of objects: the count does not grow with
   [ "$obj_last_row_50" = "$obj_last_row_400" ] || fail "last_row: object count grows with the prompts"
   [ "$obj_full_50" = "$obj_full_400" ] || fail "full: object count grows with the prompts"
   # last_row: + value_norm + scores_last_row + /metrics sink_last_norm, span_mass_norm
+  # + /summary sink_last_norm(_count), span_mass_norm(_count)
   # (docs/FORMAT.md "Value norms and scores")
-  [ $((obj_last_row_50 - base)) = 4 ] || fail "last_row: $((obj_last_row_50 - base)) objects added, expected 4"
+  [ $((obj_last_row_50 - base)) = 8 ] || fail "last_row: $((obj_last_row_50 - base)) objects added, expected 8"
   "$PY" "$SRC/tests/io/check_h5out.py" o_last_row_400.h5 o_full_50.h5 > /dev/null || fail "structure" ;;
 norms_only)  # weights: norms stores value norms instead of the probabilities; metrics unchanged
   default_model; mkdir -p results
@@ -113,7 +114,8 @@ norms_only)  # weights: norms stores value norms instead of the probabilities; m
   on=$("$PY" "$SRC/tests/io/count_objects.py" results/n.h5); o0=$("$PY" "$SRC/tests/io/count_objects.py" results/none.h5)
   echo "objects: weights norms $on, store none $o0"
   # /attention with layer, head, token, value_norm (5) + /metrics sink_last_norm, span_mass_norm (2)
-  [ $((on - o0)) = 7 ] || fail "weights: norms adds $((on - o0)) objects to store: none, expected 7"
+  # + /summary sink_last_norm, span_mass_norm and their counts (4)
+  [ $((on - o0)) = 11 ] || fail "weights: norms adds $((on - o0)) objects to store: none, expected 11"
   "$PY" "$SRC/tests/io/check_h5out.py" results/n.h5 > /dev/null || fail "structure (weights: norms)"
   "$PY" "$CHK" same_norms results/n.h5 results/both.h5 || fail "value norms of norms and both differ"
   "$PY" - results/n.h5 results/b.h5 <<'PY' || fail "metrics"
