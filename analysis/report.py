@@ -272,37 +272,60 @@ class Report:
                 md.para(f"*Note:* {x}.")
             if n == 1:
                 self.answer_mass()
+                self.norm_mass()
 
-    def answer_mass(self):
-        """Q1 with the model's own reasoning: /summary/answer_mass (generating sweeps)."""
+    def group_span_table(self, key, title, para, empty):
+        """A [group, span_name, layer] /summary dataset `key` (and `key`_count) as a table: one
+        row per (group, span) with prompts. False when the file has no such dataset."""
         md, st = self.md, self.st
-        am = st.get("answer_mass") if st is not None else None
-        if am is None:
-            return
-        cnt = st.get("answer_mass_count")
-        md.add("#### ... and with the model's own reasoning (generation)", "")
-        md.para("From `/summary/answer_mass` [group, span, layer]: for each prompt whose generated "
-                "text has an answer (`generate.answer_regex`, else the last number), the mean "
-                "over the answer's tokens of the attention they put on each span when they were "
-                "produced (`span_mass_from_answer`, docs/METRICS.md), averaged over heads and "
-                "then over the group's prompts with that span; `n` counts those prompts. A "
-                "larger share on `reasoning` means the answer reads what the model wrote.")
+        v3 = st.get(key) if st is not None else None
+        if v3 is None:
+            return False
+        cnt = st.get(f"{key}_count")
+        md.add(title, "")
+        md.para(para)
         rows = []
         for g, gname in enumerate(st.groups):
             for k, sname in enumerate(st.span_names):
-                if cnt is None or cnt[g, k] == 0 or not np.isfinite(am[g, k]).any():
+                if cnt is None or cnt[g, k] == 0 or not np.isfinite(v3[g, k]).any():
                     continue
-                v = np.asarray(am[g, k], float)
+                v = np.asarray(v3[g, k], float)
                 top = int(np.nanargmax(v))
                 rows.append([gname, sname, str(int(cnt[g, k])), fmt(float(np.nanmean(v))),
                              fmt(float(v[-1])), str(self.lays[top] if top < len(self.lays)
                                                      else top)])
         if rows:
-            md.table("answer_mass", ["group", "span", "n", "mean over layers", "last layer",
-                                     "layer of max"], rows)
+            md.table(key, ["group", "span", "n", "mean over layers", "last layer",
+                           "layer of max"], rows)
         else:
-            md.para("No generated text in this file has an answer (no match of the answer "
-                    "regex and no number), so there is no answer mass to report.")
+            md.para(empty)
+        return True
+
+    def answer_mass(self):
+        """Q1 with the model's own reasoning: /summary/answer_mass (generating sweeps)."""
+        self.group_span_table(
+            "answer_mass", "#### ... and with the model's own reasoning (generation)",
+            "From `/summary/answer_mass` [group, span, layer]: for each prompt whose generated "
+            "text has an answer (`generate.answer_regex`, else the last number), the mean "
+            "over the answer's tokens of the attention they put on each span when they were "
+            "produced (`span_mass_from_answer`, docs/METRICS.md), averaged over heads and "
+            "then over the group's prompts with that span; `n` counts those prompts. A "
+            "larger share on `reasoning` means the answer reads what the model wrote.",
+            "No generated text in this file has an answer (no match of the answer "
+            "regex and no number), so there is no answer mass to report.")
+
+    def norm_mass(self):
+        """Q1 weighted by value norms: /summary/span_mass_norm (output.weights: norms | both)."""
+        self.group_span_table(
+            "span_mass_norm", "#### ... weighted by value norms",
+            "From `/summary/span_mass_norm` [group, span, layer]: the last query's mass on each "
+            "span when every key's attention is weighted by the norm of what it adds to the "
+            "head's output, α_j‖f(x_j)‖ renormalized (Kobayashi et al. 2020; "
+            "`span_mass_norm`, docs/METRICS.md \"Norm-weighted masses\"), averaged over heads "
+            "and then over the group's prompts with that span; `n` counts those prompts. "
+            "Compare it with the probability-weighted masses of Q1: a span whose share "
+            "falls here gets attention but contributes little to the output.",
+            "No prompt of this file has a span with a norm-weighted mass.")
 
     # -- 1. attention maps ------------------------------------------------------------------
     def sec_attention(self, groups):

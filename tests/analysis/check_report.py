@@ -613,11 +613,12 @@ class Checker:
                 fail(f"table {name}: {stem}{list(pre)} shows {len(got)} layers, expected "
                      f"{min(3, len(order))}")
 
-    def answer_mass(self, name, hdr, rows):
-        """/summary/answer_mass [group, span_name, layer]: one row per (group, span) with
-        prompts: the count, the mean over layers, the last layer and the layer of the maximum."""
+    def group_span(self, name, hdr, rows, key):
+        """/summary/<key> [group, span_name, layer] (answer_mass, span_mass_norm): one row per
+        (group, span) with prompts: the count, the mean over layers, the last layer and the
+        layer of the maximum."""
         S = self.S
-        am, cnt = S["answer_mass"][()], S["answer_mass_count"][()]
+        am, cnt = S[key][()], S[f"{key}_count"][()]
         lays = self.layer_ids()
         want = []
         for gi, g in enumerate(strs(S["group"])):
@@ -628,7 +629,7 @@ class Checker:
                 want.append([g, sp, str(int(cnt[gi, k])), num(np.nanmean(v)), num(v[-1]),
                              str(lays[int(np.nanargmax(v))])])
         if not want:
-            fail(f"table {name}: the file has no answer mass, but the report shows a table")
+            fail(f"table {name}: the file has no {key}, but the report shows a table")
         self.eq(name, [list(r) for r in rows], want, "rows")
 
     def run(self):
@@ -661,8 +662,8 @@ class Checker:
                 self.key_findings(name, hdr, rows)
             elif kind == "answer":
                 self.answer(name, hdr, rows)
-            elif kind == "answer_mass":
-                self.answer_mass(name, hdr, rows)
+            elif kind in ("answer_mass", "span_mass_norm"):
+                self.group_span(name, hdr, rows, kind)
             elif kind in ("by_layer_entropy", "by_span_mass", "by_keyword_mass"):
                 self.by_label(name, hdr, rows, kind, arg)
             elif kind == "contrast":

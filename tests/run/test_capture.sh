@@ -140,6 +140,10 @@ norm_metrics)  # sink_last_norm / span_mass_norm vs numpy from the file; reduce 
   # load.py on the default model too (capture_hf needs the reference data)
   mpirun_n 2 "$BIN" run "$SRC/jobs/smoke.yaml" --output results/base.h5 --quiet || fail "run base"
   "$PY" "$SRC/tests/analysis/test_load_capture.py" results/full.h5 results/lr.h5 results/base.h5 || fail "load.py"
+  # report.py shows /summary/span_mass_norm, and every number of that table equals the file
+  MPLBACKEND=Agg MPLCONFIGDIR=$TMP/mpl "$PY" "$SRC/analysis/report.py" results/lr.h5 --out rep > /dev/null || fail "report.py"
+  grep -q "weighted by value norms" rep/report.md || fail "no norm-weighted section in the report"
+  MPLBACKEND=Agg "$PY" "$SRC/tests/analysis/check_report.py" results/lr.h5 rep --tables span_mass_norm || fail "report check"
   for y in full lr; do  # attnsweep reduce recomputes them from the stored arrays, bit for bit
     cp results/$y.h5 results/${y}_r.h5
     "$PY" - results/${y}_r.h5 <<'PY' || fail "blank"
