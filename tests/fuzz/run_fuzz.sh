@@ -3,7 +3,8 @@
 # here from ../shared/data and the project's own files (never copied into the repository).
 # Exit 0 when the fuzzer found nothing; a crash, hang or sanitizer report fails, and the
 # reproducer is kept (printed path). env: ATTNSWEEP_DATA_DIR, SRC, ATTNSWEEP (a fuzz-build binary),
-# ATTNSWEEP_FUZZ_RUNS (optional: stop after that many executions)
+# ATTNSWEEP_FUZZ_RUNS (optional: stop after that many executions), ATTNSWEEP_FUZZ_MAX_LEN (optional:
+# libFuzzer's -max_len, the largest input in bytes; default: the largest seed)
 set -uo pipefail
 BIN=$1 TARGET=$2 SECS=$3
 DATA=${ATTNSWEEP_DATA_DIR:-$SRC/../shared/data}
@@ -30,7 +31,9 @@ tokenizer)
   "$ATTNSWEEP" make-model --out "$WORK/m" > /dev/null || exit 1
   seed "$WORK/m/tokenizer.json"
   seed "$DATA/models/stories260K/tok512.bin"
-  seed "$DATA/tokenizers/vectors/ggml-vocab-llama-spm.gguf" ;;
+  seed "$DATA/tokenizers/vectors/ggml-vocab-llama-spm.gguf"
+  g=$DATA/tokenizers/vectors/ggml-vocab-llama-spm.gguf  # + the same vocabulary cut to 1000 pieces
+  if [ -f "$g" ]; then /usr/bin/python3 "$SRC/tests/fuzz/small_gguf.py" "$g" "$SEEDS/small.gguf" 1000 || exit 1; fi ;;
 encode)
   export ATTNSWEEP_FUZZ_TOKENIZER=$DATA/tokenizers/llama2/tokenizer.json
   [ -f "$ATTNSWEEP_FUZZ_TOKENIZER" ] || { echo "SKIP: $ATTNSWEEP_FUZZ_TOKENIZER is absent"; exit 77; }
@@ -65,6 +68,7 @@ cd "$WORK" || exit 1
 runs=()
 # ATTNSWEEP_FUZZ_RUNS=N stops after N executions (or SECS, whichever comes first)
 if [ -n "${ATTNSWEEP_FUZZ_RUNS:-}" ]; then runs=(-runs="$ATTNSWEEP_FUZZ_RUNS"); fi
+if [ -n "${ATTNSWEEP_FUZZ_MAX_LEN:-}" ]; then runs+=(-max_len="$ATTNSWEEP_FUZZ_MAX_LEN"); fi
 "$BIN" "${runs[@]}" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
   -artifact_prefix="$WORK/" "$WORK/corpus" "$SEEDS" 2>&1 | tail -25
 rc=${PIPESTATUS[0]}
