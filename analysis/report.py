@@ -276,11 +276,11 @@ class Report:
 
     def group_span_table(self, key, title, para, empty):
         """A [group, span_name, layer] /summary dataset `key` (and `key`_count) as a table: one
-        row per (group, span) with prompts. False when the file has no such dataset."""
+        row per (group, span) with prompts; nothing when the file has no such dataset."""
         md, st = self.md, self.st
         v3 = st.get(key) if st is not None else None
         if v3 is None:
-            return False
+            return
         cnt = st.get(f"{key}_count")
         md.add(title, "")
         md.para(para)
@@ -299,7 +299,6 @@ class Report:
                            "layer of max"], rows)
         else:
             md.para(empty)
-        return True
 
     def answer_mass(self):
         """Q1 with the model's own reasoning: /summary/answer_mass (generating sweeps)."""

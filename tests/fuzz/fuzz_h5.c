@@ -44,12 +44,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char msg[AS_H5_MESSAGE_MAX + 1];
         as_h5file_read_message(&f, i, msg, &err);
         size_t T = (size_t)f.prompts[i].n_tokens, H = (size_t)f.n_heads, L = (size_t)f.n_layers;
-        if (T > 4096 || H > 1024 || L > 1024 || f.store == AS_STORE_NONE) continue;
-        float *buf = malloc(L * H * T * (f.store == AS_STORE_FULL ? T : 1) * sizeof(float));
+        if (T > 4096 || H > 1024 || L > 1024) continue;
+        /* one layer [H, T, T] (full), or the rows [T, L, H] (last rows, value norms) */
+        const size_t layer = H * T * T, rows = T * L * H;
+        float *buf =
+            malloc((f.store == AS_STORE_FULL && layer > rows ? layer : rows) * sizeof(float));
         if (!buf) continue;
         if (f.store == AS_STORE_FULL)
             as_h5file_read_attention_layer(&f, i, 0, buf, &err);
-        else
+        else if (f.store == AS_STORE_LAST_ROW)
             as_h5file_read_last_rows(&f, i, 1, buf, &err);
         as_h5file_read_capture_rows(&f, "value_norm", i, 1, buf, &err);
         free(buf);

@@ -46,6 +46,8 @@ h5)
     (cd "$WORK" && "$ATTNSWEEP" extract --model m --text "What is 15 plus 27?" --store $st \
       --out "$SEEDS/o_$st.h5" --quiet) || exit 1
   done
+  (cd "$WORK" && "$ATTNSWEEP" extract --model m --text "What is 15 plus 27?" --weights norms \
+    --out "$SEEDS/o_norms.h5" --quiet) || exit 1  # value norms without probabilities (store none)
   # a sweep file with every optional part: generation, answers, logits, value norms, scores
   cat > "$WORK/all.yaml" <<'YAML'
 model: {path: m}
